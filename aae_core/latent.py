@@ -1,0 +1,110 @@
+"""Pure latent-space functions behind the app's pages: grids, paths, images, GIFs."""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import torch
+from PIL import Image
+
+INTERPOLATIONS = ("linear", "spherical")
+
+
+def grid_points(lo: float, hi: float, n: int) -> torch.Tensor:
+    """n×n points of a square grid over [lo, hi]², row-major from the top-left
+    (y decreasing down the rows, as in an image): n²×2."""
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not hi > lo:
+        raise ValueError(f"the range must satisfy hi > lo, got [{lo}, {hi}]")
+    xs = torch.linspace(lo, hi, n)
+    ys = torch.linspace(hi, lo, n)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx.flatten(), gy.flatten()], -1)
+
+
+def tile(images: np.ndarray, rows: int, cols: int, pad: int = 0) -> np.ndarray:
+    """images: (rows·cols)×784 in [0, 1] → one uint8 mosaic of 28×28 tiles."""
+    if len(images) != rows * cols:
+        raise ValueError(f"need {rows * cols} images for a {rows}×{cols} mosaic, got {len(images)}")
+    size = 28 + pad
+    out = np.zeros((rows * size - pad, cols * size - pad), dtype=np.uint8)
+    tiles = to_uint8(images).reshape(rows, cols, 28, 28)
+    for r in range(rows):
+        for c in range(cols):
+            out[r * size:r * size + 28, c * size:c * size + 28] = tiles[r, c]
+    return out
+
+
+def to_uint8(images) -> np.ndarray:
+    """N×784 (or 784) floats in [0, 1] → uint8 of the same shape."""
+    arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    return (np.clip(arr, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+@torch.no_grad()
+def decode_grid(model, lo: float, hi: float, n: int) -> np.ndarray:
+    """The decoded manifold of a 2-D model over [lo, hi]²: an (28n)×(28n) uint8 image."""
+    if model.latent_dim != 2:
+        raise ValueError(f"a manifold grid needs a 2-D latent space, this model has {model.latent_dim}")
+    return tile(model.decode(grid_points(lo, hi, n)), n, n)
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | float, method: str = "linear") -> torch.Tensor:
+    """Points at fractions t (T) along the path from z0 to z1 (each d): T×d.
+
+    linear: (1−t)z0 + t·z1. spherical: slerp, sin((1−t)Ω)/sin Ω · z0 + sin(tΩ)/sin Ω · z1 with Ω the
+    angle between z0 and z1 (falls back to linear when they are (anti)parallel or zero).
+    """
+    if method not in INTERPOLATIONS:
+        raise ValueError(f"method must be one of {INTERPOLATIONS}, got {method!r}")
+    t = torch.as_tensor(t, dtype=z0.dtype).reshape(-1, 1)  # T×1
+    linear = (1 - t) * z0 + t * z1
+    if method == "linear":
+        return linear
+    n0, n1 = z0.norm(), z1.norm()
+    if n0 < 1e-8 or n1 < 1e-8:
+        return linear
+    cos = torch.clamp((z0 @ z1) / (n0 * n1), -1.0, 1.0)
+    omega = torch.arccos(cos)
+    if omega < 1e-4 or math.pi - omega < 1e-4:
+        return linear
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def upscale(img: np.ndarray, size: int) -> Image.Image:
+    """A uint8 image, enlarged with sharp pixels to ``size`` pixels on its longer side."""
+    pil = Image.fromarray(img, mode="L")
+    scale = max(1, size // max(img.shape))
+    return pil.resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
+
+
+def png_bytes(img: np.ndarray, size: int = 280) -> bytes:
+    buf = io.BytesIO()
+    upscale(img, size).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def gif_bytes(frames: np.ndarray, size: int = 140, duration_ms: int = 80, bounce: bool = True) -> bytes:
+    """frames: T×784 in [0, 1] → an animated, looping GIF (forth and back when ``bounce``)."""
+    imgs = [upscale(f.reshape(28, 28), size) for f in to_uint8(frames)]
+    if bounce and len(imgs) > 2:
+        imgs = imgs + imgs[-2:0:-1]
+    buf = io.BytesIO()
+    imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:], duration=duration_ms, loop=0)
+    return buf.getvalue()
+
+
+def density_grid(prior, lo: float, hi: float, n: int = 120) -> tuple[np.ndarray, np.ndarray]:
+    """The prior's density on an n×n grid over [lo, hi]²: (axis values n, density n×n, rows = y)."""
+    axis = torch.linspace(lo, hi, n)
+    gy, gx = torch.meshgrid(axis, axis, indexing="ij")
+    with torch.no_grad():
+        logp = prior.log_prob(torch.stack([gx.flatten(), gy.flatten()], -1))
+    return axis.numpy(), logp.exp().reshape(n, n).numpy()
+
+
+def nearest(codes, point) -> int:
+    """Index of the code (N×d, tensor or array) nearest to ``point`` (d)."""
+    return int(((codes - point) ** 2).sum(-1).argmin())

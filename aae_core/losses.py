@@ -1,0 +1,43 @@
+"""Pure loss functions. Each takes tensors and returns a scalar tensor (mean over the batch)."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def bernoulli_recon(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """−log p(x|z) for Bernoulli pixels: BCE summed over pixels, mean over the batch.
+
+    logits, x: N×784 (x in [0, 1]).
+    """
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1).mean()
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor, prior_std: float = 1.0) -> torch.Tensor:
+    """Closed-form KL(N(mu, e^logvar) ‖ N(0, prior_std² I)), summed over dims, mean over the batch."""
+    var_ratio = logvar.exp() / prior_std**2
+    kl = 0.5 * (mu.pow(2) / prior_std**2 + var_ratio - var_ratio.log() - 1)  # N×d
+    return kl.sum(-1).mean()
+
+
+def gaussian_log_prob(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, e^logvar) summed over dims: N×d → N."""
+    return -0.5 * (logvar + (z - mu).pow(2) / logvar.exp() + math.log(2 * math.pi)).sum(-1)
+
+
+def monte_carlo_kl(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, prior_log_prob) -> torch.Tensor:
+    """One-sample estimate of KL(q(z|x) ‖ p(z)) = E_q[log q(z|x) − log p(z)], z ~ q(z|x): N×d."""
+    return (gaussian_log_prob(z, mu, logvar) - prior_log_prob(z)).mean()
+
+
+def gan_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Discriminator: prior samples are real (1), encoder codes are fake (0)."""
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+
+def gan_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Generator (encoder), non-saturating: make codes look real."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))

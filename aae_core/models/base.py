@@ -1,0 +1,139 @@
+"""What every autoencoder here shares: a validated config, ``encode``/``decode``/``sample``, and
+the split between the parts that ship (encoder, decoder) and those used only in training."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+
+import torch
+from torch import nn
+
+from aae_core.priors import Prior, build_prior
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    input_dim: int = 784
+    latent_dim: int = 2
+    hidden: tuple[int, ...] = (1000, 1000)
+    prior: dict = field(default_factory=lambda: {"name": "gaussian", "std": 5.0})
+    lr: float = 1e-3  # Adam learning rate of the reconstruction (autoencoder) phase
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        for name in ("input_dim", "latent_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
+            raise ValueError(f"hidden must be a non-empty list of positive widths, got {self.hidden!r}")
+        prior = build_prior({"dim": self.latent_dim, **self.prior} if isinstance(self.prior, dict) else self.prior)
+        if prior.dim != self.latent_dim:
+            raise ValueError(f"prior has dim {prior.dim} but latent_dim is {self.latent_dim}")
+        object.__setattr__(self, "prior", prior.spec())
+        for f in fields(self):
+            if f.name.endswith("lr") and not (isinstance(getattr(self, f.name), (int, float)) and getattr(self, f.name) > 0):
+                raise ValueError(f"{f.name} must be a positive number, got {getattr(self, f.name)!r}")
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        if not isinstance(data, dict):
+            raise ValueError(f"a {cls.__name__} must be a JSON object, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class ModelOutput:
+    recon_logits: torch.Tensor  # N×784
+    z: torch.Tensor  # N×d, the code the decoder saw
+    mu: torch.Tensor | None = None  # N×d (Gaussian posteriors)
+    logvar: torch.Tensor | None = None  # N×d
+
+
+class Autoencoder(nn.Module):
+    """Base class. Subclasses set ``config_class``, build ``encoder``/``decoder`` and implement
+    ``forward``, ``configure_optimizers`` and ``train_step``."""
+
+    config_class = ModelConfig
+    model_name = "base"
+    # Modules that ship in the weights; everything else (discriminators) is training-only.
+    inference_modules: tuple[str, ...] = ("encoder", "decoder")
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        if not isinstance(config, self.config_class):
+            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        self.config = config
+        self.prior: Prior = build_prior(config.prior)
+        self.latent_dim = config.latent_dim
+
+    # -- input checks -----------------------------------------------------------------------
+    def _check(self, t: torch.Tensor, width: int, what: str) -> torch.Tensor:
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{what} must be a torch.Tensor, got {type(t).__name__}")
+        if t.dim() != 2 or t.shape[1] != width:
+            raise ValueError(f"{what} must have shape N×{width}, got {tuple(t.shape)}")
+        if not t.is_floating_point():
+            raise ValueError(f"{what} must be a float tensor, got {t.dtype}")
+        param = next(self.parameters())
+        return t.to(device=param.device, dtype=param.dtype)
+
+    # -- public API ---------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """x: N×784 in [0, 1] → N×d codes (deterministic in eval mode)."""
+        raise NotImplementedError
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """z: N×d → N×784 Bernoulli logits."""
+        return self.decoder(self._check(z, self.latent_dim, "z"))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z: N×d → N×784 pixel intensities in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n images (n×784) decoded from prior samples."""
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        z, _ = self.prior.sample(n, generator)
+        return self.decode(z)
+
+    # -- training ------------------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def train_step(self, x: torch.Tensor, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        """One mini-batch of every training phase; returns detached losses (no host sync)."""
+        raise NotImplementedError
+
+    def inference_state_dict(self) -> dict[str, torch.Tensor]:
+        return {f"{m}.{k}": v for m in self.inference_modules for k, v in getattr(self, m).state_dict().items()}
+
+    def load_inference_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Load exactly the shipped modules (strict: missing or extra tensors are an error)."""
+        expected = set(self.inference_state_dict())
+        if set(state) != expected:
+            missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
+            raise ValueError(f"weights do not fit {self.model_name}: missing {missing[:5]}, unexpected {extra[:5]}")
+        for m in self.inference_modules:
+            prefix = f"{m}."
+            sub = {k[len(prefix):]: v.float() for k, v in state.items() if k.startswith(prefix)}
+            getattr(self, m).load_state_dict(sub, strict=True)
+
+
+def adam(params, lr: float, beta1: float = 0.9) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=lr, betas=(beta1, 0.999))
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """z = mu + sigma * eps, eps ~ N(0, I): N×d."""
+    return mu + torch.randn_like(mu) * (0.5 * logvar).exp()

@@ -1,0 +1,145 @@
+"""The app's logic, kept out of the page files so that it can be tested without a browser:
+figure builders, selection handling and input validation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+# Plotly's qualitative palette (D3 category10): one colour per digit, shared by every page.
+DIGIT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+GRID_TRACE_NAME = "empty space"
+
+
+def model_label(name: str, card: dict) -> str:
+    """A readable name for a shipped model: 'AAE · mixture10 prior · 2-D (aae-mixture10-2d)'."""
+    prior = card.get("prior", {}).get("name", "?")
+    return f"{card.get('model', '?').upper()} · {prior} prior · {card.get('latent_dim', '?')}-D ({name})"
+
+
+def choose(value, options: list, default):
+    """Validate a value (e.g. a URL query parameter) against the allowed options.
+
+    Returns (choice, note): the value when allowed, else ``default`` and a message for the user.
+    """
+    if value is None or value in options:
+        return (default if value is None else value), None
+    shown = str(value)[:40]
+    return default, f"Ignored unknown value {shown!r}; choose one of: {', '.join(map(str, options))}."
+
+
+def clamp_int(value, lo: int, hi: int, default: int):
+    """Parse an integer from user input and clamp it to [lo, hi]; returns (value, note)."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return default, f"{str(value)[:40]!r} is not a whole number; using {default}."
+    if number < lo or number > hi:
+        clamped = min(max(number, lo), hi)
+        return clamped, f"{number} is outside {lo}–{hi}; using {clamped}."
+    return number, None
+
+
+def prior_pairs(cards: dict[str, dict]) -> dict[str, dict[str, str]]:
+    """Priors for which both a 2-D AAE and a 2-D VAE ship: {prior: {'aae': name, 'vae': name}}."""
+    pairs: dict[str, dict[str, str]] = {}
+    for name, card in sorted(cards.items()):
+        if card.get("latent_dim") == 2 and card.get("model") in ("aae", "vae"):
+            pairs.setdefault(card["prior"]["name"], {}).setdefault(card["model"], name)
+    return {p: models for p, models in pairs.items() if {"aae", "vae"} <= set(models)}
+
+
+def latent_figure(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, float], *,
+                  density: tuple[np.ndarray, np.ndarray] | None = None, grid_n: int = 0,
+                  marker_size: int = 3, height: int = 600, title: str | None = None,
+                  show_legend: bool = True) -> go.Figure:
+    """The 2-D latent map: test codes (N×2) as a WebGL scatter coloured by digit, the prior's
+    density under it, and (grid_n > 0) an invisible grid of selectable points over empty space."""
+    fig = go.Figure()
+    lo, hi = extent
+    if density is not None:
+        axis, dens = density
+        fig.add_trace(go.Heatmap(x=axis, y=axis, z=dens, colorscale="Greys", showscale=False,
+                                 hoverinfo="skip", opacity=0.55, name="prior density"))
+    if grid_n > 0:
+        g = np.linspace(lo, hi, grid_n)
+        gx, gy = np.meshgrid(g, g)
+        fig.add_trace(go.Scattergl(
+            x=gx.ravel(), y=gy.ravel(), mode="markers", name=GRID_TRACE_NAME, showlegend=False,
+            marker={"size": 9, "color": "rgba(0,0,0,0)"},
+            hovertemplate="decode z = (%{x:.2f}, %{y:.2f})<extra></extra>"))
+    for digit in range(10):
+        idx = np.flatnonzero(labels == digit)
+        fig.add_trace(go.Scattergl(
+            x=codes[idx, 0], y=codes[idx, 1], mode="markers", name=str(digit), customdata=idx,
+            marker={"size": marker_size, "color": DIGIT_COLORS[digit], "opacity": 0.75},
+            hovertemplate=f"digit {digit} · test image #%{{customdata}}<br>z = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, title=title,
+        showlegend=show_legend, legend={"title": "digit", "itemsizing": "constant"},
+        dragmode="pan", uirevision="keep", plot_bgcolor="white")
+    fig.update_xaxes(range=[lo, hi], title="z₁", zeroline=False, showgrid=False)
+    fig.update_yaxes(range=[lo, hi], title="z₂", zeroline=False, showgrid=False, scaleanchor="x", scaleratio=1)
+    return fig
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a selection on the latent map asks for."""
+
+    test_indices: tuple[int, ...] = ()  # test images picked (points of the digit traces)
+    spots: tuple[tuple[float, float], ...] = ()  # empty-space positions picked (grid trace)
+
+
+def read_selection(points: list[dict], fig: go.Figure, n_codes: int, limit: int = 16) -> Selection:
+    """Interpret the points of ``st.plotly_chart``'s selection event on ``latent_figure``.
+
+    Points on a digit trace carry the test index in customdata; points on the grid trace are
+    positions in empty space to decode. Malformed entries are skipped; at most ``limit`` each.
+    """
+    names = [trace.name for trace in fig.data]
+    indices: list[int] = []
+    spots: list[tuple[float, float]] = []
+    for p in points or []:
+        if not isinstance(p, dict):
+            continue
+        curve = p.get("curve_number")
+        if not isinstance(curve, int) or not 0 <= curve < len(names):
+            continue
+        if names[curve] == GRID_TRACE_NAME:
+            x, y = p.get("x"), p.get("y")
+            if isinstance(x, (int, float)) and isinstance(y, (int, float)) and len(spots) < limit:
+                spots.append((float(x), float(y)))
+        else:
+            custom = p.get("customdata")
+            custom = custom[0] if isinstance(custom, list) and custom else custom
+            if isinstance(custom, (int, float)) and 0 <= int(custom) < n_codes and len(indices) < limit:
+                if int(custom) not in indices:
+                    indices.append(int(custom))
+    return Selection(tuple(indices), tuple(spots))
+
+
+def morph_figure(frames: np.ndarray, ts: np.ndarray, size: int = 320) -> go.Figure:
+    """A figure that morphs in the browser while its in-figure slider is dragged.
+
+    frames: T×784 in [0, 1] decoded along the path, ts: the T path fractions. Every frame travels
+    with the figure, so scrubbing needs no round trip to the server.
+    """
+    imgs = [(255 * np.clip(f, 0, 1)).reshape(28, 28) for f in frames]
+
+    def heat(img):
+        return go.Heatmap(z=img, colorscale="Greys", reversescale=True, zmin=0, zmax=255,
+                          showscale=False, hoverinfo="skip")
+
+    fig = go.Figure(data=[heat(imgs[0])],
+                    frames=[go.Frame(data=[heat(img)], name=f"{t:.2f}") for img, t in zip(imgs, ts)])
+    steps = [{"method": "animate", "label": f"{t:.2f}",
+              "args": [[f"{t:.2f}"], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
+                                      "transition": {"duration": 0}}]} for t in ts]
+    fig.update_layout(
+        width=size, height=size + 90, margin={"l": 5, "r": 5, "t": 5, "b": 5},
+        sliders=[{"steps": steps, "active": 0, "currentvalue": {"prefix": "t = "}, "pad": {"t": 10}}],
+        xaxis={"visible": False}, yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x"})
+    return fig

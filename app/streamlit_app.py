@@ -1,0 +1,26 @@
+"""aae-explorer: see what an autoencoder's latent space is. Run: `make run`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run app/streamlit_app.py` puts only app/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="aae-explorer", page_icon=":material/blur_on:", layout="wide")
+
+PAGES = [
+    st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("views/latent_map.py", title="Latent map", icon=":material/scatter_plot:", url_path="latent-map"),
+    st.Page("views/compare.py", title="VAE vs AAE", icon=":material/compare:", url_path="vae-vs-aae"),
+    st.Page("views/interpolation.py", title="Interpolation", icon=":material/animation:", url_path="interpolation"),
+]
+page = st.navigation(PAGES)
+st.sidebar.caption("Adversarial autoencoders (Makhzani et al. 2015) and their relatives, trained on MNIST.")
+try:
+    page.run()
+except Exception as exc:  # a page never shows a traceback; Streamlit's rerun/stop are BaseExceptions
+    st.error(f"Something went wrong on this page: {type(exc).__name__}: {exc}")

@@ -1,0 +1,82 @@
+"""Interpolation: walk along a straight or spherical path between two test digits' codes."""
+import numpy as np
+import streamlit as st
+import torch
+
+from aae_core import latent
+from app import resources
+from app.helpers import morph_figure
+from app.widgets import model_picker
+
+N_TEST = 10_000
+
+st.title("Interpolation between two digits")
+st.markdown(
+    "Take two test digits, encode them to z_A and z_B, and decode points on the path between them. "
+    "Linear: z(t) = (1−t)·z_A + t·z_B. Spherical (slerp): "
+    "z(t) = sin((1−t)Ω)/sin Ω · z_A + sin(tΩ)/sin Ω · z_B, with Ω the angle between z_A and z_B — it keeps "
+    "away from the origin. A good latent space morphs smoothly, with real-looking digits all the way.")
+
+name = model_picker()
+if name is None:
+    st.stop()
+codes, labels = resources.codes(name)
+images = resources.test_images()
+
+
+def _random_pair() -> None:
+    rng = np.random.default_rng()
+    a = int(rng.integers(N_TEST))
+    b = int(rng.choice(np.flatnonzero(labels != labels[a])))  # a different digit: a more telling walk
+    st.session_state["idx_a"], st.session_state["idx_b"] = a, b
+
+
+c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
+ia = c1.number_input("Test digit A (index)", 0, N_TEST - 1, 0, step=1, key="idx_a")
+ib = c2.number_input("Test digit B (index)", 0, N_TEST - 1, 1, step=1, key="idx_b")
+c3.button("Random pair", icon=":material/casino:", on_click=_random_pair)
+method = c4.radio("Path", list(latent.INTERPOLATIONS), horizontal=True, key="path",
+                  format_func=lambda m: {"linear": "straight line", "spherical": "spherical (slerp)"}[m])
+za, zb = (np.asarray(codes[i], dtype=np.float32) for i in (int(ia), int(ib)))
+za_t, zb_t = torch.from_numpy(za), torch.from_numpy(zb)
+
+
+def frames_at(ts: np.ndarray) -> np.ndarray:
+    """Decoded images (T×784) at path fractions ts."""
+    return resources.decode(name, latent.interpolate(za_t, zb_t, torch.from_numpy(ts.astype(np.float32)), method).numpy())
+
+
+ends = st.columns(2)
+ends[0].image(latent.png_bytes(latent.to_uint8(images[int(ia)]).reshape(28, 28), 112),
+              caption=f"A: test #{int(ia)}, label {labels[int(ia)]}")
+ends[1].image(latent.png_bytes(latent.to_uint8(images[int(ib)]).reshape(28, 28), 112),
+              caption=f"B: test #{int(ib)}, label {labels[int(ib)]}")
+
+
+@st.fragment
+def live_step() -> None:
+    """Only this part reruns when the slider moves: one decode and one PNG."""
+    t = st.slider("t (0 = A, 1 = B)", 0.0, 1.0, 0.5, step=0.01, key="t")
+    z = latent.interpolate(za_t, zb_t, float(t), method)[0]
+    img = resources.decode(name, z[None].numpy())[0]
+    st.image(latent.png_bytes(latent.to_uint8(img).reshape(28, 28), 224),
+             caption=f"D(z(t)) at t = {t:.2f}, z = ({', '.join(f'{v:.2f}' for v in z.tolist())})")
+
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Step with the slider")
+    live_step()
+with right:
+    st.subheader("Scrub in the browser")
+    st.caption("Drag this slider: every frame is already in the page, so the digit morphs while you drag.")
+    ts = np.linspace(0, 1, 41)
+    st.plotly_chart(morph_figure(frames_at(ts), ts), key="morph", config={"displayModeBar": False})
+
+st.subheader("The whole path")
+n_frames = st.slider("Frames in the strip", 5, 20, 10, key="n_frames")
+strip = frames_at(np.linspace(0, 1, n_frames))
+st.image(latent.png_bytes(latent.tile(strip, 1, n_frames, pad=2), size=min(1100, 84 * n_frames)),
+         caption=f"{method} path from test #{int(ia)} to test #{int(ib)}")
+st.download_button("Download the walk as a GIF", latent.gif_bytes(frames_at(np.linspace(0, 1, 24))),
+                   file_name=f"walk-{name}-{int(ia)}-{int(ib)}-{method}.gif", mime="image/gif")

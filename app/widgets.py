@@ -1,0 +1,29 @@
+"""Widgets shared by several pages."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import resources
+from app.helpers import choose, model_label
+
+
+def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "model") -> str | None:
+    """A model selectbox whose choice also lives in the URL (?model=…); a bad URL value is ignored
+    with a visible note."""
+    cards = resources.cards()
+    options = [n for n, c in cards.items() if latent_dim is None or c.get("latent_dim") == latent_dim]
+    if not options:
+        st.warning("No shipped model fits this page.")
+        return None
+    if key not in st.session_state:
+        chosen, note = choose(st.query_params.get("model"), options, options[0])
+        if note:
+            st.info(note)
+        st.session_state[key] = chosen
+    name = st.selectbox(label, options, key=key, format_func=lambda n: model_label(n, cards[n]))
+    st.query_params["model"] = name
+    return name
+
+
+def digit_image(img_png: bytes, caption: str) -> None:
+    st.image(img_png, caption=caption)

@@ -35,8 +35,9 @@ bench: install
 # Rebuild the shipped weights from the MNIST files in $(MNIST) (about an hour on 2 CPU cores).
 TRAIN := $(BIN)/python -m aae_core.train --data $(MNIST) --epochs $(EPOCHS) --seed 0 --half --threads 1 --no-progress
 pretrained: install
-	$(TRAIN) --model aae --prior mixture10 --set disc_noise=0.3 --out pretrained/aae-mixture10-2d \
-	  --description "2-D AAE on a mixture of 10 Gaussians (the paper's Figure 2, bottom)" & \
+	$(TRAIN) --model aae --prior mixture10 --set lr=2e-4 --set g_lr=2e-4 --set d_lr=1e-4 --set disc_noise=0.3 \
+	  --out pretrained/aae-mixture10-2d \
+	  --description "2-D AAE on a mixture of 10 Gaussians (the paper's Figure 2, bottom). Learning rates and discriminator input noise chosen by the prior distance on held-out training images (docs/training-notes.md)" & \
 	$(TRAIN) --model aae --prior gaussian --out pretrained/aae-gaussian-2d \
 	  --description "2-D AAE on N(0, 5^2 I) (the paper's Figure 2, top left)" ; wait
 	$(TRAIN) --model vae --prior mixture10 --out pretrained/vae-mixture10-2d \

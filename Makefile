@@ -38,8 +38,9 @@ pretrained: install
 	$(TRAIN) --model aae --prior mixture10 --set lr=2e-4 --set g_lr=2e-4 --set d_lr=1e-4 --set disc_noise=0.3 \
 	  --out pretrained/aae-mixture10-2d \
 	  --description "2-D AAE on a mixture of 10 Gaussians (the paper's Figure 2, bottom). Learning rates and discriminator input noise chosen by the prior distance on held-out training images (docs/training-notes.md)" & \
-	$(TRAIN) --model aae --prior gaussian --out pretrained/aae-gaussian-2d \
-	  --description "2-D AAE on N(0, 5^2 I) (the paper's Figure 2, top left)" ; wait
+	$(TRAIN) --model aae --prior gaussian --set lr=2e-4 --set g_lr=2e-4 --set d_lr=1e-4 --set disc_noise=0.3 \
+	  --out pretrained/aae-gaussian-2d \
+	  --description "2-D AAE on N(0, 5^2 I) (the paper's Figure 2, top left); same hyper-parameters as aae-mixture10-2d" ; wait
 	$(TRAIN) --model vae --prior mixture10 --out pretrained/vae-mixture10-2d \
 	  --description "2-D VAE on a mixture of 10 Gaussians, Monte-Carlo KL (the paper's Figure 2, bottom right)" & \
 	$(TRAIN) --model vae --prior gaussian --out pretrained/vae-gaussian-2d \

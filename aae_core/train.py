@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from aae_core import metrics
+from aae_core.evaluate import card_markdown, evaluate
 from aae_core.data import DataError, load_dataset
 from aae_core.models import Autoencoder  # noqa: F401  (registers the models)
 from aae_core.priors import list_priors
@@ -138,49 +138,6 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
     return {"history": settings.history, "wall_s": wall0 + time.perf_counter() - t0, "start_epoch": start}
 
 
-def evaluate(model, train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tensor, test_y: np.ndarray,
-             seed: int = 0) -> tuple[dict, torch.Tensor]:
-    """Test-set metrics and the test codes (N×d, CPU float32)."""
-    model.eval()
-    test_codes = metrics.encode_all(model, test_x).float().cpu()
-    train_codes = metrics.encode_all(model, train_x).float().cpu()
-    out = metrics.reconstruction_error(model, test_x)
-    out["knn5_accuracy"] = metrics.knn_accuracy(train_codes.numpy(), train_y, test_codes.numpy(), test_y, k=5)
-    out["prior_swd"] = metrics.prior_match(test_codes, model.prior, seed=seed)
-    return out, test_codes
-
-
-def card_markdown(name: str, card: dict) -> str:
-    m = card.get("metrics", {})
-    rows = "\n".join(f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in m.items())
-    return f"""# {name}
-
-{card.get('description', '')}
-
-- model: `{card['model']}`, latent dimension {card['latent_dim']}, prior `{json.dumps(card['prior'])}`
-- data: {card['data']}
-- training: {card['epochs']} epochs, batch {card['batch_size']}, seed {card['seed']}, \
-wall time {card['wall_s']:.0f} s on {card['hardware']}
-- weights: {card['weights_dtype']} (encoder + decoder only; the discriminator is training-only)
-- command: `{card['command']}`
-
-## Test-set metrics (MNIST test set, 10,000 images; used for nothing but this table)
-
-| metric | value |
-|---|---|
-{rows}
-
-- recon_bce: mean Bernoulli negative log-likelihood per image, nats over 784 pixels (lower is better)
-- recon_mse: mean squared error per pixel
-- knn5_accuracy: 5-NN classifier fit on the training-set codes, scored on the test codes
-- prior_swd: sliced 2-Wasserstein distance (256 random directions) between the 10k test codes and
-  10k prior samples (seed 0): how well the codes fill the prior (lower is better)
-
-Limitations: trained for a fixed number of epochs with hyper-parameters taken from public ports;
-no hyper-parameter search and no model selection were done.
-"""
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m aae_core.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -269,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     except (DivergenceError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    if args.half:  # evaluate exactly the weights that ship
+        model.load_inference_state_dict({k: v.half() for k, v in model.inference_state_dict().items()})
     test_x = torch.from_numpy(test_split.flat_float()).to(device)
     scores, codes = evaluate(model, x, train_split.labels[:n], test_x, test_split.labels, seed=0)
     hardware = (torch.cuda.get_device_name(device) if device.type == "cuda"
@@ -277,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "name": out.name, "model": args.model, "description": args.description,
         "latent_dim": config.latent_dim, "prior": config.prior, "config": config.to_dict(),
         "data": f"{args.dataset} training set, first {n} images" if n < 60_000 else f"{args.dataset} training set (60,000 images)",
-        "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+        "train_images": n, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
         "wall_s": run["wall_s"], "hardware": hardware, "torch": torch.__version__,
         "weights_dtype": "float16" if args.half else "float32",
         "command": "python -m aae_core.train " + shlex.join(argv if argv is not None else sys.argv[1:]),

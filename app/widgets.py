@@ -25,5 +25,4 @@ def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "m
     return name
 
 
-def digit_image(img_png: bytes, caption: str) -> None:
-    st.image(img_png, caption=caption)
+

@@ -120,3 +120,17 @@ def test_help_lists_the_options(capsys):
     text = capsys.readouterr().out
     for option in ("--model", "--prior", "--latent-dim", "--epochs", "--seed", "--data", "--out"):
         assert option in text
+
+
+def test_evaluate_cli_reproduces_the_card_and_scores_a_validation_slice(trained_dir, idx_folder, capsys):
+    from aae_core import evaluate
+
+    card = json.loads((trained_dir / "card.json").read_text())
+    assert evaluate.main([str(trained_dir), "--data", str(idx_folder), "--dataset", "idx"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    for key, value in card["metrics"].items():
+        assert scores[key] == pytest.approx(value, rel=1e-5), key
+    assert evaluate.main([str(trained_dir), "--data", str(idx_folder), "--dataset", "idx", "--val", "200:300"]) == 0
+    val = json.loads(capsys.readouterr().out)
+    assert val["split"] == "train[200:300]" and set(val) == {"split", "recon_bce", "recon_mse", "prior_swd"}
+    assert evaluate.main([str(trained_dir / "nope"), "--data", str(idx_folder)]) == 2

@@ -51,7 +51,7 @@ for col, kind in zip(cols, ("vae", "aae")):
         m3.metric("recon. NLL ↓", f"{metrics.get('recon_bce', float('nan')):.1f}")
         samples = model.sample(n_samples, torch.Generator().manual_seed(0)).numpy()
         st.image(latent.png_bytes(latent.tile(samples, 1, n_samples, pad=2), size=min(700, 70 * n_samples)),
-                 caption=f"decoded samples z ~ p(z) (seed 0) — {name}")
+                 caption=f"decoded samples z ~ p(z) (seed 0) — {name}", output_format="PNG")
 
 st.caption("Prior distance: sliced 2-Wasserstein distance between the 10k test codes and 10k prior samples, "
            "over 256 random directions (lower means the codes fill the prior more faithfully). "

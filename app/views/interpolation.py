@@ -48,9 +48,9 @@ def frames_at(ts: np.ndarray) -> np.ndarray:
 
 ends = st.columns(2)
 ends[0].image(latent.png_bytes(latent.to_uint8(images[int(ia)]).reshape(28, 28), 112),
-              caption=f"A: test #{int(ia)}, label {labels[int(ia)]}")
+              caption=f"A: test #{int(ia)}, label {labels[int(ia)]}", output_format="PNG")
 ends[1].image(latent.png_bytes(latent.to_uint8(images[int(ib)]).reshape(28, 28), 112),
-              caption=f"B: test #{int(ib)}, label {labels[int(ib)]}")
+              caption=f"B: test #{int(ib)}, label {labels[int(ib)]}", output_format="PNG")
 
 
 @st.fragment
@@ -60,7 +60,7 @@ def live_step() -> None:
     z = latent.interpolate(za_t, zb_t, float(t), method)[0]
     img = resources.decode(name, z[None].numpy())[0]
     st.image(latent.png_bytes(latent.to_uint8(img).reshape(28, 28), 224),
-             caption=f"D(z(t)) at t = {t:.2f}, z = ({', '.join(f'{v:.2f}' for v in z.tolist())})")
+             caption=f"D(z(t)) at t = {t:.2f}, z = ({', '.join(f'{v:.2f}' for v in z.tolist())})", output_format="PNG")
 
 
 left, right = st.columns(2)
@@ -77,6 +77,6 @@ st.subheader("The whole path")
 n_frames = st.slider("Frames in the strip", 5, 20, 10, key="n_frames")
 strip = frames_at(np.linspace(0, 1, n_frames))
 st.image(latent.png_bytes(latent.tile(strip, 1, n_frames, pad=2), size=min(1100, 84 * n_frames)),
-         caption=f"{method} path from test #{int(ia)} to test #{int(ib)}")
+         caption=f"{method} path from test #{int(ia)} to test #{int(ib)}", output_format="PNG")
 st.download_button("Download the walk as a GIF", latent.gif_bytes(frames_at(np.linspace(0, 1, 24))),
                    file_name=f"walk-{name}-{int(ia)}-{int(ib)}-{method}.gif", mime="image/gif")

@@ -40,7 +40,7 @@ if placement != "hidden":
     with grid_col:
         st.image(resources.manifold_png(name, grid_n), width="stretch",
                  caption=f"The decoder's output on a {grid_n}×{grid_n} grid over z ∈ [{lo:.1f}, {hi:.1f}]² "
-                         "(same axes as the map: up is +z₂).")
+                         "(same axes as the map: up is +z₂).", output_format="PNG")
 
 points = event.selection.points if event and event.selection else []
 sel = read_selection(points, fig, len(codes))
@@ -52,11 +52,11 @@ if sel.test_indices:
     st.markdown(f"{len(idx)} test digit(s): " + ", ".join(f"#{i} (label {labels[i]})" for i in idx))
     st.image(latent.png_bytes(latent.tile(np.concatenate([originals, recons]), 2, len(idx), pad=2),
                               size=min(900, 90 * len(idx))),
-             caption="top: the test images · bottom: their reconstructions D(E(x))")
+             caption="top: the test images · bottom: their reconstructions D(E(x))", output_format="PNG")
 if sel.spots:
     z = np.array(sel.spots, dtype=np.float32)
     st.image(latent.png_bytes(latent.tile(resources.decode(name, z), 1, len(z), pad=2), size=min(900, 90 * len(z))),
-             caption="decoded spots: " + ", ".join(f"({a:.2f}, {b:.2f})" for a, b in sel.spots))
+             caption="decoded spots: " + ", ".join(f"({a:.2f}, {b:.2f})" for a, b in sel.spots), output_format="PNG")
 if not sel.test_indices and not sel.spots:
     st.caption("Nothing selected yet: click a dot or empty space on the map, or decode a spot by its coordinates.")
 
@@ -68,4 +68,4 @@ spot = np.array([[z1, z2]], dtype=np.float32)
 near = latent.nearest(codes, spot[0])
 with c3:
     st.image(latent.png_bytes(latent.to_uint8(resources.decode(name, spot)[0]).reshape(28, 28), size=140),
-             caption=f"D(z) at ({z1:.2f}, {z2:.2f}); nearest test code: #{near} (label {labels[near]})")
+             caption=f"D(z) at ({z1:.2f}, {z2:.2f}); nearest test code: #{near} (label {labels[near]})", output_format="PNG")

@@ -1,0 +1,92 @@
+"""A real browser (Debian's Chromium, driven by Playwright) against the real app server."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app/streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the app server did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: `make test` installs it"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def live_image(page):
+    """The <img> of the slider-driven frame (captioned 'D(z(t)) at t = …')."""
+    box = page.locator('[data-testid="stImage"]').filter(has_text="D(z(t)) at t =")
+    expect(box).to_have_count(1, timeout=60_000)
+    return box.locator("img"), box
+
+
+def test_interpolation_slider_morphs_the_digit_in_a_real_browser(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/interpolation")
+    img, box = live_image(page)
+    expect(box).to_contain_text("t = 0.50", timeout=60_000)
+    src_before = img.get_attribute("src")
+    thumb = page.locator('[data-testid="stSlider"]').filter(has_text="t (0 = A, 1 = B)").get_by_role("slider")
+    thumb.focus()
+    for _ in range(20):
+        thumb.press("ArrowRight")
+    expect(box).to_contain_text("t = 0.70", timeout=30_000)
+    expect(img).not_to_have_attribute("src", src_before, timeout=30_000)
+    # the in-figure Plotly slider holds every frame in the page
+    expect(page.locator(".js-plotly-plot .slider-container")).to_have_count(1)
+    page.close()
+
+
+def test_every_page_renders_without_an_error(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    for path, title, charts in [("", "aae-explorer", 0), ("latent-map", "Latent map", 1),
+                                ("vae-vs-aae", "VAE vs AAE", 2), ("interpolation", "Interpolation", 1)]:
+        page.goto(f"{server}/{path}")
+        expect(page.locator("h1").first).to_contain_text(title, timeout=60_000)
+        expect(page.locator(".js-plotly-plot")).to_have_count(charts, timeout=60_000)
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+        expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+    page.close()

@@ -1,0 +1,64 @@
+import numpy as np
+
+from app import helpers
+
+
+def test_choose_accepts_known_values_and_explains_the_rest():
+    assert helpers.choose("b", ["a", "b"], "a") == ("b", None)
+    assert helpers.choose(None, ["a", "b"], "a") == ("a", None)
+    value, note = helpers.choose("<script>" + "x" * 100, ["a", "b"], "a")
+    assert value == "a" and "Ignored unknown value" in note and len(note) < 120
+
+
+def test_clamp_int():
+    assert helpers.clamp_int("42", 0, 99, 0) == (42, None)
+    assert helpers.clamp_int("1e9", 0, 99, 7)[0] == 7
+    value, note = helpers.clamp_int("-5", 0, 99, 7)
+    assert value == 0 and "outside" in note
+
+
+def test_prior_pairs_needs_both_families():
+    cards = {
+        "a": {"model": "aae", "latent_dim": 2, "prior": {"name": "gaussian"}},
+        "v": {"model": "vae", "latent_dim": 2, "prior": {"name": "gaussian"}},
+        "m": {"model": "aae", "latent_dim": 2, "prior": {"name": "mixture10"}},
+        "h": {"model": "vae", "latent_dim": 8, "prior": {"name": "mixture10"}},
+    }
+    assert helpers.prior_pairs(cards) == {"gaussian": {"aae": "a", "vae": "v"}}
+
+
+def _figure():
+    codes = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], np.float32)
+    labels = np.array([3, 3, 7])
+    return helpers.latent_figure(codes, labels, (-1.0, 3.0), grid_n=5)
+
+
+def test_latent_figure_has_a_trace_per_digit_and_a_grid():
+    fig = _figure()
+    names = [t.name for t in fig.data]
+    assert names[0] == helpers.GRID_TRACE_NAME and names[1:] == [str(d) for d in range(10)]
+    assert len(fig.data[0].x) == 25
+    assert list(fig.data[4].customdata) == [0, 1] and list(fig.data[8].customdata) == [2]
+
+
+def test_read_selection_splits_points_and_spots_and_drops_junk():
+    fig = _figure()
+    points = [
+        {"curve_number": 4, "point_index": 1, "x": 1.0, "y": 1.0, "customdata": 1},
+        {"curve_number": 8, "customdata": [2]},
+        {"curve_number": 0, "x": 0.5, "y": -0.25},
+        {"curve_number": 4, "customdata": 99},  # out of range
+        {"curve_number": 42, "customdata": 0},  # no such trace
+        "garbage",
+        {"curve_number": 0, "x": "NaN?", "y": 1},
+    ]
+    sel = helpers.read_selection(points, fig, n_codes=3)
+    assert sel.test_indices == (1, 2) and sel.spots == ((0.5, -0.25),)
+    assert helpers.read_selection(None, fig, 3) == helpers.Selection()
+
+
+def test_morph_figure_carries_every_frame():
+    frames = np.random.default_rng(0).random((7, 784))
+    fig = helpers.morph_figure(frames, np.linspace(0, 1, 7))
+    assert len(fig.frames) == 7 and len(fig.layout.sliders[0].steps) == 7
+    assert np.asarray(fig.frames[6].data[0].z).max() <= 255

@@ -1,0 +1,96 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from aae_core import latent, metrics
+from aae_core.priors import build_prior
+
+
+def test_grid_points_run_like_an_image():
+    pts = latent.grid_points(-1.0, 1.0, 3)
+    assert pts.shape == (9, 2)
+    assert pts[0].tolist() == [-1.0, 1.0]  # top-left is (lo, hi): y decreases down the rows
+    assert pts[2].tolist() == [1.0, 1.0] and pts[-1].tolist() == [1.0, -1.0]
+    with pytest.raises(ValueError):
+        latent.grid_points(1.0, 1.0, 3)
+
+
+def test_tile_places_each_image_in_its_cell():
+    imgs = np.zeros((6, 784), np.float32)
+    imgs[4] = 1.0  # row 1, col 1 of a 2×3 mosaic
+    mosaic = latent.tile(imgs, 2, 3, pad=2)
+    assert mosaic.shape == (2 * 30 - 2, 3 * 30 - 2) and mosaic.dtype == np.uint8
+    assert mosaic[30:58, 30:58].min() == 255 and mosaic.sum() == 255 * 784
+    with pytest.raises(ValueError, match="need 6 images"):
+        latent.tile(imgs[:5], 2, 3)
+
+
+@pytest.mark.parametrize("method", latent.INTERPOLATIONS)
+def test_interpolation_hits_both_ends(method):
+    a, b = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 2.0])
+    path = latent.interpolate(a, b, torch.linspace(0, 1, 5), method)
+    assert path.shape == (5, 2)
+    assert torch.allclose(path[0], a) and torch.allclose(path[-1], b, atol=1e-6)
+
+
+def test_slerp_keeps_the_norm_between_equal_norm_ends_and_linear_does_not():
+    a, b = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 2.0])
+    mid_s = latent.interpolate(a, b, 0.5, "spherical")[0]
+    mid_l = latent.interpolate(a, b, 0.5, "linear")[0]
+    assert mid_s.norm().item() == pytest.approx(2.0, rel=1e-5)
+    assert mid_l.norm().item() == pytest.approx(2 ** 0.5, rel=1e-5)
+    # parallel vectors fall back to the straight line instead of dividing by sin(0)
+    assert torch.allclose(latent.interpolate(a, 2 * a, 0.5, "spherical")[0], 1.5 * a)
+    with pytest.raises(ValueError):
+        latent.interpolate(a, b, 0.5, "wiggly")
+
+
+def test_gif_has_every_frame_and_bounces():
+    frames = np.stack([np.full(784, v, np.float32) for v in (0.0, 0.5, 1.0)])
+    gif = Image.open(io.BytesIO(latent.gif_bytes(frames, size=56)))
+    assert gif.format == "GIF" and gif.n_frames == 4 and gif.size == (56, 56)  # 0, .5, 1, .5
+
+
+def test_png_is_enlarged_with_sharp_pixels():
+    img = np.array([[0, 255], [255, 0]], np.uint8)
+    out = Image.open(io.BytesIO(latent.png_bytes(img, size=100)))
+    assert out.size == (100, 100) and set(np.asarray(out).ravel().tolist()) == {0, 255}
+
+
+def test_density_grid_peaks_where_the_prior_does():
+    axis, dens = latent.density_grid(build_prior("gaussian"), -10, 10, 41)
+    assert dens.shape == (41, 41) and dens.argmax() == 20 * 41 + 20
+
+
+def test_nearest():
+    codes = np.array([[0.0, 0.0], [5.0, 5.0], [-3.0, 1.0]])
+    assert latent.nearest(codes, np.array([-2.5, 0.5])) == 2
+
+
+def test_sliced_wasserstein_zero_for_identical_sets_and_grows_with_a_shift():
+    torch.manual_seed(0)
+    x = torch.randn(5000, 2)
+    assert metrics.sliced_wasserstein(x, x) == pytest.approx(0.0, abs=1e-12)
+    # a shift s gives sqrt(E_θ (θ·s)²) = |s| / sqrt(d) for directions uniform on the circle
+    assert metrics.sliced_wasserstein(x, x + torch.tensor([3.0, 0.0]), n_projections=4000) == pytest.approx(
+        3 / 2 ** 0.5, rel=0.03)
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.sliced_wasserstein(x, x[:10])
+
+
+def test_prior_match_is_small_for_prior_samples_and_large_for_a_point_mass():
+    prior = build_prior({"name": "gaussian", "std": 5.0})
+    z, _ = prior.sample(10_000, torch.Generator().manual_seed(1))
+    assert metrics.prior_match(z, prior) < 0.15
+    assert metrics.prior_match(torch.zeros(10_000, 2), prior) > 3.0
+
+
+def test_knn_accuracy_on_separable_and_on_random_labels():
+    codes = np.concatenate([np.zeros((50, 2)), np.full((50, 2), 10.0)]) + np.random.default_rng(0).normal(size=(100, 2))
+    labels = np.repeat([0, 1], 50)
+    assert metrics.knn_accuracy(codes, labels, codes, labels) == 1.0
+    shuffled = np.random.default_rng(1).permutation(labels)
+    assert metrics.knn_accuracy(codes, shuffled, codes, labels) < 0.8

@@ -14,22 +14,14 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
-_PRIORS: dict[str, type["Prior"]] = {}
+from aae_core.registry import Registry
 
-
-def register_prior(name: str):
-    def wrap(cls):
-        if name in _PRIORS:
-            raise ValueError(f"prior {name!r} is already registered")
-        cls.prior_name = name
-        _PRIORS[name] = cls
-        return cls
-
-    return wrap
+PRIORS: Registry = Registry("prior", "prior_name")
+register_prior = PRIORS.register
 
 
 def list_priors() -> list[str]:
-    return sorted(_PRIORS)
+    return PRIORS.names()
 
 
 def build_prior(spec: dict | str) -> "Prior":
@@ -37,10 +29,11 @@ def build_prior(spec: dict | str) -> "Prior":
     if isinstance(spec, str):
         spec = {"name": spec}
     spec = dict(spec)
-    name = spec.pop("name", None)
-    if name not in _PRIORS:
-        raise ValueError(f"unknown prior {name!r}; known priors: {', '.join(list_priors())}")
-    cls = _PRIORS[name]
+    try:
+        cls = PRIORS.get(spec.pop("name", None))
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+    name = cls.prior_name
     allowed = {f.name for f in fields(cls)}
     unknown = set(spec) - allowed
     if unknown:

@@ -21,6 +21,13 @@ def test_round_trip_restores_the_trained_model(trained_dir):
     assert codes["codes"].shape == (100, 2) and codes["labels"].shape == (100,)
 
 
+def rehash(folder, name):
+    """Rewrite the manifest entry of ``name`` to match the file: a tamperer who also edits the manifest."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][name] = {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
 @pytest.fixture
 def copy(trained_dir, tmp_path):
     dst = tmp_path / "copy"
@@ -49,20 +56,14 @@ def test_a_tampered_config_is_refused_even_with_a_matching_manifest(copy):
     meta = json.loads((copy / "config.json").read_text())
     meta["config"]["hidden"] = [64, 64]
     (copy / "config.json").write_text(json.dumps(meta))
-    manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["files"]["config.json"] = {"sha256": sha256_file(copy / "config.json"),
-                                        "bytes": (copy / "config.json").stat().st_size}
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    rehash(copy, "config.json")
     with pytest.raises(WeightsError, match="size mismatch"):
         load_model(copy)
 
 
 def test_garbage_where_safetensors_should_be(copy):
     (copy / "model.safetensors").write_bytes(b"\x80\x04 pickle? no thanks" * 10)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["files"]["model.safetensors"] = {"sha256": sha256_file(copy / "model.safetensors"),
-                                              "bytes": (copy / "model.safetensors").stat().st_size}
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    rehash(copy, "model.safetensors")
     with pytest.raises(WeightsError, match="not a valid safetensors file"):
         load_model(copy)
 

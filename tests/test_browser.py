@@ -90,3 +90,21 @@ def test_every_page_renders_without_an_error(server, browser):
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
         expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
     page.close()
+
+
+def test_clicking_the_latent_map_decodes_what_is_under_the_mouse(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/latent-map")
+    drag = page.locator(".js-plotly-plot .nsewdrag").first
+    expect(drag).to_be_visible(timeout=60_000)
+    captions = page.locator('[data-testid="stImageCaption"]')
+    expect(captions.filter(has_text="decoded spots")).to_have_count(0)
+    box = drag.bounding_box()
+    x, y = box["x"] + 0.8 * box["width"], box["y"] + 0.2 * box["height"]  # upper right: mostly empty space
+    page.mouse.move(x, y)
+    expect(page.locator(".js-plotly-plot .hoverlayer").first).to_contain_text("z = (", timeout=10_000)
+    page.mouse.click(x, y)
+    # a click selects the nearest point: empty space (decoded) or a test digit (shown with its reconstruction)
+    expect(captions.filter(has_text="decoded spots").or_(captions.filter(has_text="top: the test images"))
+           ).to_have_count(1, timeout=30_000)
+    page.close()

@@ -45,6 +45,8 @@ pretrained: install
 	  --description "2-D VAE on a mixture of 10 Gaussians, Monte-Carlo KL (the paper's Figure 2, bottom right)" & \
 	$(TRAIN) --model vae --prior gaussian --out pretrained/vae-gaussian-2d \
 	  --description "2-D VAE on N(0, 5^2 I), closed-form KL (the paper's Figure 2, top right)" ; wait
+	for m in aae-mixture10-2d aae-gaussian-2d vae-mixture10-2d vae-gaussian-2d; do \
+	  $(BIN)/python -m aae_core.evaluate pretrained/$$m --data $(MNIST) --write || exit 1; done
 
 clean:
 	rm -rf runs .pytest_cache

@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     test_x = torch.from_numpy(test_split.flat_float()).to(device)
     scores, codes = evaluate(model, x, train_split.labels[:n], test_x, test_split.labels, seed=0)
     hardware = (torch.cuda.get_device_name(device) if device.type == "cuda"
-                else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)")
+                else f"CPU ({platform.machine()}, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''})")
     card = {
         "name": out.name, "model": args.model, "description": args.description,
         "latent_dim": config.latent_dim, "prior": config.prior, "config": config.to_dict(),

@@ -60,8 +60,10 @@ class AAE(Autoencoder):
         self.decoder = mlp(c.latent_dim, tuple(reversed(c.hidden)), c.input_dim)
         self.discriminator = mlp(c.latent_dim, c.disc_hidden, 1)
 
-    def _posterior(self, x: torch.Tensor) -> ModelOutput:
-        """Encode x (N×784); sample z from q(z|x) in training, its mode/η=0 point in eval."""
+    def _posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """x: N×784 → (z, mu, logvar), each N×d (mu, logvar only for the Gaussian encoder).
+
+        z is drawn from q(z|x) in training, and is its mode (Gaussian) or f(x, η=0) in eval mode."""
         c = self.config
         if c.encoder_type == "universal":
             eta = torch.randn(len(x), c.noise_dim, device=x.device) if self.training else x.new_zeros(len(x), c.noise_dim)
@@ -69,17 +71,15 @@ class AAE(Autoencoder):
         h = self.encoder(x)
         if c.encoder_type == "gaussian":
             mu, logvar = h.chunk(2, dim=1)  # N×d each
-            z = reparameterize(mu, logvar) if self.training else mu
-            return ModelOutput(recon_logits=torch.empty(0), z=z, mu=mu, logvar=logvar)
-        return ModelOutput(recon_logits=torch.empty(0), z=h)
+            return (reparameterize(mu, logvar) if self.training else mu), mu, logvar
+        return h, None, None
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self._posterior(self._check(x, self.config.input_dim, "x")).z
+        return self._posterior(self._check(x, self.config.input_dim, "x"))[0]
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
-        out = self._posterior(self._check(x, self.config.input_dim, "x"))
-        out.recon_logits = self.decoder(out.z)
-        return out
+        z, mu, logvar = self._posterior(self._check(x, self.config.input_dim, "x"))
+        return ModelOutput(recon_logits=self.decoder(z), z=z, mu=mu, logvar=logvar)
 
     def configure_optimizers(self):
         c = self.config
@@ -114,7 +114,7 @@ class AAE(Autoencoder):
 
         # (2b) regularization: encoder as generator, fool the discriminator
         self.discriminator.requires_grad_(False)  # gradients flow through D, not into it
-        g_loss = losses.gan_g_loss(self._disc(self._posterior(x).z))
+        g_loss = losses.gan_g_loss(self._disc(self._posterior(x)[0]))
         opts["g"].zero_grad(set_to_none=True)
         g_loss.backward()
         opts["g"].step()

@@ -24,11 +24,12 @@ class AAEConfig(ModelConfig):
     encoder_type: str = "deterministic"
     noise_dim: int = 8  # size of η for the universal approximator posterior
     disc_hidden: tuple[int, ...] = (1000, 1000)
-    # Learning rates and noise that kept the adversarial game balanced on MNIST (docs/training-notes.md):
-    # with lr = 1e-3 the reconstruction phase outran the regularization phase and the discriminator won.
-    lr: float = 2e-4  # reconstruction phase (encoder + decoder)
+    # Learning rates and noise that kept the adversarial game balanced on MNIST (docs/training-notes.md).
+    # Adam takes steps of about lr whatever the gradient's size, so a generator lr close to the
+    # reconstruction lr keeps shaking the encoder even when the discriminator is at chance.
+    lr: float = 1e-3  # reconstruction phase (encoder + decoder)
     d_lr: float = 1e-4  # discriminator
-    g_lr: float = 2e-4  # encoder as generator
+    g_lr: float = 1e-4  # encoder as generator
     adv_beta1: float = 0.5
     disc_noise: float = 0.3  # std of Gaussian noise added to the discriminator's inputs
 

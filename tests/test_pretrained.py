@@ -56,3 +56,12 @@ def test_shipped_codes_and_metrics_come_from_the_shipped_weights(name, test_set)
     assert metrics.reconstruction_error(model, x)["recon_bce"] == pytest.approx(card["recon_bce"], rel=1e-4)
     assert metrics.prior_match(codes, model.prior) == pytest.approx(card["prior_swd"], rel=1e-3)
 
+
+
+def test_report_lists_every_shipped_model_with_its_card_numbers():
+    from aae_core.report import results_table
+
+    table = results_table()
+    for name in aae_core.list_pretrained():
+        swd = aae_core.load_pretrained(name).card["metrics"]["prior_swd"]
+        assert f"| `{name}` |" in table and f"{swd:.3f}" in table

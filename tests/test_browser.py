@@ -59,7 +59,7 @@ def browser():
 def live_image(page):
     """The <img> of the slider-driven frame (captioned 'D(z(t)) at t = …')."""
     box = page.locator('[data-testid="stImage"]').filter(has_text="D(z(t)) at t =")
-    expect(box).to_have_count(1, timeout=60_000)
+    expect(box).to_have_count(1, timeout=120_000)
     return box.locator("img"), box
 
 
@@ -67,7 +67,7 @@ def test_interpolation_slider_morphs_the_digit_in_a_real_browser(server, browser
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{server}/interpolation")
     img, box = live_image(page)
-    expect(box).to_contain_text("t = 0.50", timeout=60_000)
+    expect(box).to_contain_text("t = 0.50", timeout=120_000)
     src_before = img.get_attribute("src")
     thumb = page.locator('[data-testid="stSlider"]').filter(has_text="t (0 = A, 1 = B)").get_by_role("slider")
     thumb.focus()
@@ -85,8 +85,8 @@ def test_every_page_renders_without_an_error(server, browser):
     for path, title, charts in [("", "aae-explorer", 0), ("latent-map", "Latent map", 1),
                                 ("vae-vs-aae", "VAE vs AAE", 2), ("interpolation", "Interpolation", 1)]:
         page.goto(f"{server}/{path}")
-        expect(page.locator("h1").first).to_contain_text(title, timeout=60_000)
-        expect(page.locator(".js-plotly-plot")).to_have_count(charts, timeout=60_000)
+        expect(page.locator("h1").first).to_contain_text(title, timeout=120_000)
+        expect(page.locator(".js-plotly-plot")).to_have_count(charts, timeout=120_000)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
         expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
     page.close()
@@ -96,7 +96,7 @@ def test_clicking_the_latent_map_decodes_what_is_under_the_mouse(server, browser
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{server}/latent-map")
     drag = page.locator(".js-plotly-plot .nsewdrag").first
-    expect(drag).to_be_visible(timeout=60_000)
+    expect(drag).to_be_visible(timeout=120_000)
     captions = page.locator('[data-testid="stImageCaption"]')
     expect(captions.filter(has_text="decoded spots")).to_have_count(0)
     box = drag.bounding_box()

@@ -51,6 +51,11 @@ def prior_pairs(cards: dict[str, dict]) -> dict[str, dict[str, str]]:
     return {p: models for p, models in pairs.items() if {"aae", "vae"} <= set(models)}
 
 
+def outside_share(codes: np.ndarray, lo: float, hi: float) -> float:
+    """Fraction of the codes (N×2) outside the square [lo, hi]²."""
+    return float((~((codes >= lo) & (codes <= hi)).all(axis=1)).mean())
+
+
 def latent_figure(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, float], *,
                   density: tuple[np.ndarray, np.ndarray] | None = None, grid_n: int = 0,
                   marker_size: int = 3, height: int = 600, title: str | None = None,

@@ -98,6 +98,7 @@ def test_compare_page_shows_both_models_on_each_prior():
     assert any("vae-mixture10-2d" in c for c in captions) and any("aae-mixture10-2d" in c for c in captions)
     swd = aae_core.load_pretrained("aae-mixture10-2d").card["metrics"]["prior_swd"]
     assert f"{swd:.3f}" in [m.value for m in at.metric]
+    assert len([c for c in at.caption if "lie outside this view" in c.value]) == 2
     at.slider(key="compare_samples").set_value(4).run()
     assert not at.exception
 

@@ -62,3 +62,9 @@ def test_morph_figure_carries_every_frame():
     fig = helpers.morph_figure(frames, np.linspace(0, 1, 7))
     assert len(fig.frames) == 7 and len(fig.layout.sliders[0].steps) == 7
     assert np.asarray(fig.frames[6].data[0].z).max() <= 255
+
+
+def test_outside_share():
+    codes = np.array([[0.0, 0.0], [5.0, 0.0], [0.0, -5.0], [1.0, 1.0]])
+    assert helpers.outside_share(codes, -2.0, 2.0) == 0.5
+    assert helpers.outside_share(codes, -5.0, 5.0) == 0.0

@@ -5,7 +5,7 @@ import torch
 
 from aae_core import latent
 from app import resources
-from app.helpers import choose, latent_figure, prior_pairs
+from app.helpers import choose, latent_figure, outside_share, prior_pairs
 
 st.title("VAE vs AAE on the same prior")
 st.markdown(
@@ -28,9 +28,9 @@ prior_name = st.radio("Prior", priors, horizontal=True, key="compare_prior")
 st.query_params["prior"] = prior_name
 names = pairs[prior_name]
 
-# One square range for both plots, so that the shapes can be compared directly.
-ranges = [resources.extent(names[k]) for k in ("vae", "aae")]
-lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+# One square range for both plots, framing the prior, so that the shapes can be compared directly.
+lo, hi = resources.model(names["aae"]).prior.extent()
+lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
 show_density = st.toggle("Show the prior's density", value=True, key="compare_density")
 n_samples = st.slider("Samples from p(z), decoded", 4, 16, 8, key="compare_samples")
 
@@ -45,6 +45,8 @@ for col, kind in zip(cols, ("vae", "aae")):
         fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name) if show_density else None,
                             height=470, show_legend=kind == "aae")
         st.plotly_chart(fig, key=f"compare-{kind}", config={"displaylogo": False})
+        st.caption(f"{outside_share(codes, lo, hi):.1%} of the 10,000 test codes lie outside this view "
+                   "(the latent map shows them all).")
         m1, m2, m3 = st.columns(3)
         m1.metric("prior distance (SWD) ↓", f"{metrics.get('prior_swd', float('nan')):.3f}")
         m2.metric("5-NN accuracy ↑", f"{metrics.get('knn5_accuracy', float('nan')):.3f}")

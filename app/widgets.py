@@ -23,6 +23,3 @@ def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "m
     name = st.selectbox(label, options, key=key, format_func=lambda n: model_label(n, cards[n]))
     st.query_params["model"] = name
     return name
-
-
-

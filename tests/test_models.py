@@ -11,11 +11,11 @@ def tiny_configs():
     for name in list_models():
         cls = get_model_class(name)
         extra = [{"encoder_type": t, "disc_hidden": (16,)} for t in ("deterministic", "gaussian", "universal")] \
-            if name == "aae" else [{}]
+            + [{"adv_optimizer": "sgd", "disc_hidden": (16,)}] if name == "aae" else [{}]
         for prior in ("gaussian", "mixture10"):
             for e in extra:
                 yield pytest.param(cls, cls.config_class(**TINY, prior={"name": prior}, **e),
-                                   id=f"{name}-{prior}-{e.get('encoder_type', '')}")
+                                   id=f"{name}-{prior}-{e.get('encoder_type', '')}{e.get('adv_optimizer', '')}")
 
 
 def test_registry_knows_aae_and_vae_and_refuses_duplicates():
@@ -83,6 +83,8 @@ def test_aae_specific_validation_and_json_round_trip():
     cls = get_model_class("aae")
     with pytest.raises(ValueError, match="encoder_type"):
         cls.config_class(encoder_type="magic")
+    with pytest.raises(ValueError, match="adv_optimizer"):
+        cls.config_class(adv_optimizer="rmsprop")
     config = cls.config_class(hidden=(8, 8), encoder_type="universal", prior={"name": "swissroll"})
     assert cls.config_class.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="no field"):

@@ -17,6 +17,7 @@ from aae_core.nets import mlp
 from aae_core.registry import register_model
 
 ENCODER_TYPES = ("deterministic", "gaussian", "universal")
+ADV_OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class AAEConfig(ModelConfig):
     d_lr: float = 1e-4  # discriminator
     g_lr: float = 1e-4  # encoder as generator
     adv_beta1: float = 0.5
+    # "sgd" (with momentum, as in the paper) takes regularization steps that shrink with the gradient
+    adv_optimizer: str = "adam"
+    adv_momentum: float = 0.9  # for adv_optimizer = "sgd"
     disc_noise: float = 0.3  # std of Gaussian noise added to the discriminator's inputs
 
     def __post_init__(self) -> None:
@@ -44,6 +48,10 @@ class AAEConfig(ModelConfig):
             raise ValueError(f"disc_hidden must be a non-empty list of positive widths, got {self.disc_hidden!r}")
         if not 0 <= self.adv_beta1 < 1:
             raise ValueError(f"adv_beta1 must be in [0, 1), got {self.adv_beta1!r}")
+        if self.adv_optimizer not in ADV_OPTIMIZERS:
+            raise ValueError(f"adv_optimizer must be one of {ADV_OPTIMIZERS}, got {self.adv_optimizer!r}")
+        if not 0 <= self.adv_momentum < 1:
+            raise ValueError(f"adv_momentum must be in [0, 1), got {self.adv_momentum!r}")
         if not self.disc_noise >= 0:
             raise ValueError(f"disc_noise must be >= 0, got {self.disc_noise!r}")
 
@@ -84,10 +92,16 @@ class AAE(Autoencoder):
 
     def configure_optimizers(self):
         c = self.config
+
+        def adversarial(params, lr):
+            if c.adv_optimizer == "sgd":
+                return torch.optim.SGD(params, lr=lr, momentum=c.adv_momentum)
+            return adam(params, lr, c.adv_beta1)
+
         return {
             "ae": adam([*self.encoder.parameters(), *self.decoder.parameters()], c.lr),
-            "d": adam(self.discriminator.parameters(), c.d_lr, c.adv_beta1),
-            "g": adam(self.encoder.parameters(), c.g_lr, c.adv_beta1),
+            "d": adversarial(self.discriminator.parameters(), c.d_lr),
+            "g": adversarial(self.encoder.parameters(), c.g_lr),
         }
 
     def _disc(self, z: torch.Tensor) -> torch.Tensor:

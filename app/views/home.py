@@ -10,26 +10,27 @@ st.markdown(
     "from it. The models here use a **2-D code**, so every digit becomes a point you can see. How those "
     "points spread out — the *latent space* — depends on how the model is trained.")
 
-c1, c2, c3 = st.columns(3)
-with c1:
-    st.subheader("Autoencoder")
-    st.markdown("Encoder *E*, decoder *D*, trained only to reconstruct:")
-    st.latex(r"\min_{E,D}\; \mathbb{E}_x\big[-\log p\big(x \mid D(E(x))\big)\big]")
-    st.markdown("Nothing says *where* codes go: gaps and odd shapes appear.")
-with c2:
-    st.subheader("VAE")
-    st.markdown("The encoder outputs a Gaussian q(z|x); a KL term pulls each one toward the prior p(z):")
-    st.latex(r"\mathcal{L} = \mathbb{E}_{q(z|x)}[-\log p(x|z)] + \mathrm{KL}\big(q(z|x)\,\|\,p(z)\big)")
-    st.markdown("The KL needs the prior's density; it acts on every code separately.")
-with c3:
-    st.subheader("Adversarial AE")
-    st.markdown("A discriminator *d* tells prior samples from codes; the encoder learns to fool it:")
-    st.latex(r"\min_E \max_d\; \mathbb{E}_{z\sim p}[\log d(z)] + \mathbb{E}_{x}[\log(1-d(E(x)))]")
-    st.markdown("It matches the *aggregated* posterior q(z) to p(z); any prior you can sample works.")
+FAMILIES = [
+    ("Autoencoder", "Encoder *E* and decoder *D* are trained only to reconstruct. Nothing says *where* the "
+     "codes go: gaps and odd shapes appear.",
+     r"\min_{E,D}\; \mathbb{E}_x\big[-\log p\big(x \mid D(E(x))\big)\big]"),
+    ("VAE", "The encoder outputs a Gaussian q(z|x); a KL term pulls **each** one toward the prior p(z). "
+     "The KL needs the prior's density.",
+     r"\mathcal{L} = \mathbb{E}_{q(z|x)}[-\log p(x|z)] + \mathrm{KL}\big(q(z|x)\,\|\,p(z)\big)"),
+    ("Adversarial AE", "A discriminator *d* tells prior samples from codes, and the encoder learns to fool it: "
+     "the **aggregated** posterior q(z) is matched to p(z). Any prior you can sample works.",
+     r"\min_E \max_d\; \mathbb{E}_{z\sim p}[\log d(z)] + \mathbb{E}_{x}\big[\log\big(1-d(E(x))\big)\big]"),
+]
+for title, text, formula in FAMILIES:
+    left, right = st.columns([2, 3], vertical_alignment="center")
+    left.markdown(f"**{title}** — {text}")
+    right.latex(formula)
 
 st.subheader("The shipped models")
 st.markdown("Trained on the 60,000 MNIST training images; every number below is measured on the "
-            "10,000 test images (the command that trained each model is in its card).")
+            "10,000 test images (the command that trained each model is in its card). On these runs the "
+            "**VAEs match their priors more closely than the AAEs** — the opposite of the paper's figure; "
+            "the repository's docs/training-notes.md tells how the AAEs were trained and what went wrong.")
 cards = resources.cards()
 rows = []
 for name, card in cards.items():

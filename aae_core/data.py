@@ -78,7 +78,7 @@ def parse_idx(raw: bytes, name: str, *, expect_magic: int) -> np.ndarray:
     """Parse an IDX buffer of unsigned bytes; ``name`` is used in error messages."""
     if len(raw) < 8:
         raise DataError(f"{name}: only {len(raw)} bytes, too short for an IDX header")
-    magic, count = struct.unpack(">II", raw[:8])
+    magic = struct.unpack(">I", raw[:4])[0]
     if magic != expect_magic:
         kind = "image" if expect_magic == IMAGE_MAGIC else "label"
         raise DataError(f"{name}: magic number {magic}, expected {expect_magic} for an IDX {kind} file")
@@ -91,7 +91,6 @@ def parse_idx(raw: bytes, name: str, *, expect_magic: int) -> np.ndarray:
     if len(raw) != expected:
         what = "truncated" if len(raw) < expected else "has trailing bytes"
         raise DataError(f"{name}: {what}: {len(raw)} bytes, header {dims} needs {expected}")
-    del count
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 

@@ -23,6 +23,7 @@ SPLIT_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
+DATASETS = ("mnist", "fashion-mnist", "idx")  # "idx": any IDX files with the standard names, no sha256 check
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
 
 # sha256 of the *uncompressed* files (gzip bytes differ between mirrors; content does not).

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from aae_core import metrics
-from aae_core.data import DataError, load_dataset
+from aae_core.data import DATASETS, DataError, load_dataset
 from aae_core.weights import WeightsError, load_model, read_json, save_model
 
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("folder", help="a weights folder (e.g. pretrained/aae-gaussian-2d)")
     p.add_argument("--data", default=None, help="folder with the four MNIST IDX files")
-    p.add_argument("--dataset", choices=["mnist", "fashion-mnist", "idx"], default="mnist")
+    p.add_argument("--dataset", choices=DATASETS, default="mnist")
     p.add_argument("--val", type=_slice, default=None, metavar="START:END",
                    help="score training images START..END-1 (validation) instead of the test set")
     p.add_argument("--write", action="store_true", help="store test metrics and codes into the folder")

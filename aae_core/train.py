@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from aae_core.evaluate import card_markdown, evaluate
-from aae_core.data import DataError, load_dataset
+from aae_core.data import DATASETS, DataError, load_dataset
 from aae_core.models import Autoencoder  # noqa: F401  (registers the models)
 from aae_core.priors import list_priors
 from aae_core.registry import get_model_class, list_models
@@ -153,7 +153,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="folder with the four IDX files (default: download to a cache)")
-    p.add_argument("--dataset", choices=["mnist", "fashion-mnist", "idx"], default="mnist",
+    p.add_argument("--dataset", choices=DATASETS, default="mnist",
                    help="which files to expect; 'idx' accepts any IDX files with the standard names")
     p.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
     p.add_argument("--out", required=True, help="output folder (weights folder; checkpoint.pt while training)")

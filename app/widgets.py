@@ -7,6 +7,16 @@ from app import resources
 from app.helpers import choose, model_label
 
 
+def seed_from_url(param: str, options: list, key: str) -> None:
+    """Before a widget with ``key`` first renders, take its value from the URL (?param=…); a value
+    that is not among ``options`` is ignored with a visible note."""
+    if key not in st.session_state:
+        chosen, note = choose(st.query_params.get(param), options, options[0])
+        if note:
+            st.info(note)
+        st.session_state[key] = chosen
+
+
 def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "model") -> str | None:
     """A model selectbox whose choice also lives in the URL (?model=…); a bad URL value is ignored
     with a visible note."""
@@ -15,11 +25,7 @@ def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "m
     if not options:
         st.warning("No shipped model fits this page.")
         return None
-    if key not in st.session_state:
-        chosen, note = choose(st.query_params.get("model"), options, options[0])
-        if note:
-            st.info(note)
-        st.session_state[key] = chosen
+    seed_from_url("model", options, key)
     name = st.selectbox(label, options, key=key, format_func=lambda n: model_label(n, cards[n]))
     st.query_params["model"] = name
     return name

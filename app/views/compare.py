@@ -5,7 +5,8 @@ import torch
 
 from aae_core import latent
 from app import resources
-from app.helpers import choose, latent_figure, outside_share, prior_pairs
+from app.helpers import latent_figure, outside_share, prior_pairs
+from app.widgets import seed_from_url
 
 st.title("VAE vs AAE on the same prior")
 st.markdown(
@@ -19,11 +20,7 @@ if not pairs:
     st.warning("This page needs a 2-D AAE and a 2-D VAE trained on the same prior in pretrained/.")
     st.stop()
 priors = sorted(pairs)
-if "compare_prior" not in st.session_state:
-    chosen, note = choose(st.query_params.get("prior"), priors, priors[0])
-    if note:
-        st.info(note)
-    st.session_state["compare_prior"] = chosen
+seed_from_url("prior", priors, "compare_prior")
 prior_name = st.radio("Prior", priors, horizontal=True, key="compare_prior")
 st.query_params["prior"] = prior_name
 names = pairs[prior_name]

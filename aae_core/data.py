@@ -187,3 +187,30 @@ def load_dataset(folder: str | os.PathLike | None, split: str, dataset: str = "m
     if not allow_download:
         return load_split(cache, split, dataset)
     return load_split(download(dataset), split, dataset)
+
+
+def split_indices(n_total: int, val_size: int = 0, limit: int | None = None) -> tuple[slice, slice]:
+    """(train, validation) slices of a training set of ``n_total`` images: the validation split is
+    the last ``val_size`` images; training uses the first ``limit`` of the rest (all by default)."""
+    if not 0 <= val_size < n_total:
+        raise ValueError(f"the validation split must hold 0 to {n_total - 1} images, got {val_size}")
+    n_train = n_total - val_size if limit is None else min(limit, n_total - val_size)
+    if n_train < 1:
+        raise ValueError(f"no training images left (limit {limit}, validation {val_size})")
+    return slice(0, n_train), slice(n_total - val_size, n_total)
+
+
+def labelled_subset(labels: np.ndarray, n: int, seed: int = 0, n_classes: int = 10) -> np.ndarray:
+    """Indices of ``n`` labelled images, the same number from every class (n / n_classes each, the
+    remainder to the lowest classes), drawn with ``seed``: sorted int64."""
+    if not 0 < n <= len(labels):
+        raise ValueError(f"the number of labelled images must be in 1..{len(labels)}, got {n}")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for k in range(n_classes):
+        want = n // n_classes + (1 if k < n % n_classes else 0)
+        pool = np.flatnonzero(labels == k)
+        if want > len(pool):
+            raise ValueError(f"asked for {want} labelled images of class {k}, only {len(pool)} exist")
+        chosen.append(rng.choice(pool, size=want, replace=False))
+    return np.sort(np.concatenate(chosen)).astype(np.int64)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +20,95 @@ from aae_core.data import DATASETS, DataError, load_dataset
 from aae_core.weights import WeightsError, load_model, read_json, save_model
 
 
-def evaluate(model, train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tensor, test_y: np.ndarray,
-             seed: int = 0) -> tuple[dict, torch.Tensor]:
-    """Test-set metrics and the test codes (N×d, CPU float32)."""
+@dataclass
+class EvalData:
+    """The images of one evaluation, all N×784 float tensors with N labels (numpy int64)."""
+
+    train_x: torch.Tensor  # the images the model was trained on (the k-NN is fit on their codes)
+    train_y: np.ndarray
+    test_x: torch.Tensor
+    test_y: np.ndarray
+    val_x: torch.Tensor | None = None  # the validation split (cluster labels, Parzen σ); None: not held out
+    val_y: np.ndarray | None = None
+    labelled: bool = False  # the model learnt q(y|x) from labels: score it as a classifier
+
+
+def _recon(model, x: torch.Tensor, y: np.ndarray) -> dict:
+    labels = torch.from_numpy(y) if model.training_labels == "all" else None
+    return metrics.reconstruction_error(model, x, labels=labels)
+
+
+def parzen(model, val_x: torch.Tensor, test_x: torch.Tensor, n_samples: int = 10_000, seed: int = 0) -> dict:
+    """Parzen-window log-likelihood (the GAN paper's protocol): n_samples decoded prior samples,
+    σ chosen on the validation images, mean ± standard error over the test images."""
+    with torch.no_grad():
+        samples = torch.cat([model.sample(1000, torch.Generator().manual_seed(seed + i))
+                             for i in range(n_samples // 1000)]).float().cpu()
+    sigma, _ = metrics.parzen_select_sigma(samples, val_x[:1000].cpu())
+    ll = metrics.parzen_log_likelihood(samples, test_x.cpu(), sigma)
+    return {"parzen_ll": float(ll.mean()), "parzen_se": float(ll.std() / np.sqrt(len(ll))), "parzen_sigma": sigma}
+
+
+def categorical_scores(model, data: EvalData, x: torch.Tensor, y: np.ndarray) -> dict:
+    """Classification error (labelled training) or clustering errors (both rules, cluster labels
+    read off the validation split) of images x with labels y."""
+    probs = metrics.class_probs_all(model, x)
+    if data.labelled:
+        return {"error": metrics.classification_error(probs, y)}
+    val_probs = metrics.class_probs_all(model, data.val_x)
+    return {f"cluster_error_{rule}": metrics.cluster_error(probs, y, metrics.cluster_label_map(val_probs, data.val_y, rule))
+            for rule in ("paper", "majority")}
+
+
+def evaluate(model, data: EvalData, seed: int = 0) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Test-set metrics, and what the app reads: test codes (N×d), labels and q(y|x) where the model has one."""
     model.eval()
-    test_codes = metrics.encode_all(model, test_x).float().cpu()
-    train_codes = metrics.encode_all(model, train_x).float().cpu()
-    out = metrics.reconstruction_error(model, test_x)
-    out["knn5_accuracy"] = metrics.knn_accuracy(train_codes.numpy(), train_y, test_codes.numpy(), test_y, k=5)
+    test_codes = metrics.encode_all(model, data.test_x).float().cpu()
+    train_codes = metrics.encode_all(model, data.train_x).float().cpu()
+    out = _recon(model, data.test_x, data.test_y)
+    out["knn5_accuracy"] = metrics.knn_accuracy(train_codes.numpy(), data.train_y, test_codes.numpy(), data.test_y, k=5)
     out["prior_swd"] = metrics.prior_match(test_codes, model.prior, seed=seed)
-    return out, test_codes
+    if model.selection_metric == "cond_prior_swd":
+        out["cond_prior_swd"] = metrics.conditional_prior_match(test_codes, data.test_y, model.prior, seed=seed)
+    codes = {"codes": test_codes, "labels": torch.from_numpy(data.test_y.astype(np.uint8))}
+    if hasattr(model, "class_probs"):
+        if data.val_x is None and not data.labelled:
+            raise ValueError("clustering needs the validation split to name the clusters")
+        out.update(categorical_scores(model, data, data.test_x, data.test_y))
+        codes["probs"] = metrics.class_probs_all(model, data.test_x)
+    if data.val_x is not None:
+        out.update(parzen(model, data.val_x, data.test_x, seed=seed))
+    return out, codes
 
 
-def validate(model, x: torch.Tensor, seed: int = 0) -> dict:
-    """Metrics that need no labels, for a validation split: reconstruction and prior match."""
-    out = metrics.reconstruction_error(model, x)
+def selection_score(model, x: torch.Tensor, y: np.ndarray, labelled: bool) -> dict:
+    """Validation metrics during training, with "score" (lower is better) the one that picks the
+    epoch: classification error for a labelled categorical model, clustering error (majority rule,
+    clusters named on the same split) for an unsupervised one, else ``model.selection_metric``."""
+    if hasattr(model, "class_probs"):
+        probs = metrics.class_probs_all(model, x)
+        if labelled:
+            err = metrics.classification_error(probs, y)
+            return {"error": err, "score": err}
+        err = metrics.cluster_error(probs, y, metrics.cluster_label_map(probs, y, "majority"))
+        return {"cluster_error": err, "score": err}
+    out = _recon(model, x, y)
+    if model.selection_metric in ("prior_swd", "cond_prior_swd"):
+        codes = metrics.encode_all(model, x).float().cpu()
+        out["prior_swd"] = metrics.prior_match(codes, model.prior)
+        if model.selection_metric == "cond_prior_swd":
+            out["cond_prior_swd"] = metrics.conditional_prior_match(codes, y, model.prior)
+    return {**out, "score": out[model.selection_metric]}
+
+
+def validate(model, x: torch.Tensor, y: np.ndarray, seed: int = 0) -> dict:
+    """Validation metrics of a trained model: reconstruction, prior match, and classification or
+    clustering error where the model has a categorical code."""
+    out = _recon(model, x, y)
     out["prior_swd"] = metrics.prior_match(metrics.encode_all(model, x).float().cpu(), model.prior, seed=seed)
+    if hasattr(model, "class_probs"):
+        out.update({k: v for k, v in selection_score(model, x, y, labelled=bool(getattr(model, "card", {}).get("labels")))
+                    .items() if k != "score"})
     return out
 
 
@@ -97,24 +171,36 @@ def main(argv: list[str] | None = None) -> int:
         train = load_dataset(args.data, "train", args.dataset)
         if args.val is not None:
             x = torch.from_numpy(train.flat_float()[args.val])
-            print(json.dumps({"split": f"train[{args.val.start}:{args.val.stop}]", **validate(model, x)}, indent=2))
+            scores = validate(model, x, train.labels[args.val].astype(np.int64))
+            print(json.dumps({"split": f"train[{args.val.start}:{args.val.stop}]", **scores}, indent=2))
             return 0
         test = load_dataset(args.data, "test", args.dataset)
+        card = read_json(Path(args.folder) / "card.json")
+        data = eval_data(card, train, test)
     except (WeightsError, DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    card = read_json(Path(args.folder) / "card.json")
-    n = int(card.get("train_images", len(train.labels)))  # the k-NN is fit on the images the model saw
-    scores, codes = evaluate(model, torch.from_numpy(train.flat_float()[:n]), train.labels[:n],
-                             torch.from_numpy(test.flat_float()), test.labels)
+    scores, codes = evaluate(model, data)
     print(json.dumps({"split": "test", **scores}, indent=2))
     if args.write:
         card["metrics"] = scores
         name = Path(args.folder).name
         save_model(model, args.folder, card=card, half=card.get("weights_dtype") == "float16",
-                   card_markdown=card_markdown(name, card),
-                   codes={"codes": codes, "labels": torch.from_numpy(test.labels.astype(np.uint8))})
+                   card_markdown=card_markdown(name, card), codes=codes)
     return 0
+
+
+def eval_data(card: dict, train, test) -> EvalData:
+    """Rebuild a model's splits from its card: the training images it saw, its validation split."""
+    flat, labels = train.flat_float(), train.labels.astype(np.int64)
+    n = int(card.get("train_images", len(labels)))  # the k-NN is fit on the images the model saw
+    val = card.get("val_images")
+    if val is not None and not (isinstance(val, list) and len(val) == 2 and 0 <= val[0] < val[1] <= len(labels)):
+        raise ValueError(f"card.json: bad val_images {val!r}")
+    return EvalData(train_x=torch.from_numpy(flat[:n]), train_y=labels[:n],
+                    test_x=torch.from_numpy(test.flat_float()), test_y=test.labels.astype(np.int64),
+                    val_x=None if val is None else torch.from_numpy(flat[val[0]:val[1]]),
+                    val_y=None if val is None else labels[val[0]:val[1]], labelled=bool(card.get("labelled")))
 
 
 if __name__ == "__main__":

@@ -41,3 +41,18 @@ def gan_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Te
 def gan_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Generator (encoder), non-saturating: make codes look real."""
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def head_distance_penalty(heads: torch.Tensor, margin: float) -> torch.Tensor:
+    """Dimensionality-reduction AAE: push cluster heads apart. heads: K×d.
+
+    Σ over pairs i < j of max(0, margin − ‖h_i − h_j‖): zero once every pair is ``margin`` apart.
+    """
+    i, j = torch.triu_indices(len(heads), len(heads), offset=1)
+    dist = (heads[i] - heads[j]).pow(2).sum(-1).clamp_min(1e-12).sqrt()  # pairs
+    return F.relu(margin - dist).sum()
+
+
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Semi-supervised phase: −log q(y = label | x), mean over the batch. logits: N×K, labels: N."""
+    return F.cross_entropy(logits, labels)

@@ -15,12 +15,13 @@ def encode_all(model, x: torch.Tensor, batch: int = 2000) -> torch.Tensor:
 
 
 @torch.no_grad()
-def reconstruction_error(model, x: torch.Tensor, batch: int = 2000) -> dict[str, float]:
-    """Mean per-image Bernoulli NLL (nats, summed over 784 pixels) and mean per-pixel squared error."""
+def reconstruction_error(model, x: torch.Tensor, batch: int = 2000, labels: torch.Tensor | None = None) -> dict[str, float]:
+    """Mean per-image Bernoulli NLL (nats, summed over 784 pixels) and mean per-pixel squared error.
+    ``labels`` (N): for models that reconstruct from an image's given label (the supervised AAE)."""
     bce, mse = 0.0, 0.0
     for i in range(0, len(x), batch):
         xb = x[i:i + batch]
-        logits = model.decode_logits(model.encode(xb))
+        logits = model.reconstruct_logits(xb, None if labels is None else labels[i:i + batch])
         bce += losses.bernoulli_recon(logits, xb).item() * len(xb)
         mse += (torch.sigmoid(logits) - xb).pow(2).mean(-1).sum().item()
     return {"recon_bce": bce / len(x), "recon_mse": mse / len(x)}
@@ -52,3 +53,84 @@ def prior_match(codes: torch.Tensor, prior, seed: int = 0) -> float:
     """Sliced Wasserstein distance between codes and as many prior samples (fixed seed)."""
     z, _ = prior.sample(len(codes), torch.Generator().manual_seed(seed))
     return sliced_wasserstein(codes.float(), z, seed=seed)
+
+
+@torch.no_grad()
+def class_probs_all(model, x: torch.Tensor, batch: int = 2000) -> torch.Tensor:
+    """q(y|x) of a model with a categorical code: N×784 → N×K (CPU float32)."""
+    return torch.cat([model.class_probs(x[i:i + batch]).float().cpu() for i in range(0, len(x), batch)])
+
+
+def classification_error(probs: torch.Tensor, labels: np.ndarray) -> float:
+    """Share of images whose most probable class is not their label."""
+    return float((probs.argmax(1).numpy() != labels).mean())
+
+
+def cluster_label_map(probs: torch.Tensor, labels: np.ndarray, rule: str) -> np.ndarray:
+    """The label each of the K clusters stands for, read off labelled (validation) images.
+
+    "paper": the label of the image with the highest q(y_k|x) (Makhzani et al. 2015, §6);
+    "majority": the most common label among the images assigned to cluster k (argmax q(y|x));
+    a cluster no image is assigned to takes the paper rule's label."""
+    best = probs.argmax(0).numpy()  # K: most confident image of each cluster
+    mapping = labels[best].astype(np.int64)
+    if rule == "majority":
+        assign = probs.argmax(1).numpy()
+        for k in range(probs.shape[1]):
+            members = labels[assign == k]
+            if len(members):
+                mapping[k] = np.bincount(members).argmax()
+    elif rule != "paper":
+        raise ValueError(f"rule must be 'paper' or 'majority', got {rule!r}")
+    return mapping
+
+
+def cluster_error(probs: torch.Tensor, labels: np.ndarray, mapping: np.ndarray) -> float:
+    """Share of images whose cluster's label (``mapping``) is not their own."""
+    return float((mapping[probs.argmax(1).numpy()] != labels).mean())
+
+
+def cluster_purity(probs: torch.Tensor, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster: size (images assigned) and purity (share of its most common label; 0 if empty)."""
+    assign = probs.argmax(1).numpy()
+    sizes = np.bincount(assign, minlength=probs.shape[1])
+    purity = np.array([np.bincount(labels[assign == k]).max() / s if s else 0.0 for k, s in enumerate(sizes)])
+    return sizes, purity
+
+
+@torch.no_grad()
+def parzen_log_likelihood(samples: torch.Tensor, x: torch.Tensor, sigma: float, batch: int = 500) -> torch.Tensor:
+    """Log-density of each row of x (N×D) under an isotropic Gaussian kernel density of width sigma
+    centred on ``samples`` (S×D): log (1/S) Σ_s N(x; s, σ²I). Returns N values (nats), float64."""
+    s = samples.double()
+    s_sq = s.pow(2).sum(1)  # S
+    d = x.shape[1]
+    const = -np.log(len(s)) - 0.5 * d * np.log(2 * np.pi * sigma**2)
+    out = []
+    for i in range(0, len(x), batch):
+        xb = x[i:i + batch].double()
+        d2 = xb.pow(2).sum(1, keepdim=True) - 2 * xb @ s.T + s_sq  # b×S squared distances
+        out.append(torch.logsumexp(-d2.clamp_min(0) / (2 * sigma**2), 1) + const)
+    return torch.cat(out)
+
+
+def parzen_select_sigma(samples: torch.Tensor, x_val: torch.Tensor,
+                        sigmas=tuple(np.round(np.logspace(-1.3, -0.3, 11), 4))) -> tuple[float, dict]:
+    """The kernel width with the highest mean validation log-likelihood, and every width's score."""
+    scores = {float(s): float(parzen_log_likelihood(samples, x_val, float(s)).mean()) for s in sigmas}
+    return max(scores, key=scores.get), scores
+
+
+def conditional_prior_match(codes: torch.Tensor, labels: np.ndarray, prior, seed: int = 0) -> float:
+    """Label-conditioned regularization: mean over classes k of the sliced Wasserstein distance
+    between the codes of class k and samples of the prior's component k (lower: each digit sits on
+    its own component)."""
+    g = torch.Generator().manual_seed(seed)
+    z, comp = prior.sample(20 * len(codes), g)
+    out = []
+    for k in range(prior.n_components):
+        mine = codes[torch.from_numpy(labels == k)]
+        theirs = z[comp == k][:len(mine)]
+        if len(mine) and len(theirs) == len(mine):
+            out.append(sliced_wasserstein(mine.float(), theirs, seed=seed))
+    return float(np.mean(out))

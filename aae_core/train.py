@@ -8,6 +8,7 @@ test-set metrics and test codes (see ``aae_core.weights``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -22,9 +23,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from aae_core.evaluate import card_markdown, evaluate
-from aae_core.data import DATASETS, DataError, load_dataset
-from aae_core.models import Autoencoder  # noqa: F401  (registers the models)
+from aae_core.data import DATASETS, DataError, labelled_subset, load_dataset, split_indices
+from aae_core.evaluate import EvalData, card_markdown, evaluate, selection_score
+from aae_core.models import Batch  # (importing the package registers the models)
 from aae_core.priors import list_priors
 from aae_core.registry import get_model_class, list_models
 from aae_core.weights import save_model
@@ -42,21 +43,40 @@ class TrainSettings:
     batch_size: int = 100
     seed: int = 0
     log_every: int = 50  # host synchronisations (for the progress bar and the NaN check) per N steps
+    select_every: int = 0  # score the validation split every N epochs and keep the best (0: keep the last)
     history: list = field(default_factory=list)
+    best: dict = field(default_factory=dict)  # {"epoch", "score", **validation metrics} of the kept weights
+
+
+def _labels_for(model, y: torch.Tensor | None, n: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(per-image labels for the batches, indices of the labelled pool) as the model uses them."""
+    use = model.training_labels
+    if use == "none" or (y is None and use == "pool"):
+        return None, None
+    if y is None or (use == "all" and bool((y < 0).any())):
+        raise ValueError(f"{model.model_name} needs a label for every training image (--labels all)")
+    if len(y) != n:
+        raise ValueError(f"{len(y)} labels for {n} training images")
+    if use == "pool":
+        pool = (y >= 0).nonzero().squeeze(1)
+        return None, (pool if len(pool) else None)
+    return y, None
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch) % (2**63 - 1)
 
 
-def _state(model, opts, epoch: int, settings: TrainSettings, fingerprint: dict, wall: float) -> dict:
+def _state(model, opts, epoch: int, settings: TrainSettings, fingerprint: dict, wall: float,
+           best_state: dict) -> dict:
     return {
         "model": model.state_dict(),
         "opts": {k: o.state_dict() for k, o in opts.items()},
+        "best": best_state,
         "epoch": torch.tensor(epoch),
         "meta": json.dumps({"model": model.model_name, "config": model.config.to_dict(), "seed": settings.seed,
                             "batch_size": settings.batch_size, "data": fingerprint,
-                            "history": settings.history, "wall_s": wall}),
+                            "history": settings.history, "best": settings.best, "wall_s": wall}),
     }
 
 
@@ -76,13 +96,20 @@ def load_checkpoint(path: Path) -> dict:
 
 
 def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = None,
-          fingerprint: dict | None = None, resume: bool = True, progress: bool = True, log: bool = True) -> dict:
+          fingerprint: dict | None = None, resume: bool = True, progress: bool = True, log: bool = True,
+          y: torch.Tensor | None = None, select=None) -> dict:
     """Train ``model`` on x (N×784, already on the target device). Returns the run's meta.
 
-    ``progress`` shows a live bar; ``log`` prints one line per epoch."""
+    y: N int64 labels on the same device, −1 for an unlabelled image (None: no labels); the model's
+    ``training_labels`` says how they are used. ``select(model) -> {"score": lower is better, ...}``
+    scores the validation split every ``settings.select_every`` epochs; the best-scoring weights are
+    the ones left in the model at the end. ``progress`` shows a live bar; ``log`` prints one line
+    per epoch."""
     fingerprint = fingerprint or {"n": len(x)}
+    batch_y, pool = _labels_for(model, y, len(x))
     opts = model.configure_optimizers()
     start, wall0 = 0, 0.0
+    best_state: dict[str, torch.Tensor] = {}
     ckpt = out / CHECKPOINT if out is not None else None
     if ckpt is not None and ckpt.exists() and resume:
         state = load_checkpoint(ckpt)
@@ -98,7 +125,7 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
         for k, o in opts.items():
             o.load_state_dict(state["opts"][k])
         start, wall0 = int(state["epoch"]), meta["wall_s"]
-        settings.history = meta["history"]
+        settings.history, settings.best, best_state = meta["history"], meta.get("best", {}), state.get("best", {})
         if log:
             print(f"resuming from {ckpt} after epoch {start}", file=sys.stderr)
 
@@ -115,7 +142,11 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
         bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress,
                    leave=False, file=sys.stderr)
         for step in bar:
-            batch = x[perm[step * bs:(step + 1) * bs]]  # bs×784
+            idx = perm[step * bs:(step + 1) * bs]
+            batch = Batch(x=x[idx], y=None if batch_y is None else batch_y[idx])  # bs×784, bs
+            if pool is not None:  # a labelled batch for the semi-supervised phase, drawn with replacement
+                lab = pool[torch.randint(len(pool), (bs,), device=x.device)]
+                batch.x_lab, batch.y_lab = x[lab], y[lab]
             step_losses = model.train_step(batch, opts)
             for k, v in step_losses.items():
                 sums[k] = sums.get(k, 0) + v
@@ -128,25 +159,40 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
                         "Try a lower learning rate or another seed.")
                 bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()})
         wall = wall0 + time.perf_counter() - t0
-        settings.history.append({"epoch": epoch + 1, **means, "wall_s": round(wall, 2)})
+        entry = {"epoch": epoch + 1, **means, "wall_s": round(wall, 2)}
+        if select is not None and settings.select_every and (
+                (epoch + 1) % settings.select_every == 0 or epoch + 1 == settings.epochs):
+            model.eval()
+            scores = select(model)
+            entry.update({f"val_{k}": v for k, v in scores.items()})
+            if not settings.best or scores["score"] < settings.best["score"]:
+                settings.best = {"epoch": epoch + 1, **scores}
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.inference_state_dict().items()}
+        settings.history.append(entry)
         if log:
-            print(f"epoch {epoch + 1}/{settings.epochs} " + " ".join(f"{k}={v:.4f}" for k, v in means.items())
-                  + f" ({wall:.0f} s)", file=sys.stderr)
+            print(f"epoch {epoch + 1}/{settings.epochs} " + " ".join(
+                f"{k}={v:.4f}" for k, v in entry.items() if k not in ("epoch", "wall_s")) + f" ({wall:.0f} s)",
+                file=sys.stderr)
         if ckpt is not None:
-            save_checkpoint(ckpt, _state(model, opts, epoch + 1, settings, fingerprint, wall))
+            save_checkpoint(ckpt, _state(model, opts, epoch + 1, settings, fingerprint, wall, best_state))
+    if best_state:
+        model.load_inference_state_dict(best_state)
     model.eval()
-    return {"history": settings.history, "wall_s": wall0 + time.perf_counter() - t0, "start_epoch": start}
+    return {"history": settings.history, "wall_s": wall0 + time.perf_counter() - t0, "start_epoch": start,
+            "best": settings.best}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m aae_core.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=list_models(), default="aae", help="model family")
-    p.add_argument("--prior", choices=list_priors(), default="gaussian", help="prior p(z)")
+    p.add_argument("--prior", choices=list_priors(), default=None,
+                   help="prior p(z) (default: the model's own, e.g. N(0, 5²I) for the AAE)")
     p.add_argument("--prior-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="prior parameter, e.g. std=5 (repeatable)")
-    p.add_argument("--latent-dim", type=int, default=2)
-    p.add_argument("--hidden", default="1000,1000", help="hidden widths of encoder/decoder (paper: 1000,1000)")
+    p.add_argument("--latent-dim", type=int, default=None, help="code size (default: the model's own)")
+    p.add_argument("--hidden", default="1000,1000",
+                   help="hidden widths of encoder/decoder and of the discriminators (paper: 1000,1000)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any other config field, e.g. encoder_type=gaussian, d_lr=1e-4 (repeatable)")
     p.add_argument("--epochs", type=int, default=10)
@@ -156,6 +202,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dataset", choices=DATASETS, default="mnist",
                    help="which files to expect; 'idx' accepts any IDX files with the standard names")
     p.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
+    p.add_argument("--val-size", type=int, default=0,
+                   help="hold out the last N training images as the validation split (the paper protocol: 10000)")
+    p.add_argument("--select-every", type=int, default=1,
+                   help="with --val-size: score the validation split every N epochs and ship the best epoch")
+    p.add_argument("--labels", type=_labels_arg, default=None, metavar="N|all",
+                   help="give the labels of N training images (the same number per digit) or of all of them")
+    p.add_argument("--label-seed", type=int, default=0, help="seed that draws the labelled images")
     p.add_argument("--out", required=True, help="output folder (weights folder; checkpoint.pt while training)")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --out")
     p.add_argument("--half", action="store_true", help="store the final weights in float16")
@@ -164,6 +217,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--description", default="", help="one line for the model card")
     p.add_argument("--no-progress", action="store_true", help="no live progress bar (one line per epoch only)")
     return p.parse_args(argv)
+
+
+def _labels_arg(text: str):
+    if text == "all":
+        return "all"
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of labelled images or 'all', got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"the number of labelled images must be >= 1, got {n}")
+    return n
 
 
 def _parse_value(text: str):
@@ -189,8 +254,17 @@ def build_config(args: argparse.Namespace):
         hidden = tuple(int(h) for h in args.hidden.split(","))
     except ValueError:
         raise ValueError(f"--hidden expects comma-separated integers, got {args.hidden!r}") from None
-    prior = {"name": args.prior, **_pairs(args.prior_arg, "--prior-arg")}
-    fields = {"latent_dim": args.latent_dim, "hidden": hidden, "prior": prior, **_pairs(args.set, "--set")}
+    fields = {"hidden": hidden}
+    if "disc_hidden" in {f.name for f in dataclasses.fields(cls.config_class)}:
+        fields["disc_hidden"] = hidden
+    if args.latent_dim is not None:
+        fields["latent_dim"] = args.latent_dim
+    prior_args = _pairs(args.prior_arg, "--prior-arg")
+    if args.prior is not None or prior_args:
+        default = cls.config_class.__dataclass_fields__["prior"].default_factory()
+        name = args.prior or default["name"]
+        fields["prior"] = {"name": name, **(prior_args if args.prior else {**default, **prior_args})}
+    fields.update(_pairs(args.set, "--set"))
     try:
         return cls, cls.config_class.from_dict(fields)
     except TypeError as exc:
@@ -210,43 +284,77 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(args.threads)
         train_split = load_dataset(args.data, "train", args.dataset)
         test_split = load_dataset(args.data, "test", args.dataset)
+        tr, va = split_indices(len(train_split.labels), args.val_size, args.limit)
+        y_train = train_split.labels[tr].astype(np.int64)
+        if args.labels is None:
+            y = None
+        elif args.labels == "all":
+            y = y_train.copy()
+        else:
+            y = np.full(len(y_train), -1, dtype=np.int64)
+            chosen = labelled_subset(y_train, args.labels, args.label_seed)
+            y[chosen] = y_train[chosen]
+        if cls.training_labels == "all" and args.labels != "all":
+            raise ValueError(f"--model {args.model} needs every label: pass --labels all")
     except (ValueError, KeyError, DataError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    n = len(train_split.labels) if args.limit is None else min(args.limit, len(train_split.labels))
-    x = torch.from_numpy(train_split.flat_float()[:n]).to(device)  # N×784, resident on the device
+    flat = train_split.flat_float()
+    x = torch.from_numpy(flat[tr]).to(device)  # N×784, resident on the device
+    n = len(x)
+    val_x = torch.from_numpy(flat[va]).to(device) if args.val_size else None  # V×784
+    val_y = train_split.labels[va].astype(np.int64) if args.val_size else None
+    labelled = y is not None and cls.training_labels != "none"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
     model = cls(config).to(device)
-    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
-    fingerprint = {"dataset": args.dataset, "n": n}
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                             select_every=args.select_every if args.val_size else 0)
+    fingerprint = {"dataset": args.dataset, "n": n, "val_size": args.val_size, "labels": args.labels,
+                   "label_seed": args.label_seed}
+    select = (lambda m: selection_score(m, val_x, val_y, labelled)) if args.val_size else None
     try:
-        run = train(model, x, settings, out, fingerprint, resume=not args.restart, progress=not args.no_progress)
-    except (DivergenceError, RuntimeError) as exc:
+        run = train(model, x, settings, out, fingerprint, resume=not args.restart, progress=not args.no_progress,
+                    y=None if y is None else torch.from_numpy(y).to(device), select=select)
+    except (DivergenceError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     if args.half:  # evaluate exactly the weights that ship
         model.load_inference_state_dict({k: v.half() for k, v in model.inference_state_dict().items()})
-    test_x = torch.from_numpy(test_split.flat_float()).to(device)
-    scores, codes = evaluate(model, x, train_split.labels[:n], test_x, test_split.labels, seed=0)
+    data = EvalData(train_x=x, train_y=y_train, test_x=torch.from_numpy(test_split.flat_float()).to(device),
+                    test_y=test_split.labels.astype(np.int64), val_x=val_x, val_y=val_y, labelled=labelled)
+    scores, codes = evaluate(model, data, seed=0)
     hardware = (torch.cuda.get_device_name(device) if device.type == "cuda"
                 else f"CPU ({platform.machine()}, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''})")
+    n_labels = 0 if y is None else int((y >= 0).sum())
     card = {
         "name": out.name, "model": args.model, "description": args.description,
         "latent_dim": config.latent_dim, "prior": config.prior, "config": config.to_dict(),
-        "data": f"{args.dataset} training set, first {n} images" if n < 60_000 else f"{args.dataset} training set (60,000 images)",
-        "train_images": n, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+        "data": describe_data(args.dataset, n, args.val_size, n_labels, args.label_seed),
+        "train_images": n, "val_images": [va.start, va.stop] if args.val_size else None,
+        "labels": n_labels, "label_seed": args.label_seed, "labelled": labelled,
+        "epochs": args.epochs, "selected_epoch": run["best"].get("epoch", args.epochs),
+        "selection": run["best"], "batch_size": args.batch_size, "seed": args.seed,
         "wall_s": run["wall_s"], "hardware": hardware, "torch": torch.__version__,
         "weights_dtype": "float16" if args.half else "float32",
         "command": "python -m aae_core.train " + shlex.join(argv if argv is not None else sys.argv[1:]),
         "metrics": scores, "history": run["history"],
     }
-    save_model(model.cpu(), out, card=card, half=args.half, card_markdown=card_markdown(out.name, card),
-               codes={"codes": codes, "labels": torch.from_numpy(test_split.labels.astype(np.uint8))})
+    save_model(model.cpu(), out, card=card, half=args.half, card_markdown=card_markdown(out.name, card), codes=codes)
     (out / CHECKPOINT).unlink(missing_ok=True)  # the folder now holds a finished model
     print(json.dumps({"out": str(out), **scores}, indent=2))
     return 0
+
+
+def describe_data(dataset: str, n: int, val_size: int, n_labels: int, label_seed: int) -> str:
+    text = f"{dataset} training set, first {n:,} images" if n < 60_000 else f"{dataset} training set ({n:,} images)"
+    if val_size:
+        text += f"; validation split: the last {val_size:,} training images (model selection only)"
+    if n_labels:
+        text += (f"; labels of all {n_labels:,}" if n_labels == n
+                 else f"; labels of {n_labels:,} of them (the same number per digit, label seed {label_seed}), the rest unlabelled")
+    return text
 
 
 if __name__ == "__main__":

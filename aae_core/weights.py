@@ -4,7 +4,8 @@
     config.json         {"model": registry name, "dtype": ..., "config": {...the config dataclass}}
     card.json           data, command, seed, epochs, wall time, hardware, metrics (read by the app)
     README.md           the same card for people
-    codes.safetensors   optional: the 10k MNIST test codes (N×d float32) and labels (N uint8)
+    codes.safetensors   optional: the 10k MNIST test codes (N×d float32), labels (N uint8) and,
+                        for models with a categorical code, q(y|x) (N×K float32)
     manifest.json       sha256 and size of every file above, and the parameter count
 
 Loading checks every file against the manifest before parsing anything, rebuilds the model from
@@ -167,6 +168,9 @@ def load_codes(folder: str | os.PathLike) -> dict[str, torch.Tensor]:
     if "codes.safetensors" not in manifest["files"]:
         raise WeightsError(f"{folder}: has no codes.safetensors")
     data = _load_tensors(folder / "codes.safetensors")
-    if set(data) != {"codes", "labels"} or data["codes"].dim() != 2 or len(data["codes"]) != len(data["labels"]):
-        raise WeightsError(f"{folder / 'codes.safetensors'}: expected tensors 'codes' (N×d) and 'labels' (N)")
+    if not {"codes", "labels"} <= set(data) <= {"codes", "labels", "probs"} or data["codes"].dim() != 2 \
+            or len(data["codes"]) != len(data["labels"]) \
+            or ("probs" in data and (data["probs"].dim() != 2 or len(data["probs"]) != len(data["codes"]))):
+        raise WeightsError(f"{folder / 'codes.safetensors'}: expected tensors 'codes' (N×d), 'labels' (N) "
+                           "and, for models with a categorical code, 'probs' (N×K)")
     return data

@@ -19,6 +19,22 @@ def model_label(name: str, card: dict) -> str:
     return f"{card.get('model', '?').upper()} · {prior} prior · {card.get('latent_dim', '?')}-D ({name})"
 
 
+def models_for(cards: dict[str, dict], latent_dim: int | None = 2, families: tuple[str, ...] | None = None) -> list[str]:
+    """Shipped models a page can show: of the given families (default: those whose decoder reads the
+    code alone, so any point of the map can be decoded) and, if given, with that code size."""
+    from aae_core.registry import get_model_class
+
+    def fits(card: dict) -> bool:
+        try:
+            cls = get_model_class(card.get("model"))
+        except KeyError:
+            return False
+        family_ok = card["model"] in families if families is not None else not cls.label_input
+        return family_ok and (latent_dim is None or card.get("latent_dim") == latent_dim)
+
+    return [n for n, c in cards.items() if fits(c)]
+
+
 def choose(value, options: list, default):
     """Validate a value (e.g. a URL query parameter) against the allowed options.
 

@@ -71,4 +71,4 @@ def reconstruct(name: str, x: np.ndarray) -> np.ndarray:
     """x: N×784 → N×784 reconstructions."""
     m = model(name)
     with torch.no_grad():
-        return m.decode(m.encode(torch.as_tensor(x))).numpy()
+        return torch.sigmoid(m.reconstruct_logits(torch.as_tensor(x))).numpy()

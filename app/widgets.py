@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import resources
-from app.helpers import choose, model_label
+from app.helpers import choose, model_label, models_for
 
 
 def seed_from_url(param: str, options: list, key: str) -> None:
@@ -17,11 +17,13 @@ def seed_from_url(param: str, options: list, key: str) -> None:
         st.session_state[key] = chosen
 
 
-def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "model") -> str | None:
+def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "model",
+                 families: tuple[str, ...] | None = None) -> str | None:
     """A model selectbox whose choice also lives in the URL (?model=…); a bad URL value is ignored
-    with a visible note."""
+    with a visible note. Offers the shipped models of the given families (default: every model that
+    decodes a code alone) with the given code size."""
     cards = resources.cards()
-    options = [n for n, c in cards.items() if latent_dim is None or c.get("latent_dim") == latent_dim]
+    options = models_for(cards, latent_dim, families)
     if not options:
         st.warning("No shipped model fits this page.")
         return None

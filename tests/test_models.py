@@ -2,28 +2,57 @@
 import pytest
 import torch
 
+from aae_core.models import Batch
 from aae_core.registry import get_model_class, list_models, register_model
 
 TINY = {"hidden": (16, 16)}
+ADV = {"disc_hidden": (16,)}
+# Extra config fields per family: every registered model must appear here (checked below).
+FAMILY_CONFIGS = {
+    "aae": [{"encoder_type": t, "prior": {"name": p}, **ADV}
+            for t in ("deterministic", "gaussian", "universal") for p in ("gaussian", "mixture10")]
+           + [{"adv_optimizer": "sgd", **ADV}],
+    "vae": [{"prior": {"name": "gaussian"}}, {"prior": {"name": "mixture10"}}],
+    "label-aae": [{"prior": {"name": "mixture10"}, **ADV}, {"prior": {"name": "swissroll"}, **ADV}],
+    "supervised-aae": [{"latent_dim": 2, **ADV}, {"latent_dim": 5, **ADV}],
+    "semi-aae": [{"latent_dim": 3, **ADV}],
+    "cluster-aae": [{"n_classes": 16, **ADV}, {"n_classes": 4, "latent_dim": 2, **ADV}],
+    "dimred-aae": [{"n_classes": 10, **ADV}, {"n_classes": 20, **ADV}],
+}
 
 
 def tiny_configs():
     for name in list_models():
         cls = get_model_class(name)
-        extra = [{"encoder_type": t, "disc_hidden": (16,)} for t in ("deterministic", "gaussian", "universal")] \
-            + [{"adv_optimizer": "sgd", "disc_hidden": (16,)}] if name == "aae" else [{}]
-        for prior in ("gaussian", "mixture10"):
-            for e in extra:
-                yield pytest.param(cls, cls.config_class(**TINY, prior={"name": prior}, **e),
-                                   id=f"{name}-{prior}-{e.get('encoder_type', '')}{e.get('adv_optimizer', '')}")
+        for extra in FAMILY_CONFIGS[name]:
+            yield pytest.param(cls, cls.config_class(**TINY, **extra), id=f"{name}-{'-'.join(map(str, extra.values()))}")
 
 
-def test_registry_knows_aae_and_vae_and_refuses_duplicates():
-    assert {"aae", "vae"} <= set(list_models())
+def batch_for(model, n: int = 16) -> Batch:
+    """A batch with the labels the model's training uses (a third unlabelled where that is allowed)."""
+    x, y = torch.rand(n, 784), torch.randint(10, (n,))
+    if model.training_labels == "none":
+        return Batch(x=x)
+    if model.training_labels == "all":
+        return Batch(x=x, y=y)
+    partial = torch.where(torch.arange(n) % 3 == 0, -1, y)
+    return Batch(x=x, y=partial, x_lab=x[:8], y_lab=y[:8] % model.n_classes)
+
+
+def test_every_registered_model_is_swept():
+    assert set(FAMILY_CONFIGS) == set(list_models())
+    assert {"aae", "vae", "label-aae", "supervised-aae", "semi-aae", "cluster-aae", "dimred-aae"} <= set(list_models())
+
+
+def test_registry_refuses_duplicates_and_unknown_names():
     with pytest.raises(ValueError, match="already registered"):
         register_model("aae")(type("Other", (), {"config_class": object}))
     with pytest.raises(KeyError, match="known models"):
         get_model_class("nope")
+
+
+def labels_for_decoding(model, n):
+    return torch.arange(n) % model.n_classes if model.label_input else None
 
 
 @pytest.mark.parametrize("cls, config", list(tiny_configs()))
@@ -32,12 +61,17 @@ def test_shapes_ranges_and_eval_determinism(cls, config):
     model = cls(config).eval()
     x = torch.rand(7, 784)
     z = model.encode(x)
-    assert z.shape == (7, 2)
+    assert z.shape == (7, model.latent_dim) and model.prior.dim == model.latent_dim
     assert torch.equal(z, model.encode(x))  # eval-mode encode is deterministic
-    out = model.decode(z)
+    out = model.decode(z, labels_for_decoding(model, 7))
     assert out.shape == (7, 784) and out.min() >= 0 and out.max() <= 1
     assert model.sample(5).shape == (5, 784)
-    assert model.latent_dim == 2 and model.prior.dim == 2
+    if model.training_labels != "all":  # models that infer their own labels reconstruct from x alone
+        assert model.reconstruct_logits(x).shape == (7, 784)
+    if hasattr(model, "class_probs"):
+        probs = model.class_probs(x)
+        assert probs.shape == (7, model.n_classes)
+        torch.testing.assert_close(probs.sum(1), torch.ones(7))
 
 
 @pytest.mark.parametrize("cls, config", list(tiny_configs()))
@@ -45,20 +79,88 @@ def test_one_training_step_changes_every_trained_parameter(cls, config):
     torch.manual_seed(0)
     model = cls(config).train()
     before = {k: v.clone() for k, v in model.named_parameters()}
-    losses = model.train_step(torch.rand(16, 784), model.configure_optimizers())
+    losses = model.train_step(batch_for(model), model.configure_optimizers())
     assert all(torch.isfinite(v) and v.dim() == 0 and not v.requires_grad for v in losses.values())
     unchanged = [k for k, v in model.named_parameters() if torch.equal(v, before[k])]
     assert unchanged == []
+
+
+@pytest.mark.parametrize("name", [n for n in list_models() if get_model_class(n).label_input])
+def test_conditional_models_refuse_a_missing_or_bad_label(name):
+    cls = get_model_class(name)
+    model = cls(cls.config_class(**TINY, **ADV)).eval()
+    z = torch.zeros(3, model.latent_dim)
+    with pytest.raises(ValueError, match="pass labels="):
+        model.decode(z)
+    with pytest.raises(ValueError, match=r"labels must be in 0\.\."):
+        model.decode(z, torch.tensor([0, 1, model.n_classes]))
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        model.decode(z, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="probabilities must have shape"):
+        model.decode(z, torch.rand(3, model.n_classes + 1))
+    with pytest.raises(TypeError, match="int or a torch.Tensor"):
+        model.decode(z, "seven")
+    assert torch.equal(model.decode(z, 4), model.decode(z, torch.tensor([4, 4, 4])))
+
+
+@pytest.mark.parametrize("name", [n for n in list_models() if not get_model_class(n).label_input])
+def test_unconditional_models_refuse_a_label(name):
+    cls = get_model_class(name)
+    model = cls(cls.config_class(**TINY)).eval()
+    with pytest.raises(ValueError, match="takes no labels"):
+        model.decode(torch.zeros(2, model.latent_dim), torch.tensor([1, 2]))
+
+
+def test_supervised_decoder_writes_the_same_style_as_different_digits():
+    cls = get_model_class("supervised-aae")
+    model = cls(cls.config_class(**TINY, **ADV)).eval()
+    z = torch.zeros(1, 2).repeat(10, 1)
+    images = model.decode(z, torch.arange(10))
+    assert len({tuple(img.round(decimals=5).tolist()) for img in images}) == 10  # the label changes the image
+    with pytest.raises(ValueError, match="pass labels="):
+        model.reconstruct_logits(torch.rand(2, 784))
+
+
+def test_label_conditioned_discriminator_sees_component_label_or_unlabelled_slot():
+    cls = get_model_class("label-aae")
+    model = cls(cls.config_class(**TINY, disc_noise=0.0, **ADV))
+    z = torch.zeros(4, 2)
+    y = torch.tensor([3, -1, 7, -1])
+    fake = model._disc_input(z, None, y)  # encoded images: their label, or the unlabelled slot 10
+    real = model._disc_input(z, torch.tensor([5, 6, 7, 8]), y)  # prior samples: their component where labelled
+    assert fake.shape == (4, 2 + 11)
+    assert fake[:, 2:].argmax(1).tolist() == [3, 10, 7, 10]
+    assert real[:, 2:].argmax(1).tolist() == [5, 10, 7, 10]
+    assert model._disc_input(z, None, None)[:, 2:].argmax(1).tolist() == [10] * 4
+    with pytest.raises(ValueError, match="one component per class"):
+        cls.config_class(prior={"name": "gaussian"})
+
+
+def test_clustering_and_dimred_extras():
+    cls = get_model_class("cluster-aae")
+    model = cls(cls.config_class(**TINY, n_classes=5, **ADV)).eval()
+    assert model.cluster_heads().shape == (5, 784)
+    assert not hasattr(model, "classify") and hasattr(get_model_class("semi-aae"), "classify")
+    cls = get_model_class("dimred-aae")
+    model = cls(cls.config_class(**TINY, n_classes=6, **ADV)).eval()
+    x = torch.rand(5, 784)
+    # the 2-D representation is W·q(y|x) + z
+    logits, z = model._heads(x)
+    torch.testing.assert_close(model.encode(x), logits.softmax(1) @ model.head_positions() + z)
+    assert model.head_positions().shape == (6, 2)
+    with pytest.raises(ValueError, match="latent_dim must be 2"):
+        cls.config_class(latent_dim=3)
 
 
 @pytest.mark.parametrize("name", list_models())
 def test_bad_inputs_get_clear_errors(name):
     cls = get_model_class(name)
     model = cls(cls.config_class(**TINY)).eval()
+    d = model.latent_dim
     with pytest.raises(ValueError, match=r"N×784"):
         model.encode(torch.rand(3, 28, 28))
-    with pytest.raises(ValueError, match=r"N×2"):
-        model.decode(torch.rand(3, 5))
+    with pytest.raises(ValueError, match=rf"N×{d}"):
+        model.decode(torch.rand(3, d + 3))
     with pytest.raises(ValueError, match="float"):
         model.encode(torch.zeros(3, 784, dtype=torch.long))
     with pytest.raises(TypeError, match="torch.Tensor"):
@@ -70,7 +172,7 @@ def test_bad_inputs_get_clear_errors(name):
     ({"hidden": (16, -1)}, "hidden"),
     ({"lr": 0}, "lr"),
     ({"prior": {"name": "mixture10"}, "latent_dim": 3}, "2-D only"),
-    ({"prior": {"name": "gaussian", "dim": 3}}, "dim 3 but latent_dim is 2"),
+    ({"prior": {"name": "gaussian", "dim": 3}, "latent_dim": 2}, "dim 3 but latent_dim is 2"),
 ])
 def test_configs_validate_their_fields(fields, message):
     for name in list_models():

@@ -12,53 +12,34 @@ from dataclasses import dataclass
 import torch
 
 from aae_core import losses
-from aae_core.models.base import Autoencoder, ModelConfig, ModelOutput, adam, reparameterize
+from aae_core.models.adversarial import (AdversarialConfig, adversarial_optimizer, discriminator_step,
+                                         generator_loss, noisy, optimizer_step)
+from aae_core.models.base import Autoencoder, ModelOutput, adam, reparameterize
 from aae_core.nets import mlp
 from aae_core.registry import register_model
 
 ENCODER_TYPES = ("deterministic", "gaussian", "universal")
-ADV_OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass(frozen=True)
-class AAEConfig(ModelConfig):
+class AAEConfig(AdversarialConfig):
     encoder_type: str = "deterministic"
     noise_dim: int = 8  # size of η for the universal approximator posterior
-    disc_hidden: tuple[int, ...] = (1000, 1000)
-    # Learning rates and noise that kept the adversarial game balanced on MNIST (docs/training-notes.md).
-    # Adam takes steps of about lr whatever the gradient's size, so a generator lr close to the
-    # reconstruction lr keeps shaking the encoder even when the discriminator is at chance.
-    lr: float = 1e-3  # reconstruction phase (encoder + decoder)
-    d_lr: float = 1e-4  # discriminator
-    g_lr: float = 1e-4  # encoder as generator
-    adv_beta1: float = 0.5
-    # "sgd" (with momentum, as in the paper) takes regularization steps that shrink with the gradient
-    adv_optimizer: str = "adam"
-    adv_momentum: float = 0.9  # for adv_optimizer = "sgd"
-    disc_noise: float = 0.3  # std of Gaussian noise added to the discriminator's inputs
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        object.__setattr__(self, "disc_hidden", tuple(self.disc_hidden))
         if self.encoder_type not in ENCODER_TYPES:
             raise ValueError(f"encoder_type must be one of {ENCODER_TYPES}, got {self.encoder_type!r}")
         if not isinstance(self.noise_dim, int) or self.noise_dim < 1:
             raise ValueError(f"noise_dim must be a positive integer, got {self.noise_dim!r}")
-        if not self.disc_hidden or any(not isinstance(h, int) or h < 1 for h in self.disc_hidden):
-            raise ValueError(f"disc_hidden must be a non-empty list of positive widths, got {self.disc_hidden!r}")
-        if not 0 <= self.adv_beta1 < 1:
-            raise ValueError(f"adv_beta1 must be in [0, 1), got {self.adv_beta1!r}")
-        if self.adv_optimizer not in ADV_OPTIMIZERS:
-            raise ValueError(f"adv_optimizer must be one of {ADV_OPTIMIZERS}, got {self.adv_optimizer!r}")
-        if not 0 <= self.adv_momentum < 1:
-            raise ValueError(f"adv_momentum must be in [0, 1), got {self.adv_momentum!r}")
-        if not self.disc_noise >= 0:
-            raise ValueError(f"disc_noise must be >= 0, got {self.disc_noise!r}")
 
 
 @register_model("aae")
 class AAE(Autoencoder):
     config_class = AAEConfig
+    selection_metric = "prior_swd"
+    decoder_extra = 0  # decoder inputs besides the code (a one-hot label in the supervised AAE)
+    condition_dim = 0  # discriminator inputs besides the code (a one-hot label when conditioned)
 
     def __init__(self, config: AAEConfig) -> None:
         super().__init__(config)
@@ -66,8 +47,8 @@ class AAE(Autoencoder):
         enc_in = c.input_dim + (c.noise_dim if c.encoder_type == "universal" else 0)
         enc_out = 2 * c.latent_dim if c.encoder_type == "gaussian" else c.latent_dim
         self.encoder = mlp(enc_in, c.hidden, enc_out)
-        self.decoder = mlp(c.latent_dim, tuple(reversed(c.hidden)), c.input_dim)
-        self.discriminator = mlp(c.latent_dim, c.disc_hidden, 1)
+        self.decoder = mlp(c.latent_dim + self.decoder_extra, tuple(reversed(c.hidden)), c.input_dim)
+        self.discriminator = mlp(c.latent_dim + self.condition_dim, c.disc_hidden, 1)
 
     def _posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """x: N×784 → (z, mu, logvar), each N×d (mu, logvar only for the Gaussian encoder).
@@ -86,52 +67,36 @@ class AAE(Autoencoder):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self._posterior(self._check(x, self.config.input_dim, "x"))[0]
 
-    def forward(self, x: torch.Tensor) -> ModelOutput:
+    def forward(self, x: torch.Tensor, labels=None) -> ModelOutput:
         z, mu, logvar = self._posterior(self._check(x, self.config.input_dim, "x"))
-        return ModelOutput(recon_logits=self.decoder(z), z=z, mu=mu, logvar=logvar)
+        return ModelOutput(recon_logits=self.decoder(self._decoder_input(z, labels)), z=z, mu=mu, logvar=logvar)
 
     def configure_optimizers(self):
         c = self.config
-
-        def adversarial(params, lr):
-            if c.adv_optimizer == "sgd":
-                return torch.optim.SGD(params, lr=lr, momentum=c.adv_momentum)
-            return adam(params, lr, c.adv_beta1)
-
         return {
             "ae": adam([*self.encoder.parameters(), *self.decoder.parameters()], c.lr),
-            "d": adversarial(self.discriminator.parameters(), c.d_lr),
-            "g": adversarial(self.encoder.parameters(), c.g_lr),
+            "d": adversarial_optimizer(self.discriminator.parameters(), c.d_lr, c),
+            "g": adversarial_optimizer(self.encoder.parameters(), c.g_lr, c),
         }
 
-    def _disc(self, z: torch.Tensor) -> torch.Tensor:
-        """Discriminator logits for codes z: N×d → N×1 (input noise in training, if configured)."""
-        if self.config.disc_noise > 0:
-            z = z + self.config.disc_noise * torch.randn_like(z)
-        return self.discriminator(z)
+    def _disc_input(self, z: torch.Tensor, component: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """What the discriminator sees of codes z (N×d): the noisy code (conditioned models append a
+        label: ``component`` of a prior sample, or ``y`` of an image)."""
+        return noisy(z, self.config.disc_noise)
 
-    def train_step(self, x, opts):
+    def train_step(self, batch, opts):
+        x = batch.x  # B×784
         # (1) reconstruction phase: encoder + decoder
-        out = self(x)
-        recon = losses.bernoulli_recon(out.recon_logits, x)
-        opts["ae"].zero_grad(set_to_none=True)
-        recon.backward()
-        opts["ae"].step()
+        out = self(x, batch.y if self.label_input else None)
+        recon = optimizer_step(opts["ae"], losses.bernoulli_recon(out.recon_logits, x))
 
-        # (2a) regularization: discriminator, prior samples real, (detached) codes fake
-        z_real, _ = self.prior.sample(len(x))
-        z_real = z_real.to(x.device)
-        z_fake = out.z.detach()  # codes of this batch from phase (1)
-        d_loss = losses.gan_d_loss(self._disc(z_real), self._disc(z_fake))
-        opts["d"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        opts["d"].step()
+        # (2a) regularization: discriminator, prior samples real, (detached) codes of phase (1) fake
+        z_real, component = self.prior.sample(len(x))
+        real = self._disc_input(z_real.to(x.device), component.to(x.device), batch.y)
+        d_loss = discriminator_step(self.discriminator, opts["d"], real,
+                                    self._disc_input(out.z.detach(), None, batch.y))
 
         # (2b) regularization: encoder as generator, fool the discriminator
-        self.discriminator.requires_grad_(False)  # gradients flow through D, not into it
-        g_loss = losses.gan_g_loss(self._disc(self._posterior(x)[0]))
-        opts["g"].zero_grad(set_to_none=True)
-        g_loss.backward()
-        opts["g"].step()
-        self.discriminator.requires_grad_(True)
-        return {"recon": recon.detach(), "d": d_loss.detach(), "g": g_loss.detach()}
+        fake = self._disc_input(self._posterior(x)[0], None, batch.y)
+        g_loss = optimizer_step(opts["g"], generator_loss(self.discriminator, fake))
+        return {"recon": recon, "d": d_loss, "g": g_loss}

@@ -7,9 +7,15 @@ import json
 from dataclasses import dataclass, field, fields
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from aae_core.priors import Prior, build_prior
+
+
+def check_positive_int(name: str, value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -23,9 +29,7 @@ class ModelConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(self.hidden))
         for name in ("input_dim", "latent_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, getattr(self, name))
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise ValueError(f"hidden must be a non-empty list of positive widths, got {self.hidden!r}")
         prior = build_prior({"dim": self.latent_dim, **self.prior} if isinstance(self.prior, dict) else self.prior)
@@ -56,6 +60,45 @@ class ModelOutput:
     z: torch.Tensor  # N×d, the code the decoder saw
     mu: torch.Tensor | None = None  # N×d (Gaussian posteriors)
     logvar: torch.Tensor | None = None  # N×d
+    y_logits: torch.Tensor | None = None  # N×K (models with a categorical code)
+
+
+@dataclass
+class Batch:
+    """One training step's data, all on the model's device."""
+
+    x: torch.Tensor  # B×784 in [0, 1]
+    y: torch.Tensor | None = None  # B int64 labels, −1 where the image is unlabelled; None: no labels at all
+    x_lab: torch.Tensor | None = None  # L×784, a batch drawn from the labelled pool (semi-supervised phase)
+    y_lab: torch.Tensor | None = None  # L int64
+
+
+# What a model does with training labels (``Autoencoder.training_labels``):
+#   "none"    ignores them;
+#   "partial" uses the label of each labelled image in the batch (−1 = unlabelled);
+#   "all"     needs a label for every training image;
+#   "pool"    draws a labelled batch from the labelled images for a supervised phase (none: unsupervised).
+LABEL_USES = ("none", "partial", "all", "pool")
+
+
+def one_hot_labels(labels, n: int, n_classes: int, device, dtype, model_name: str) -> torch.Tensor:
+    """Labels for ``n`` codes → n×K: an int (same for all), N ints in 0..K−1, or N×K class probabilities."""
+    if labels is None:
+        raise ValueError(f"{model_name} decodes a code together with a label: pass labels= "
+                         f"(an int 0–{n_classes - 1}, N ints, or N×{n_classes} probabilities)")
+    if isinstance(labels, int) and not isinstance(labels, bool):
+        labels = torch.full((n,), labels, dtype=torch.long)
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"labels must be an int or a torch.Tensor, got {type(labels).__name__}")
+    if labels.is_floating_point():
+        if labels.shape != (n, n_classes):
+            raise ValueError(f"label probabilities must have shape {n}×{n_classes}, got {tuple(labels.shape)}")
+        return labels.to(device=device, dtype=dtype)
+    if labels.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},) to match the codes, got {tuple(labels.shape)}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must be in 0..{n_classes - 1}, got values {labels.min().item()}..{labels.max().item()}")
+    return F.one_hot(labels.to(device=device, dtype=torch.long), n_classes).to(dtype)
 
 
 class Autoencoder(nn.Module):
@@ -66,6 +109,11 @@ class Autoencoder(nn.Module):
     model_name = "base"
     # Modules that ship in the weights; everything else (discriminators) is training-only.
     inference_modules: tuple[str, ...] = ("encoder", "decoder")
+    training_labels: str = "none"  # one of LABEL_USES
+    label_input = False  # True: the decoder takes a label (or cluster) with the code
+    n_classes = 0  # size of that label (decoder input) or categorical code
+    # The validation number that picks the epoch to ship (lower is better), see aae_core.evaluate.
+    selection_metric = "recon_bce"
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -91,27 +139,45 @@ class Autoencoder(nn.Module):
         """x: N×784 in [0, 1] → N×d codes (deterministic in eval mode)."""
         raise NotImplementedError
 
-    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """z: N×d → N×784 Bernoulli logits."""
-        return self.decoder(self._check(z, self.latent_dim, "z"))
+    def _decoder_input(self, z: torch.Tensor, labels) -> torch.Tensor:
+        """What the decoder reads: N×d → N×d_in. Models whose decoder takes a label override this."""
+        if labels is not None:
+            raise ValueError(f"{self.model_name} decodes from the code alone; it takes no labels")
+        return z
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z: N×d → N×784 pixel intensities in [0, 1]."""
-        return torch.sigmoid(self.decode_logits(z))
+    def _label_one_hot(self, labels, n: int) -> torch.Tensor:
+        param = next(self.parameters())
+        return one_hot_labels(labels, n, self.n_classes, param.device, param.dtype, self.model_name)
+
+    def decode_logits(self, z: torch.Tensor, labels=None) -> torch.Tensor:
+        """z: N×d (and labels, for models that need one) → N×784 Bernoulli logits."""
+        return self.decoder(self._decoder_input(self._check(z, self.latent_dim, "z"), labels))
+
+    def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
+        """z: N×d → N×784 pixel intensities in [0, 1]. ``labels``: an int, N ints or N×K
+        probabilities, required by models with ``label_input`` and refused by the others."""
+        return torch.sigmoid(self.decode_logits(z, labels))
+
+    def reconstruct_logits(self, x: torch.Tensor, labels=None) -> torch.Tensor:
+        """x: N×784 → N×784 logits of its reconstruction. ``labels``: for models whose decoder reads a
+        label and that cannot infer it (the supervised AAE); the others refuse them or infer their own."""
+        return self.decode_logits(self.encode(x), labels)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n images (n×784) decoded from prior samples."""
+    def sample(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
+        """n images (n×784) decoded from prior samples (labels drawn uniformly unless given)."""
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         z, _ = self.prior.sample(n, generator)
-        return self.decode(z)
+        if self.label_input and labels is None:
+            labels = torch.randint(self.n_classes, (n,), generator=generator)
+        return self.decode(z, labels)
 
     # -- training ------------------------------------------------------------------------------
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
 
-    def train_step(self, x: torch.Tensor, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: Batch, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         """One mini-batch of every training phase; returns detached losses (no host sync)."""
         raise NotImplementedError
 

@@ -59,7 +59,8 @@ class VAE(Autoencoder):
     def configure_optimizers(self):
         return {"vae": adam(self.parameters(), self.config.lr)}
 
-    def train_step(self, x, opts):
+    def train_step(self, batch, opts):
+        x = batch.x
         out = self(x)
         recon = losses.bernoulli_recon(out.recon_logits, x)
         kl = self.kl(out)

@@ -49,19 +49,21 @@ def parzen(model, val_x: torch.Tensor, test_x: torch.Tensor, n_samples: int = 10
     return {"parzen_ll": float(ll.mean()), "parzen_se": float(ll.std() / np.sqrt(len(ll))), "parzen_sigma": sigma}
 
 
-def categorical_scores(model, data: EvalData, x: torch.Tensor, y: np.ndarray) -> dict:
-    """Classification error (labelled training) or clustering errors (both rules, cluster labels
-    read off the validation split) of images x with labels y."""
+def categorical_scores(model, data: EvalData, x: torch.Tensor, y: np.ndarray) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Classification error (labelled training) or clustering errors of images x with labels y, both
+    rules, with the label each cluster takes (read off the validation split) as K-tensors."""
     probs = metrics.class_probs_all(model, x)
     if data.labelled:
-        return {"error": metrics.classification_error(probs, y)}
+        return {"error": metrics.classification_error(probs, y)}, {}
     val_probs = metrics.class_probs_all(model, data.val_x)
-    return {f"cluster_error_{rule}": metrics.cluster_error(probs, y, metrics.cluster_label_map(val_probs, data.val_y, rule))
-            for rule in ("paper", "majority")}
+    maps = {rule: metrics.cluster_label_map(val_probs, data.val_y, rule) for rule in ("paper", "majority")}
+    scores = {f"cluster_error_{rule}": metrics.cluster_error(probs, y, m) for rule, m in maps.items()}
+    return scores, {f"cluster_map_{rule}": torch.from_numpy(m.astype(np.int64)) for rule, m in maps.items()}
 
 
 def evaluate(model, data: EvalData, seed: int = 0) -> tuple[dict, dict[str, torch.Tensor]]:
-    """Test-set metrics, and what the app reads: test codes (N×d), labels and q(y|x) where the model has one."""
+    """Test-set metrics, and what the app reads: test codes (N×d), labels, and q(y|x) (N×K) and the
+    clusters' labels (K, both rules) where the model has a categorical code."""
     model.eval()
     test_codes = metrics.encode_all(model, data.test_x).float().cpu()
     train_codes = metrics.encode_all(model, data.train_x).float().cpu()
@@ -74,8 +76,9 @@ def evaluate(model, data: EvalData, seed: int = 0) -> tuple[dict, dict[str, torc
     if hasattr(model, "class_probs"):
         if data.val_x is None and not data.labelled:
             raise ValueError("clustering needs the validation split to name the clusters")
-        out.update(categorical_scores(model, data, data.test_x, data.test_y))
-        codes["probs"] = metrics.class_probs_all(model, data.test_x)
+        scores, maps = categorical_scores(model, data, data.test_x, data.test_y)
+        out.update(scores)
+        codes.update(probs=metrics.class_probs_all(model, data.test_x), **maps)
     if data.val_x is not None:
         out.update(parzen(model, data.val_x, data.test_x, seed=seed))
     return out, codes

@@ -63,6 +63,14 @@ class Prior:
         """z: n×dim → n log-densities."""
         raise NotImplementedError
 
+    def component_path(self, k: int, n: int) -> torch.Tensor:
+        """n×dim points walking through component k along its length (for decoded walks)."""
+        raise ValueError(f"the {self.prior_name} prior has no components to walk along")
+
+    def _check_component(self, k: int) -> None:
+        if not isinstance(k, int) or not 0 <= k < self.n_components:
+            raise ValueError(f"component must be in 0..{self.n_components - 1}, got {k!r}")
+
     def extent(self) -> tuple[float, float]:
         """A square range [lo, hi] per axis that holds almost all of the mass (for plots, grids)."""
         z, _ = self.sample(20_000, torch.Generator().manual_seed(0))
@@ -136,6 +144,14 @@ class MixturePrior(Prior):
         z = torch.einsum("nij,nj->ni", rot[k], ab) + shift[k]
         return z, k
 
+    def component_path(self, k, n):
+        """Along mode k's long axis, from −2 to +2 standard deviations (std_a): n×2."""
+        self._check_component(k)
+        rot, shift = (t.float() for t in self._rotations())
+        a = torch.linspace(-2 * self.std_a, 2 * self.std_a, n)
+        local = torch.stack([a, torch.zeros(n)], 1)  # n×2 in the mode's own axes
+        return local @ rot[k].T + shift[k]
+
     def log_prob(self, z):
         rot, shift = (t.to(z.dtype) for t in self._rotations())
         local = torch.einsum("kji,nkj->nki", rot, z[:, None, :] - shift[None])  # n×K×2, R^T (z - m)
@@ -176,6 +192,11 @@ class SwissRollPrior(Prior):
     def _curve(u: torch.Tensor) -> torch.Tensor:
         r, theta = 3 * u.sqrt(), 4 * math.pi * u.sqrt()
         return torch.stack([r * theta.cos(), r * theta.sin()], -1)
+
+    def component_path(self, k, n):
+        """Along segment k of the roll, from its inner to its outer end: n×2."""
+        self._check_component(k)
+        return self._curve((k + torch.linspace(0.02, 0.98, n)) / self.n_segments)
 
     def sample(self, n, generator=None):
         k = torch.randint(self.n_segments, (n,), generator=generator)

@@ -5,7 +5,8 @@
     card.json           data, command, seed, epochs, wall time, hardware, metrics (read by the app)
     README.md           the same card for people
     codes.safetensors   optional: the 10k MNIST test codes (N×d float32), labels (N uint8) and,
-                        for models with a categorical code, q(y|x) (N×K float32)
+                        for models with a categorical code, q(y|x) (N×K float32) and the
+                        label of each cluster by the paper's and the majority rule (K int64)
     manifest.json       sha256 and size of every file above, and the parameter count
 
 Loading checks every file against the manifest before parsing anything, rebuilds the model from
@@ -168,9 +169,12 @@ def load_codes(folder: str | os.PathLike) -> dict[str, torch.Tensor]:
     if "codes.safetensors" not in manifest["files"]:
         raise WeightsError(f"{folder}: has no codes.safetensors")
     data = _load_tensors(folder / "codes.safetensors")
-    if not {"codes", "labels"} <= set(data) <= {"codes", "labels", "probs"} or data["codes"].dim() != 2 \
+    optional = {"probs", "cluster_map_paper", "cluster_map_majority"}
+    k = data["probs"].shape[-1] if "probs" in data else None
+    if not {"codes", "labels"} <= set(data) <= {"codes", "labels"} | optional or data["codes"].dim() != 2 \
             or len(data["codes"]) != len(data["labels"]) \
-            or ("probs" in data and (data["probs"].dim() != 2 or len(data["probs"]) != len(data["codes"]))):
+            or ("probs" in data and (data["probs"].dim() != 2 or len(data["probs"]) != len(data["codes"]))) \
+            or any(data[m].shape != (k,) for m in ("cluster_map_paper", "cluster_map_majority") if m in data):
         raise WeightsError(f"{folder / 'codes.safetensors'}: expected tensors 'codes' (N×d), 'labels' (N) "
-                           "and, for models with a categorical code, 'probs' (N×K)")
+                           "and, for models with a categorical code, 'probs' (N×K) and cluster maps (K)")
     return data

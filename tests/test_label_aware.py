@@ -145,6 +145,11 @@ def test_clustering_cli_names_clusters_on_validation(idx_folder, tmp_path):
     m = json.loads((out / "card.json").read_text())["metrics"]
     assert {"cluster_error_paper", "cluster_error_majority"} <= set(m) and "error" not in m
     assert load_model(out).cluster(torch.rand(2, 784)).shape == (2, 12)
+    codes = load_codes(out)
+    assert codes["probs"].shape == (100, 12)
+    for rule in ("paper", "majority"):  # each cluster's digit, read off the validation split
+        mapping = codes[f"cluster_map_{rule}"]
+        assert mapping.shape == (12,) and 0 <= mapping.min() and mapping.max() <= 9
 
 
 def test_label_models_refuse_missing_labels_and_bad_label_counts(idx_folder, tmp_path, capsys):

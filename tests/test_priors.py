@@ -88,3 +88,18 @@ def test_mixture_log_prob_matches_scipy():
 def test_bad_prior_specs_are_explained(spec, message):
     with pytest.raises(ValueError, match=message):
         build_prior(spec)
+
+
+@pytest.mark.parametrize("name", ["mixture10", "swissroll"])
+def test_component_paths_walk_through_their_own_component(name):
+    prior = build_prior(name)
+    z, comp = prior.sample(20_000, torch.Generator().manual_seed(0))
+    for k in (0, 3, 9):
+        path = prior.component_path(k, 12)
+        assert path.shape == (12, 2)
+        nearest = comp[torch.cdist(path, z).argmin(1)]  # the component of each path point's nearest sample
+        assert (nearest == k).float().mean() >= 0.9
+    with pytest.raises(ValueError, match="component must be in 0..9"):
+        prior.component_path(10, 5)
+    with pytest.raises(ValueError, match="no components"):
+        build_prior("gaussian").component_path(0, 5)

@@ -108,3 +108,20 @@ def density_grid(prior, lo: float, hi: float, n: int = 120) -> tuple[np.ndarray,
 def nearest(codes, point) -> int:
     """Index of the code (N×d, tensor or array) nearest to ``point`` (d)."""
     return int(((codes - point) ** 2).sum(-1).argmin())
+
+
+@torch.no_grad()
+def style_sheet(model, z: torch.Tensor, labels=None) -> torch.Tensor:
+    """Every style of z (S×d) written as every label: (S·K)×784, row s = style s, column k = label k
+    (the paper's analogy figure). ``labels``: the columns, default all K classes."""
+    z = torch.as_tensor(z, dtype=torch.float32).reshape(-1, model.latent_dim)  # S×d
+    labels = torch.arange(model.n_classes) if labels is None else torch.as_tensor(labels)
+    zs = z.repeat_interleave(len(labels), 0)  # (S·K)×d
+    return model.decode(zs, labels.repeat(len(z)))
+
+
+@torch.no_grad()
+def component_walk(model, k: int, n: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode n points walking along prior component k: (points n×2, images n×784)."""
+    path = model.prior.component_path(k, n)
+    return path, model.decode(path)

@@ -164,3 +164,73 @@ def morph_figure(frames: np.ndarray, ts: np.ndarray, size: int = 320) -> go.Figu
         sliders=[{"steps": steps, "active": 0, "currentvalue": {"prefix": "t = "}, "pad": {"t": 10}}],
         xaxis={"visible": False}, yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x"})
     return fig
+
+
+def parse_floats(text, n: int, lo: float, hi: float, default: float = 0.0) -> tuple[list[float], str | None]:
+    """Parse n comma-separated numbers (a URL parameter) clamped to [lo, hi]; returns (values, note).
+
+    Missing text gives n defaults silently; malformed text gives the defaults with a note; a wrong
+    count is padded or cut, out-of-range values clamped, each with a note."""
+    if text is None or text == "":
+        return [default] * n, None
+    parts = str(text)[:2000].split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        return [default] * n, f"Ignored the malformed value {str(text)[:40]!r}: expected {n} numbers separated by commas."
+    if not all(np.isfinite(values)):
+        return [default] * n, "Ignored a value that is not a finite number."
+    notes = []
+    if len(values) != n:
+        notes.append(f"expected {n} numbers, got {len(values)}")
+        values = (values + [default] * n)[:n]
+    clamped = [min(max(v, lo), hi) for v in values]
+    if clamped != values:
+        notes.append(f"values outside {lo:g}…{hi:g} were clamped")
+    return [round(v, 2) for v in clamped], ("Adjusted the URL's values: " + "; ".join(notes) + ".") if notes else None
+
+
+def metric_summary(card: dict) -> list[tuple[str, str]]:
+    """The measured test-set numbers of a shipped model, as (label, value) pairs for display."""
+    m = card.get("metrics", {})
+    out = []
+    if "error" in m:
+        out.append(("test error", f"{100 * m['error']:.2f} %"))
+    if "cluster_error_paper" in m:
+        out.append(("clustering error (paper rule)", f"{100 * m['cluster_error_paper']:.2f} %"))
+        out.append(("clustering error (majority)", f"{100 * m['cluster_error_majority']:.2f} %"))
+    if "cond_prior_swd" in m:
+        out.append(("digit-to-component distance ↓", f"{m['cond_prior_swd']:.3f}"))
+    if "recon_bce" in m:
+        out.append(("recon. NLL (nats)", f"{m['recon_bce']:.1f}"))
+    if "knn5_accuracy" in m:
+        out.append(("5-NN accuracy of codes", f"{m['knn5_accuracy']:.3f}"))
+    if "parzen_ll" in m:
+        out.append(("Parzen log-likelihood", f"{m['parzen_ll']:.0f} ± {m['parzen_se']:.0f}"))
+    return out
+
+
+def add_path(fig: go.Figure, path: np.ndarray, name: str, color: str = "black") -> go.Figure:
+    """Draw a walk (n×2 points, numbered) over a latent figure."""
+    fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers+text", name=name,
+                             text=[str(i + 1) for i in range(len(path))], textposition="top center",
+                             line={"color": color, "width": 3}, marker={"size": 8, "color": color},
+                             hovertemplate="step %{text}: z = (%{x:.2f}, %{y:.2f})<extra></extra>"))
+    return fig
+
+
+def add_marker(fig: go.Figure, point, name: str, color: str = "black") -> go.Figure:
+    """A large star at one 2-D point (e.g. where a drawn digit lands)."""
+    fig.add_trace(go.Scatter(x=[float(point[0])], y=[float(point[1])], mode="markers", name=name,
+                             marker={"symbol": "star", "size": 22, "color": color, "line": {"width": 2, "color": "white"}},
+                             hovertemplate=f"{name}: z = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
+    return fig
+
+
+def share_on_own_component(codes: np.ndarray, labels: np.ndarray, prior) -> float:
+    """Share of codes whose nearest prior sample comes from the component of their own digit."""
+    import torch
+
+    z, comp = prior.sample(20_000, torch.Generator().manual_seed(0))
+    nearest = comp.numpy()[torch.cdist(torch.as_tensor(codes, dtype=torch.float32), z).argmin(1).numpy()]
+    return float((nearest == labels).mean())

@@ -72,3 +72,22 @@ def reconstruct(name: str, x: np.ndarray) -> np.ndarray:
     m = model(name)
     with torch.no_grad():
         return torch.sigmoid(m.reconstruct_logits(torch.as_tensor(x))).numpy()
+
+
+@st.cache_resource(show_spinner=False)
+def categorical(name: str) -> dict[str, np.ndarray]:
+    """q(y|x) of the 10k test images (N×K) and, for unsupervised models, each cluster's label by the
+    paper's and the majority rule (K), as shipped with the model's test codes."""
+    data = aae_core.pretrained_codes(name)
+    return {k: v.numpy() for k, v in data.items() if k not in ("codes", "labels")}
+
+
+def decode_labelled(name: str, z: np.ndarray, labels) -> np.ndarray:
+    """z: N×d with labels (int, N ints or N×K) → N×784 in [0, 1] (models whose decoder reads a label)."""
+    with torch.no_grad():
+        return model(name).decode(torch.as_tensor(z, dtype=torch.float32), torch.as_tensor(labels)).numpy()
+
+
+def style_sheet(name: str, z: np.ndarray) -> np.ndarray:
+    """Styles z (S×d) written as every digit: (S·K)×784."""
+    return latent.style_sheet(model(name), torch.as_tensor(z, dtype=torch.float32)).numpy()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import resources
-from app.helpers import choose, model_label, models_for
+from app.helpers import choose, metric_summary, model_label, models_for
 
 
 def seed_from_url(param: str, options: list, key: str) -> None:
@@ -31,3 +31,13 @@ def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "m
     name = st.selectbox(label, options, key=key, format_func=lambda n: model_label(n, cards[n]))
     st.query_params["model"] = name
     return name
+
+
+def model_numbers(name: str) -> None:
+    """One line of the shipped model's measured test numbers and how it was trained."""
+    card = resources.cards()[name]
+    pairs = metric_summary(card)
+    trained = (f"{card.get('selected_epoch', card.get('epochs'))} of {card.get('epochs')} epochs, "
+               f"{card.get('wall_s', 0) / 60:.0f} min on {card.get('hardware', '?')}")
+    st.caption("Measured on the 10,000 MNIST test images: " + " · ".join(f"{k} **{v}**" for k, v in pairs)
+               + f" — trained {trained}; {card.get('data', '')}.")

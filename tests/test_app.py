@@ -76,7 +76,7 @@ def test_latent_map_switches_model_and_keeps_it_in_the_url():
     at = open_page("views/latent_map.py")
     options = at.selectbox(key="model").options
     assert len(options) >= 4
-    other = aae_core.list_pretrained()[1]
+    other = "aae-mixture10-2d"
     at.selectbox(key="model").set_value(other).run()
     assert at.query_params["model"] == [other] or at.query_params["model"] == other
 

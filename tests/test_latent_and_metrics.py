@@ -94,3 +94,25 @@ def test_knn_accuracy_on_separable_and_on_random_labels():
     assert metrics.knn_accuracy(codes, labels, codes, labels) == 1.0
     shuffled = np.random.default_rng(1).permutation(labels)
     assert metrics.knn_accuracy(codes, shuffled, codes, labels) < 0.8
+
+
+def test_style_sheet_rows_are_styles_and_columns_are_labels():
+    from aae_core.registry import get_model_class
+
+    cls = get_model_class("supervised-aae")
+    model = cls(cls.config_class(hidden=(16, 16), disc_hidden=(16,), latent_dim=3)).eval()
+    z = torch.randn(2, 3)
+    sheet = latent.style_sheet(model, z)
+    assert sheet.shape == (20, 784)
+    torch.testing.assert_close(sheet[10 + 7], model.decode(z[1:2], 7)[0])  # style 1, digit 7
+    assert latent.style_sheet(model, z[0], labels=[4, 2]).shape == (2, 784)
+
+
+def test_component_walk_decodes_the_path():
+    from aae_core.registry import get_model_class
+
+    cls = get_model_class("label-aae")
+    model = cls(cls.config_class(hidden=(16, 16), disc_hidden=(16,))).eval()
+    path, images = latent.component_walk(model, 3, n=6)
+    assert path.shape == (6, 2) and images.shape == (6, 784)
+    torch.testing.assert_close(images, model.decode(model.prior.component_path(3, 6)))

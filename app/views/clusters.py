@@ -1,0 +1,78 @@
+"""Clusters: the unsupervised clustering AAE sorts the digits into K clusters with no label at all."""
+import numpy as np
+import streamlit as st
+import torch
+
+from aae_core import latent, metrics, paper
+from app import resources
+from app.helpers import clamp_int
+from app.widgets import model_numbers, model_picker
+
+st.title("Clusters without labels")
+left, right = st.columns([3, 2], vertical_alignment="center")
+left.markdown(
+    "The encoder outputs a softmax y over K clusters and a style z; one discriminator makes y look like "
+    "a one-hot draw from Cat(K), another makes z look Gaussian; the decoder rebuilds the image from both. "
+    "No label is ever seen: to reconstruct well with a nearly one-hot y, the model has to spend its K "
+    "clusters on what differs most between images — mostly the digit, sometimes its style (the paper's "
+    "Figure 9). A cluster is named after its most confident validation image (the paper's rule).")
+right.latex(r"q(y,z\mid x):\ y\to\mathrm{Cat}(K),\ z\to\mathcal N(0,I);\quad \hat x = D(y\oplus z)")
+
+name = model_picker("Model", latent_dim=None, families=("cluster-aae",))
+if name is None:
+    st.stop()
+model = resources.model(name)
+model_numbers(name)
+k_total = model.n_classes
+extra = resources.categorical(name)
+probs, (codes, labels) = extra["probs"], resources.codes(name)
+paper_names = extra.get("cluster_map_paper")
+majority_names = extra.get("cluster_map_majority")
+sizes, purity = metrics.cluster_purity(torch.from_numpy(probs), labels)
+result = paper.for_model(name)
+if result is not None:
+    shown, _ = paper.ours(result, model.card.get("metrics", {}))
+    st.markdown(f"**Clustering error, paper rule: {shown}** — the paper reports {result.paper} for this K.")
+
+st.subheader(f"The {k_total} cluster heads")
+heads = resources.decode_labelled(name, np.zeros((k_total, model.latent_dim), np.float32), np.arange(k_total))
+cols = 8
+rows = -(-k_total // cols)
+padded = np.concatenate([heads, np.zeros((rows * cols - k_total, 784), np.float32)])
+st.image(latent.png_bytes(latent.tile(padded, rows, cols, pad=3), size=900), output_format="PNG",
+         caption="Each cluster decoded with the neutral style z = 0, left to right, top to bottom: cluster 0, 1, … "
+                 + " · ".join(f"{k}→{paper_names[k]}" for k in range(k_total)) if paper_names is not None else "")
+
+url_cluster, note = clamp_int(st.query_params.get("cluster", 0), 0, k_total - 1, 0)
+if note and "cluster" in st.query_params:
+    st.info(f"URL parameter cluster: {note}")
+if "cluster-pick" not in st.session_state:
+    st.session_state["cluster-pick"] = url_cluster
+k = st.selectbox("Cluster", list(range(k_total)), key="cluster-pick",
+                 format_func=lambda c: f"cluster {c}" + (f" — named {paper_names[c]}" if paper_names is not None else "")
+                 + f" ({sizes[c]:,} test images)")
+st.query_params["cluster"] = str(k)
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("test images in it", f"{sizes[k]:,}")
+c2.metric("purity", f"{100 * purity[k]:.1f} %", help="share of its most common true digit")
+c3.metric("label, paper rule", "—" if paper_names is None else str(paper_names[k]))
+c4.metric("label, majority", "—" if majority_names is None else str(majority_names[k]))
+
+members = np.flatnonzero(probs.argmax(1) == k)
+images = resources.test_images()
+left, right = st.columns(2)
+with left:
+    st.markdown("**Test members** (most confident first)")
+    if len(members):
+        top = members[np.argsort(-probs[members, k])][:40]
+        grid = np.concatenate([images[top], np.zeros(((-len(top)) % 8, 784), np.float32)])
+        st.image(latent.png_bytes(latent.tile(grid, len(grid) // 8, 8, pad=2), size=600), output_format="PNG",
+                 caption="true digits: " + " ".join(str(labels[i]) for i in top))
+    else:
+        st.caption("No test image falls in this cluster.")
+with right:
+    st.markdown("**Generated from it** (cluster k, random styles z ~ N(0, I))")
+    z = model.prior.sample(32, torch.Generator().manual_seed(k))[0].numpy()
+    st.image(latent.png_bytes(latent.tile(resources.decode_labelled(name, z, k), 4, 8, pad=2), size=600),
+             output_format="PNG")

@@ -1,0 +1,90 @@
+"""Draw or upload a digit: preprocess it like MNIST, then encode, locate, reconstruct, classify and
+rewrite it in every other digit with its own style."""
+import numpy as np
+import streamlit as st
+import torch
+from streamlit_drawable_canvas import st_canvas
+
+from aae_core import latent
+from aae_core.preprocess import ImageError, canvas_digit, mnist_digit
+from app import resources
+from app.helpers import add_marker, latent_figure, model_label, models_for
+from app.widgets import model_picker
+
+st.title("Draw or upload a digit")
+st.markdown(
+    "Your digit is prepared the way MNIST was: grey levels, ink made white on black, cropped, scaled to fit "
+    "a 20×20 box and placed in 28×28 so that its centre of mass is in the middle. Then every model gets to "
+    "work on it: where the encoder puts it, what the decoder makes of that code, which digit the "
+    "semi-supervised AAE reads, and its *style* written as every other digit by the supervised AAE.")
+
+draw_tab, upload_tab = st.tabs(["Draw", "Upload an image"])
+with draw_tab:
+    st.caption("Draw one digit with the mouse or a finger; it updates when you release.")
+    drawing = st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", height=280, width=280,
+                        drawing_mode="freedraw", key="canvas", return_image_data=True)
+with upload_tab:
+    upload = st.file_uploader("An image of one digit (any format: PNG, JPEG, GIF, TIFF, …; at most 20 MB)",
+                              key="upload")
+source = st.radio("Use", ["the drawing", "the upload"], horizontal=True, key="digit-source",
+                  index=1 if upload is not None else 0)
+
+x = None
+try:
+    if source == "the upload":
+        if upload is None:
+            st.info("Upload an image in the *Upload an image* tab.")
+        else:
+            x = mnist_digit(upload.getvalue())
+    else:
+        image = drawing.image_data if drawing is not None else None
+        if image is None or not np.asarray(image).any():
+            st.info("Draw a digit on the black square.")
+        else:
+            x = canvas_digit(np.asarray(image))
+except ImageError as exc:
+    st.warning(f"That image could not be used: {exc}. Try another one.")
+if x is None:
+    st.stop()
+
+flat = x.reshape(1, 784)  # 1×784
+cards = resources.cards()
+c1, c2, c3 = st.columns([1, 2, 2])
+with c1:
+    st.markdown("**What the models see**")
+    st.image(latent.png_bytes(latent.to_uint8(x), 168), output_format="PNG", caption="28×28, MNIST-style")
+
+with c2:
+    name = model_picker("Latent map of", latent_dim=2, key="draw-map")
+    if name is not None:
+        model = resources.model(name)
+        with torch.no_grad():
+            z = model.encode(torch.from_numpy(flat)).numpy()[0]
+        codes, labels = resources.codes(name)
+        lo, hi = resources.extent(name)
+        fig = add_marker(latent_figure(codes, labels, (lo, hi), height=420, marker_size=2), z, "your digit")
+        st.plotly_chart(fig, key=f"draw-fig-{name}", config={"displaylogo": False})
+        st.image(latent.png_bytes(latent.to_uint8(resources.reconstruct(name, flat)[0]).reshape(28, 28), 112),
+                 output_format="PNG", caption=f"its reconstruction D(E(x)), from z = ({z[0]:.2f}, {z[1]:.2f})")
+
+with c3:
+    classifiers = models_for(cards, latent_dim=None, families=("semi-aae",))
+    if classifiers:
+        best = min(classifiers, key=lambda n: cards[n].get("metrics", {}).get("error", 1.0))
+        clf = st.selectbox("Classifier", classifiers, index=classifiers.index(best), key="draw-clf",
+                           format_func=lambda n: model_label(n, cards[n]))
+        with torch.no_grad():
+            probs = resources.model(clf).classify(torch.from_numpy(flat)).numpy()[0]
+        st.markdown(f"**Read as a {int(probs.argmax())}** ({100 * probs.max():.0f} % sure)")
+        st.bar_chart({"q(y|x)": {str(k): float(p) for k, p in enumerate(probs)}}, height=200, x_label="digit")
+    else:
+        st.caption("No semi-supervised classifier ships.")
+
+stylers = models_for(cards, latent_dim=None, families=("supervised-aae",))
+if stylers:
+    styler = st.selectbox("Rewrite with", stylers, key="draw-style", format_func=lambda n: model_label(n, cards[n]))
+    with torch.no_grad():
+        style = resources.model(styler).encode(torch.from_numpy(flat)).numpy()  # 1×d
+    st.markdown("**Your style, written as every digit** (its style code z = E(x), decoded with each label)")
+    st.image(latent.png_bytes(latent.tile(resources.style_sheet(styler, style), 1, 10, pad=2), 1000),
+             width="stretch", output_format="PNG")

@@ -1,0 +1,100 @@
+"""AppTest for the pages of the label-aware models (issue 4): each moves a widget and checks what rendered."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import aae_core
+from test_app import caption_of, images, open_page
+
+
+def url_param(at, key):
+    value = at.query_params[key]
+    return value[0] if isinstance(value, list) else value
+
+
+def style_image(at) -> str:
+    (url,) = [u for u, c in images(at) if c.startswith("The same style z")]
+    return url
+
+
+def test_style_explorer_slider_random_and_borrowed_style():
+    at = open_page("views/styles.py", {"model": "supervised-aae-2d"})
+    assert at.title[0].value == "Style explorer" and len(at.slider) == 2
+    first = style_image(at)
+    at.slider(key="style-supervised-aae-2d-0").set_value(2.0).run()
+    assert style_image(at) != first and url_param(at, "style").startswith("2.00,")
+    at.button[0].click().run()  # random style
+    values = [at.slider(key=f"style-supervised-aae-2d-{i}").value for i in range(2)]
+    assert values != [2.0, 0.0]
+    at.number_input(key="style-source").set_value(17).run()
+    at.button[2].click().run()  # take the style of test digit 17
+    code = aae_core.pretrained_codes("supervised-aae-2d")["codes"][17].numpy()
+    got = [at.slider(key=f"style-supervised-aae-2d-{i}").value for i in range(2)]
+    np.testing.assert_allclose(got, np.clip(code, -3, 3), atol=0.01)
+    assert "#17" in caption_of(at, "rows: test images")
+
+
+def test_style_explorer_reads_and_clamps_the_url():
+    at = open_page("views/styles.py", {"model": "supervised-aae-2d", "style": "1.5,-99"})
+    assert [at.slider(key=f"style-supervised-aae-2d-{i}").value for i in range(2)] == [1.5, -3.0]
+    assert any("clamped" in i.value for i in at.info)
+    at = open_page("views/styles.py", {"model": "supervised-aae-15d", "style": "abc"})
+    assert len(at.slider) == 15 and any("malformed" in i.value for i in at.info)
+
+
+def test_label_manifolds_walk_along_the_chosen_digit():
+    at = open_page("views/label_manifolds.py", {"model": "label-aae-mixture10", "digit": "3"})
+    assert at.title[0].value == "Label-conditioned manifolds" and len(at.get("plotly_chart")) == 1
+    assert [m.label for m in at.metric] == ["test images of digit 3"]
+    walk = caption_of(at, "left → right")
+    at.slider(key="manifold-steps").set_value(6).run()
+    assert caption_of(at, "left → right") == walk and len(images(at)) == 1
+    share = [c.value for c in at.caption if "lie nearest to their own digit" in c.value]
+    assert share and float(share[0].split(" %")[0]) > 10  # better than chance
+    other = open_page("views/label_manifolds.py", {"model": "label-aae-swissroll", "digit": "eleven"})
+    assert any("Ignored unknown value" in i.value for i in other.info)
+    assert [m.label for m in other.metric] == ["test images of digit 0"]
+
+
+def test_clusters_page_selects_a_cluster():
+    at = open_page("views/clusters.py", {"model": "cluster-aae-16", "cluster": "999"})
+    assert any("outside" in i.value for i in at.info)
+    assert at.selectbox(key="cluster-pick").value == 15
+    at.selectbox(key="cluster-pick").set_value(2).run()
+    assert url_param(at, "cluster") == "2"
+    labels = {m.label: m.value for m in at.metric}
+    probs = aae_core.pretrained_codes("cluster-aae-16")["probs"].numpy()
+    assert labels["test images in it"] == f"{int((probs.argmax(1) == 2).sum()):,}"
+    assert any("true digits" in c for _, c in images(at)) or "0" == labels["test images in it"]
+    assert any("clustering error" in m.value.lower() for m in at.markdown)
+
+
+def test_dimred_page_shows_the_three_maps_side_by_side():
+    at = open_page("views/dimred.py")
+    names = [n for n in aae_core.list_pretrained() if n.startswith("dimred-aae")]
+    assert len(names) == 3 and len(at.get("plotly_chart")) == 3
+    assert sum("error" in m.value for m in at.markdown) >= 3
+
+
+def test_draw_page_asks_for_a_digit_and_switches_source():
+    at = open_page("views/draw.py")
+    assert at.title[0].value == "Draw or upload a digit"
+    assert any("Draw a digit" in i.value for i in at.info)
+    at.radio(key="digit-source").set_value("the upload").run()
+    assert any("Upload an image" in i.value for i in at.info) and not at.exception
+
+
+def test_paper_page_puts_ours_next_to_the_paper():
+    at = open_page("views/paper.py")
+    text = " ".join(m.value for m in at.markdown)
+    assert "1.90 ± 0.10 %" in text and "`semi-aae-100`" in text and "9.55 ± 2.05 %" in text
+    error = aae_core.load_pretrained("semi-aae-100").card["metrics"]["error"]
+    assert f"{100 * error:.2f} %" in text
+
+
+@pytest.mark.parametrize("page", ["views/styles.py", "views/label_manifolds.py", "views/clusters.py",
+                                  "views/draw.py", "views/dimred.py", "views/paper.py"])
+def test_new_pages_survive_hostile_query_parameters(page):
+    at = open_page(page, {"model": "x" * 5000, "style": "nan,inf," * 500, "digit": "-1", "cluster": "1e99"})
+    assert not at.exception and at.title

@@ -1,7 +1,8 @@
 """Benchmarks (numbers, not assertions): ``python -m aae_core.bench`` or ``make bench``.
 
-1. Server-side latency of one interpolation-slider move: interpolate the code, decode it, encode
-   the PNG the page shows (what the page's fragment does on a move), on a shipped model.
+1. Server-side latency of one interpolation-slider move (interpolate the code, decode it, encode
+   the PNG) and of one style-slider move (decode the style as all ten digits, tile, encode the PNG)
+   — what the pages' fragments do on a move — on the shipped models.
 2. Training throughput of every model family with the paper's MLP (hidden 1000-1000, batch 100) in
    samples/s: every phase of a training step, data resident on the device, no host synchronisation,
    on the CPU and, if present, a GPU.
@@ -31,7 +32,26 @@ def slider_latency(model, moves: int = 300) -> dict[str, float]:
         latent.png_bytes(latent.to_uint8(img).reshape(28, 28), 224)
         if i >= 20:  # warm-up excluded
             times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
+    return _percentiles(times)
+
+
+def style_slider_latency(model, moves: int = 300) -> dict[str, float]:
+    """One style-slider move on the style explorer: the style z changes, the ten digits written in
+    it are decoded and tiled into the PNG the page shows (the page's fragment does exactly this)."""
+    z = torch.zeros(1, model.latent_dim)
+    times = []
+    for i in range(moves + 20):
+        t0 = time.perf_counter()
+        z[0, 0] = -3 + 6 * (i % 101) / 100
+        sheet = latent.style_sheet(model, z)  # 10×784
+        latent.png_bytes(latent.tile(sheet.numpy(), 1, model.n_classes, pad=2), size=1000)
+        if i >= 20:
+            times.append((time.perf_counter() - t0) * 1000)
+    return _percentiles(times)
+
+
+def _percentiles(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
     return {"p50_ms": statistics.median(times), "p95_ms": times[int(0.95 * len(times)) - 1], "max_ms": times[-1]}
 
 
@@ -43,6 +63,41 @@ def _batch(model, x: torch.Tensor, y: torch.Tensor, i: int, batch: int) -> Batch
     if model.training_labels == "pool":
         return Batch(x=x[sl], x_lab=x[sl].flip(0), y_lab=y[sl] % model.n_classes)
     return Batch(x=x[sl], y=y[sl])
+
+
+def matmul_gflops(device: torch.device, n: int = 100, k: int = 1000, reps: int = 200) -> float:
+    """What this device sustains on the training step's own shape of work: (100×1000)·(1000×1000)
+    matrix products, in GFLOP/s — the ceiling for the paper's MLP at batch 100."""
+    a, b = torch.rand(n, k, device=device), torch.rand(k, k, device=device)
+    for _ in range(10):
+        a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return 2 * n * k * k * reps / (time.perf_counter() - t0) / 1e9
+
+
+def step_flops(model) -> float:
+    """Approximate FLOPs per training sample of one step: 6 × (multiply-adds of every linear layer)
+    for each forward+backward pass through it (3 for the first layer of a network fed by data, whose
+    input gradient is not needed), counted pass by pass from the family's phases."""
+    def macs(net) -> int:
+        return sum(m.in_features * m.out_features for m in net.modules() if isinstance(m, torch.nn.Linear))
+
+    enc, dec = macs(model.encoder), macs(model.decoder)
+    discs = [m for m in ("discriminator", "disc_y", "disc_z") if hasattr(model, m)]
+    d = sum(macs(getattr(model, m)) for m in discs)
+    recon = 6 * (enc + dec)
+    if not discs:  # the VAE: one pass
+        return float(recon)
+    disc_step = 2 * 6 * d  # real and fake batches
+    generator = 6 * (enc + d)  # the encoder again, through the frozen discriminator(s)
+    semi = 6 * enc if model.training_labels == "pool" else 0
+    return float(recon + disc_step + generator + semi)
 
 
 def train_throughput(name: str, device: torch.device, steps: int = 60, batch: int = 100) -> float:
@@ -80,13 +135,22 @@ def main(argv: list[str] | None = None) -> None:
     print("| benchmark | device | result |\n|---|---|---|")
     print(f"| slider move: interpolate + decode + PNG ({args.model}) | {cpu} | "
           f"p50 {lat['p50_ms']:.2f} ms, p95 {lat['p95_ms']:.2f} ms, max {lat['max_ms']:.2f} ms |")
+    for name in (n for n in aae_core.list_pretrained() if n.startswith(("supervised-aae", "semi-aae"))):
+        lat = style_slider_latency(aae_core.load_pretrained(name))
+        print(f"| style-slider move: 10 digits decoded + PNG ({name}) | {cpu} | "
+              f"p50 {lat['p50_ms']:.2f} ms, p95 {lat['p95_ms']:.2f} ms, max {lat['max_ms']:.2f} ms |", flush=True)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     for device in devices:
         where = cpu if device.type == "cpu" else torch.cuda.get_device_name(device)
+        peak = matmul_gflops(device)
+        print(f"| 100×1000 · 1000×1000 matrix products (the step's ceiling) | {where} | {peak:,.0f} GFLOP/s |")
         for name in args.families or list_models():
             sps = train_throughput(name, device, steps=args.steps)
+            cls = get_model_class(name)
+            used = sps * step_flops(cls(cls.config_class())) / 1e9
             print(f"| training `{name}`, paper MLP, every phase, batch 100 | {where} | {sps:,.0f} samples/s "
-                  f"({50_000 / sps:.1f} s per 50k-image epoch) |", flush=True)
+                  f"({50_000 / sps:.1f} s per 50k-image epoch; {used:,.0f} GFLOP/s = {100 * used / peak:.0f} % "
+                  "of the ceiling) |", flush=True)
 
 
 if __name__ == "__main__":

@@ -108,3 +108,61 @@ def test_clicking_the_latent_map_decodes_what_is_under_the_mouse(server, browser
     expect(captions.filter(has_text="decoded spots").or_(captions.filter(has_text="top: the test images"))
            ).to_have_count(1, timeout=30_000)
     page.close()
+
+
+def test_every_new_page_renders_without_an_error(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    for path, title in [("styles", "Style explorer"), ("label-manifolds", "Label-conditioned manifolds"),
+                        ("clusters", "Clusters without labels"), ("dimred", "Dimensionality reduction"),
+                        ("draw", "Draw or upload a digit"), ("paper", "The paper's numbers")]:
+        page.goto(f"{server}/{path}")
+        expect(page.locator("h1").first).to_contain_text(title, timeout=120_000)
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+        expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+    page.close()
+
+
+def results_of_a_digit(page):
+    """What the draw page shows once it has a digit: the 28×28 view, the reconstruction, the rewrite."""
+    captions = page.locator('[data-testid="stImageCaption"]')
+    expect(captions.filter(has_text="28×28, MNIST-style")).to_have_count(1, timeout=120_000)
+    expect(captions.filter(has_text="its reconstruction D(E(x))")).to_have_count(1, timeout=60_000)
+    expect(page.get_by_text("Read as a")).to_have_count(1, timeout=60_000)
+    expect(page.get_by_text("Your style, written as every digit")).to_have_count(1, timeout=60_000)
+
+
+def test_drawing_a_digit_gets_it_encoded_read_and_rewritten(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/draw")
+    canvas = page.locator("canvas.upper-canvas").first
+    expect(canvas).to_be_visible(timeout=120_000)
+    box = canvas.bounding_box()
+    cx, top = box["x"] + box["width"] / 2, box["y"]
+    page.mouse.move(cx - 30, top + 50)  # a "1" with a small flag at the top
+    page.mouse.down()
+    page.mouse.move(cx, top + 35, steps=5)
+    page.mouse.move(cx, top + box["height"] - 40, steps=25)
+    page.mouse.up()
+    results_of_a_digit(page)
+    page.close()
+
+
+def test_uploading_an_image_gets_it_encoded_read_and_rewritten(server, browser):
+    import io
+
+    from PIL import Image
+
+    import aae_core
+
+    seven = Image.fromarray(255 - aae_core.load_test_set().images[0]).resize((150, 150))  # dark ink on white
+    buf = io.BytesIO()
+    seven.save(buf, "JPEG")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/draw")
+    expect(page.locator("h1").first).to_contain_text("Draw or upload", timeout=120_000)
+    page.get_by_role("tab", name="Upload an image").click()
+    page.locator('input[type="file"]').set_input_files(
+        files=[{"name": "seven.jpg", "mimeType": "image/jpeg", "buffer": buf.getvalue()}])
+    results_of_a_digit(page)
+    expect(page.get_by_text("Read as a 7")).to_have_count(1, timeout=30_000)
+    page.close()

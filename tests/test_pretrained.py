@@ -71,3 +71,59 @@ def test_report_lists_every_shipped_model_with_its_card_numbers():
     for name in aae_core.list_pretrained():
         swd = aae_core.load_pretrained(name).card["metrics"]["prior_swd"]
         assert f"| `{name}` |" in table and f"{swd:.3f}" in table
+
+
+# -- the label-aware family (issue 3) ---------------------------------------------------------------
+LABEL_AWARE = {
+    "label-aae-mixture10": ("label-aae", 2), "label-aae-swissroll": ("label-aae", 2),
+    "supervised-aae-2d": ("supervised-aae", 2), "supervised-aae-15d": ("supervised-aae", 15),
+    "semi-aae-100": ("semi-aae", 10), "semi-aae-1000": ("semi-aae", 10), "semi-aae-all": ("semi-aae", 10),
+    "cluster-aae-16": ("cluster-aae", 10), "cluster-aae-30": ("cluster-aae", 10),
+    "dimred-aae-1000": ("dimred-aae", 2), "dimred-aae-100": ("dimred-aae", 2),
+    "dimred-aae-20clusters": ("dimred-aae", 2), "aae-gaussian-8d": ("aae", 8),
+}
+
+
+def test_the_label_aware_family_ships():
+    assert set(LABEL_AWARE) <= set(aae_core.list_pretrained())
+
+
+@pytest.mark.parametrize("name", sorted(LABEL_AWARE))
+def test_label_aware_cards_follow_the_paper_protocol(name):
+    model = aae_core.load_pretrained(name)
+    family, dim = LABEL_AWARE[name]
+    assert model.model_name == family and model.latent_dim == dim and not model.training
+    card = model.card
+    assert card["val_images"] == [50_000, 60_000] and card["train_images"] == 50_000  # validation held out
+    assert 1 <= card["selected_epoch"] <= card["epochs"] and card["selection"]["epoch"] == card["selected_epoch"]
+    assert "--val-size 10000" in card["command"] and card["seed"] == 0
+    expected_labels = {"semi-aae-100": 100, "semi-aae-1000": 1000, "semi-aae-all": 50_000, "dimred-aae-1000": 1000,
+                       "dimred-aae-100": 100, "label-aae-mixture10": 10_000, "label-aae-swissroll": 10_000,
+                       "supervised-aae-2d": 50_000, "supervised-aae-15d": 50_000}.get(name, 0)
+    assert card["labels"] == expected_labels
+    m = card["metrics"]
+    assert "parzen_ll" in m and np.isfinite(m["parzen_ll"])
+    x = torch.rand(3, 784)
+    labels = torch.tensor([1, 2, 3]) if model.label_input else None
+    assert model.decode(model.encode(x), labels).shape == (3, 784) and model.sample(4).shape == (4, 784)
+    if model.label_input:
+        with pytest.raises(ValueError, match="pass labels="):
+            model.decode(model.encode(x))
+
+
+@pytest.mark.parametrize("name", sorted(n for n in LABEL_AWARE if LABEL_AWARE[n][0] in ("semi-aae", "cluster-aae")
+                                        or n.startswith("dimred")))
+def test_shipped_errors_come_from_the_shipped_weights(name, test_set):
+    model = aae_core.load_pretrained(name)
+    data = aae_core.pretrained_codes(name)
+    x = torch.from_numpy(test_set.flat_float())
+    probs = metrics.class_probs_all(model, x)
+    torch.testing.assert_close(probs, data["probs"], atol=1e-4, rtol=1e-4)
+    m = model.card["metrics"]
+    if model.card["labelled"]:
+        assert hasattr(model, "classify") or model.model_name == "dimred-aae"
+        assert metrics.classification_error(probs, test_set.labels) == pytest.approx(m["error"], abs=2e-4)
+    else:
+        for rule in ("paper", "majority"):
+            mapping = data[f"cluster_map_{rule}"].numpy()
+            assert metrics.cluster_error(probs, test_set.labels, mapping) == pytest.approx(m[f"cluster_error_{rule}"], abs=2e-4)

@@ -23,11 +23,16 @@ with draw_tab:
     st.caption("Draw one digit with the mouse or a finger; it updates when you release.")
     drawing = st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", height=280, width=280,
                         drawing_mode="freedraw", key="canvas", return_image_data=True)
+
+
+def _use_upload() -> None:
+    st.session_state["digit-source"] = "the upload"
+
+
 with upload_tab:
     upload = st.file_uploader("An image of one digit (any format: PNG, JPEG, GIF, TIFF, …; at most 20 MB)",
-                              key="upload")
-source = st.radio("Use", ["the drawing", "the upload"], horizontal=True, key="digit-source",
-                  index=1 if upload is not None else 0)
+                              key="upload", on_change=_use_upload)
+source = st.radio("Use", ["the drawing", "the upload"], horizontal=True, key="digit-source")
 
 x = None
 try:

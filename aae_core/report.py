@@ -12,6 +12,8 @@ from pathlib import Path
 
 import aae_core
 from aae_core import paper
+from aae_core.evaluate import card_markdown
+from aae_core.weights import rewrite_card_markdown
 
 PROTOCOL = """Protocol (the paper's): the last 10,000 of the 60,000 training images are the validation split; the
 labelled images are drawn from the other 50,000, the same number per digit, with a recorded label seed;
@@ -107,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     text = results_markdown()
     if args.write:
         Path(args.write).write_text(text, encoding="utf-8")
-        print(f"wrote {args.write}", file=sys.stderr)
+        for name, card in _cards().items():  # the comparison goes into each card for people, too
+            rewrite_card_markdown(aae_core.PRETRAINED_DIR / name, card_markdown(name, card))
+        print(f"wrote {args.write} and the model cards' README.md", file=sys.stderr)
     else:
         print(text)
     return 0

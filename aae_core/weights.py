@@ -130,6 +130,15 @@ def save_model(model, folder: str | os.PathLike, *, card: dict, half: bool = Fal
     return folder
 
 
+def rewrite_card_markdown(folder: str | os.PathLike, markdown: str) -> None:
+    """Replace a verified weights folder's README.md (the card for people) and re-hash the manifest."""
+    folder = Path(folder)
+    manifest = verify_folder(folder, required=("README.md",))
+    _atomic_write(folder / "README.md", markdown.encode())
+    extra = {k: v for k, v in manifest.items() if k not in ("format", "files")}
+    write_manifest(folder, list(manifest["files"]), extra)
+
+
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path))

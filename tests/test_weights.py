@@ -83,3 +83,18 @@ def test_broken_manifests(copy, mutate, message):
 def test_missing_folder(tmp_path):
     with pytest.raises(WeightsError, match="no such weights folder"):
         load_model(tmp_path / "nothing")
+
+
+def test_rewriting_the_card_for_people_keeps_the_folder_valid(trained_dir, tmp_path):
+    import shutil
+
+    from aae_core.weights import rewrite_card_markdown, verify_folder
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_dir, copy)
+    before = verify_folder(copy)
+    rewrite_card_markdown(copy, "# new card\n")
+    after = verify_folder(copy)  # re-hashed: still loads
+    assert (copy / "README.md").read_text() == "# new card\n"
+    assert after["files"]["model.safetensors"] == before["files"]["model.safetensors"]
+    assert after["parameters"] == before["parameters"] and load_model(copy).card

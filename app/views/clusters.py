@@ -39,9 +39,11 @@ heads = resources.decode_labelled(name, np.zeros((k_total, model.latent_dim), np
 cols = 8
 rows = -(-k_total // cols)
 padded = np.concatenate([heads, np.zeros((rows * cols - k_total, 784), np.float32)])
+names = ("; named by the paper's rule: " + " · ".join(f"{c}→{paper_names[c]}" for c in range(k_total))
+         if paper_names is not None else "")
 st.image(latent.png_bytes(latent.tile(padded, rows, cols, pad=3), size=900), output_format="PNG",
-         caption="Each cluster decoded with the neutral style z = 0, left to right, top to bottom: cluster 0, 1, … "
-                 + " · ".join(f"{k}→{paper_names[k]}" for k in range(k_total)) if paper_names is not None else "")
+         caption="Each cluster decoded with the neutral style z = 0 (left to right, top to bottom: cluster 0, 1, …)"
+                 + names)
 
 url_cluster, note = clamp_int(st.query_params.get("cluster", 0), 0, k_total - 1, 0)
 if note and "cluster" in st.query_params:

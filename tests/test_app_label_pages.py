@@ -60,8 +60,8 @@ def test_label_manifolds_walk_along_the_chosen_digit():
 def test_clusters_page_selects_a_cluster():
     at = open_page("views/clusters.py", {"model": "cluster-aae-16", "cluster": "999"})
     assert any("outside" in i.value for i in at.info)
-    assert at.selectbox(key="cluster-pick").value == 15
-    at.selectbox(key="cluster-pick").set_value(2).run()
+    assert at.selectbox(key="cluster-pick-cluster-aae-16").value == 15
+    at.selectbox(key="cluster-pick-cluster-aae-16").set_value(2).run()
     assert url_param(at, "cluster") == "2"
     labels = {m.label: m.value for m in at.metric}
     probs = aae_core.pretrained_codes("cluster-aae-16")["probs"].numpy()

@@ -45,36 +45,45 @@ st.image(latent.png_bytes(latent.tile(padded, rows, cols, pad=3), size=900), out
          caption="Each cluster decoded with the neutral style z = 0 (left to right, top to bottom: cluster 0, 1, …)"
                  + names)
 
-url_cluster, note = clamp_int(st.query_params.get("cluster", 0), 0, k_total - 1, 0)
-if note and "cluster" in st.query_params:
-    st.info(f"URL parameter cluster: {note}")
-if "cluster-pick" not in st.session_state:
-    st.session_state["cluster-pick"] = url_cluster
-k = st.selectbox("Cluster", list(range(k_total)), key="cluster-pick",
-                 format_func=lambda c: f"cluster {c}" + (f" — named {paper_names[c]}" if paper_names is not None else "")
-                 + f" ({sizes[c]:,} test images)")
-st.query_params["cluster"] = str(k)
 
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("test images in it", f"{sizes[k]:,}")
-c2.metric("purity", f"{100 * purity[k]:.1f} %", help="share of its most common true digit")
-c3.metric("label, paper rule", "—" if paper_names is None else str(paper_names[k]))
-c4.metric("label, majority", "—" if majority_names is None else str(majority_names[k]))
 
-members = np.flatnonzero(probs.argmax(1) == k)
-images = resources.test_images()
-left, right = st.columns(2)
-with left:
-    st.markdown("**Test members** (most confident first)")
-    if len(members):
-        top = members[np.argsort(-probs[members, k])][:40]
-        grid = np.concatenate([images[top], np.zeros(((-len(top)) % 8, 784), np.float32)])
-        st.image(latent.png_bytes(latent.tile(grid, len(grid) // 8, 8, pad=2), size=600), output_format="PNG",
-                 caption="true digits: " + " ".join(str(labels[i]) for i in top))
-    else:
-        st.caption("No test image falls in this cluster.")
-with right:
-    st.markdown("**Generated from it** (cluster k, random styles z ~ N(0, I))")
-    z = model.prior.sample(32, torch.Generator().manual_seed(k))[0].numpy()
-    st.image(latent.png_bytes(latent.tile(resources.decode_labelled(name, z, k), 4, 8, pad=2), size=600),
-             output_format="PNG")
+@st.fragment
+def cluster_detail() -> None:
+    """The chosen cluster's numbers and images: picking another reruns only this part."""
+    url_cluster, note = clamp_int(st.query_params.get("cluster", 0), 0, k_total - 1, 0)
+    if note and "cluster" in st.query_params:
+        st.info(f"URL parameter cluster: {note}")
+    pick = f"cluster-pick-{name}"  # one per model: K differs between models
+    if pick not in st.session_state:
+        st.session_state[pick] = url_cluster
+    k = st.selectbox("Cluster", list(range(k_total)), key=pick,
+                     format_func=lambda c: f"cluster {c}" + (f" — named {paper_names[c]}" if paper_names is not None else "")
+                     + f" ({sizes[c]:,} test images)")
+    st.query_params["cluster"] = str(k)
+
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("test images in it", f"{sizes[k]:,}")
+    c2.metric("purity", f"{100 * purity[k]:.1f} %", help="share of its most common true digit")
+    c3.metric("label, paper rule", "—" if paper_names is None else str(paper_names[k]))
+    c4.metric("label, majority", "—" if majority_names is None else str(majority_names[k]))
+
+    members = np.flatnonzero(probs.argmax(1) == k)
+    images = resources.test_images()
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Test members** (most confident first)")
+        if len(members):
+            top = members[np.argsort(-probs[members, k])][:40]
+            grid = np.concatenate([images[top], np.zeros(((-len(top)) % 8, 784), np.float32)])
+            st.image(latent.png_bytes(latent.tile(grid, len(grid) // 8, 8, pad=2), size=600), output_format="PNG",
+                     caption="true digits: " + " ".join(str(labels[i]) for i in top))
+        else:
+            st.caption("No test image falls in this cluster.")
+    with right:
+        st.markdown("**Generated from it** (cluster k, random styles z ~ N(0, I))")
+        z = model.prior.sample(32, torch.Generator().manual_seed(k))[0].numpy()
+        st.image(latent.png_bytes(latent.tile(resources.decode_labelled(name, z, k), 4, 8, pad=2), size=600),
+                 output_format="PNG")
+
+
+cluster_detail()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import resources
-from app.helpers import choose, metric_summary, model_label, models_for
+from app.helpers import choose, clamp_int, metric_summary, model_label, models_for, parse_floats
 
 
 def seed_from_url(param: str, options: list, key: str) -> None:
@@ -41,3 +41,21 @@ def model_numbers(name: str) -> None:
                f"{card.get('wall_s', 0) / 60:.0f} min on {card.get('hardware', '?')}")
     st.caption("Measured on the 10,000 MNIST test images: " + " · ".join(f"{k} **{v}**" for k, v in pairs)
                + f" — trained {trained}; {card.get('data', '')}.")
+
+
+def number_from_url(param: str, key: str, lo: float, hi: float, default: float, integer: bool = False) -> None:
+    """Before a number widget with ``key`` first renders, take its value from the URL (?param=…),
+    clamped to [lo, hi]; a malformed value is ignored. Either way with a visible note."""
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(param)
+    value, note = default, None
+    if raw is not None:
+        if integer:
+            value, note = clamp_int(raw, int(lo), int(hi), int(default))
+        else:
+            values, note = parse_floats(raw, 1, lo, hi, default)
+            value = values[0]
+    if note:
+        st.info(f"URL parameter {param}: {note}")
+    st.session_state[key] = value

@@ -127,3 +127,26 @@ def test_interpolation_random_pair_picks_two_different_digits():
 def test_pages_survive_hostile_query_parameters(page):
     at = open_page(page, {"model": "x" * 5000, "prior": "<script>alert(1)</script>"})
     assert not at.exception and at.title
+
+
+def test_the_point_and_the_sliders_live_in_the_url():
+    at = open_page("views/latent_map.py", {"z1": "1.25", "z2": "-999"})
+    assert at.number_input(key="z1").value == 1.25
+    assert at.number_input(key="z2").value == pytest.approx(resources_extent_lo("aae-gaussian-2d"), abs=0.01)
+    assert any("URL parameter z2" in i.value and "clamped" in i.value for i in at.info)
+    at.number_input(key="z1").set_value(0.5).run()
+    assert at.query_params["z1"] in ("0.50", ["0.50"])
+    at = open_page("views/interpolation.py", {"a": "12", "b": "oops", "t": "0.25"})
+    assert at.number_input(key="idx_a").value == 12 and at.number_input(key="idx_b").value == 1
+    assert at.slider(key="t").value == 0.25 and any("URL parameter b" in i.value for i in at.info)
+    assert caption_of(at, "D(z(t))").startswith("D(z(t)) at t = 0.25")
+
+
+def resources_extent_lo(name: str) -> float:
+    """The lower end of the latent map's range for a model (what the page clamps to)."""
+    import numpy as np
+
+    model = aae_core.load_pretrained(name)
+    lo, _ = model.prior.extent()
+    codes = aae_core.pretrained_codes(name)["codes"].numpy()
+    return round(min(lo, float(np.quantile(codes, 0.001))), 2)

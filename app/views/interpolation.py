@@ -6,7 +6,7 @@ import torch
 from aae_core import latent
 from app import resources
 from app.helpers import morph_figure
-from app.widgets import model_picker
+from app.widgets import model_picker, number_from_url
 
 N_TEST = 10_000
 
@@ -31,9 +31,13 @@ def _random_pair() -> None:
     st.session_state["idx_a"], st.session_state["idx_b"] = a, b
 
 
+number_from_url("a", "idx_a", 0, N_TEST - 1, 0, integer=True)
+number_from_url("b", "idx_b", 0, N_TEST - 1, 1, integer=True)
+number_from_url("t", "t", 0.0, 1.0, 0.5)
 c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
-ia = c1.number_input("Test digit A (index)", 0, N_TEST - 1, 0, step=1, key="idx_a")
-ib = c2.number_input("Test digit B (index)", 0, N_TEST - 1, 1, step=1, key="idx_b")
+ia = c1.number_input("Test digit A (index)", 0, N_TEST - 1, step=1, key="idx_a")
+ib = c2.number_input("Test digit B (index)", 0, N_TEST - 1, step=1, key="idx_b")
+st.query_params["a"], st.query_params["b"] = str(int(ia)), str(int(ib))
 c3.button("Random pair", icon=":material/casino:", on_click=_random_pair)
 method = c4.radio("Path", list(latent.INTERPOLATIONS), horizontal=True, key="path",
                   format_func=lambda m: {"linear": "straight line", "spherical": "spherical (slerp)"}[m])
@@ -56,7 +60,8 @@ ends[1].image(latent.png_bytes(latent.to_uint8(images[int(ib)]).reshape(28, 28),
 @st.fragment
 def live_step() -> None:
     """Only this part reruns when the slider moves: one decode and one PNG."""
-    t = st.slider("t (0 = A, 1 = B)", 0.0, 1.0, 0.5, step=0.01, key="t")
+    t = st.slider("t (0 = A, 1 = B)", 0.0, 1.0, step=0.01, key="t")
+    st.query_params["t"] = f"{t:.2f}"
     z = latent.interpolate(za_t, zb_t, float(t), method)[0]
     img = resources.decode(name, z[None].numpy())[0]
     st.image(latent.png_bytes(latent.to_uint8(img).reshape(28, 28), 224),

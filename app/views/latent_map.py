@@ -5,7 +5,7 @@ import streamlit as st
 from aae_core import latent
 from app import resources
 from app.helpers import latent_figure, read_selection
-from app.widgets import model_picker
+from app.widgets import model_picker, number_from_url
 
 st.title("Latent map")
 st.markdown(
@@ -62,8 +62,11 @@ if not sel.test_indices and not sel.spots:
 
 st.markdown("**Decode a spot by its coordinates**")
 c1, c2, c3 = st.columns([1, 1, 2])
-z1 = c1.number_input("z₁", min_value=float(lo), max_value=float(hi), value=0.0, step=0.1, key="z1")
-z2 = c2.number_input("z₂", min_value=float(lo), max_value=float(hi), value=0.0, step=0.1, key="z2")
+number_from_url("z1", "z1", float(lo), float(hi), 0.0)
+number_from_url("z2", "z2", float(lo), float(hi), 0.0)
+z1 = c1.number_input("z₁", min_value=float(lo), max_value=float(hi), step=0.1, key="z1")
+z2 = c2.number_input("z₂", min_value=float(lo), max_value=float(hi), step=0.1, key="z2")
+st.query_params["z1"], st.query_params["z2"] = f"{z1:.2f}", f"{z2:.2f}"
 spot = np.array([[z1, z2]], dtype=np.float32)
 near = latent.nearest(codes, spot[0])
 with c3:

@@ -68,3 +68,51 @@ def test_outside_share():
     codes = np.array([[0.0, 0.0], [5.0, 0.0], [0.0, -5.0], [1.0, 1.0]])
     assert helpers.outside_share(codes, -2.0, 2.0) == 0.5
     assert helpers.outside_share(codes, -5.0, 5.0) == 0.0
+
+
+def test_parse_floats_clamps_pads_and_refuses_garbage():
+    from app.helpers import parse_floats
+
+    assert parse_floats(None, 3, -3, 3) == ([0.0, 0.0, 0.0], None)
+    assert parse_floats("1.5,-0.25", 2, -3, 3) == ([1.5, -0.25], None)
+    values, note = parse_floats("9,-9", 2, -3, 3)
+    assert values == [3, -3] and "clamped" in note
+    values, note = parse_floats("1", 3, -3, 3)
+    assert values == [1.0, 0.0, 0.0] and "expected 3 numbers, got 1" in note
+    values, note = parse_floats("1,2,3,4", 2, -3, 3)
+    assert values == [1.0, 2.0] and "got 4" in note
+    for bad in ("abc", "1,,2", "nan,1", "inf,0", "<script>"):
+        values, note = parse_floats(bad, 2, -3, 3)
+        assert values == [0.0, 0.0] and note, bad
+
+
+def test_models_for_filters_by_family_and_code_size():
+    from app.helpers import models_for
+
+    cards = {"a": {"model": "aae", "latent_dim": 2}, "s": {"model": "supervised-aae", "latent_dim": 2},
+             "e": {"model": "aae", "latent_dim": 8}, "x": {"model": "no-such-family", "latent_dim": 2}}
+    assert models_for(cards) == ["a"]  # the supervised AAE needs a label to decode a point: not on a map
+    assert models_for(cards, latent_dim=None) == ["a", "e"]
+    assert models_for(cards, latent_dim=None, families=("supervised-aae",)) == ["s"]
+
+
+def test_metric_summary_shows_what_the_card_measured():
+    from app.helpers import metric_summary
+
+    pairs = dict(metric_summary({"metrics": {"error": 0.0412, "recon_bce": 101.26, "parzen_ll": 250.4, "parzen_se": 2.1}}))
+    assert pairs["test error"] == "4.12 %" and pairs["recon. NLL (nats)"] == "101.3"
+    assert pairs["Parzen log-likelihood"] == "250 ± 2" and "clustering error (paper rule)" not in pairs
+    assert metric_summary({}) == []
+
+
+def test_share_on_own_component_is_one_for_prior_samples_and_chance_for_shuffled_labels():
+    import torch
+
+    from aae_core.priors import build_prior
+    from app.helpers import share_on_own_component
+
+    prior = build_prior("mixture10")
+    z, comp = prior.sample(3000, torch.Generator().manual_seed(1))
+    assert share_on_own_component(z.numpy(), comp.numpy(), prior) > 0.95
+    shuffled = np.random.default_rng(0).permutation(comp.numpy())
+    assert share_on_own_component(z.numpy(), shuffled, prior) < 0.2

@@ -9,14 +9,13 @@ from app.helpers import clamp_int
 from app.widgets import model_numbers, model_picker
 
 st.title("Clusters without labels")
-left, right = st.columns([3, 2], vertical_alignment="center")
-left.markdown(
+st.markdown(
     "The encoder outputs a softmax y over K clusters and a style z; one discriminator makes y look like "
     "a one-hot draw from Cat(K), another makes z look Gaussian; the decoder rebuilds the image from both. "
     "No label is ever seen: to reconstruct well with a nearly one-hot y, the model has to spend its K "
     "clusters on what differs most between images — mostly the digit, sometimes its style (the paper's "
     "Figure 9). A cluster is named after its most confident validation image (the paper's rule).")
-right.latex(r"q(y,z\mid x):\ y\to\mathrm{Cat}(K),\ z\to\mathcal N(0,I);\quad \hat x = D(y\oplus z)")
+st.latex(r"q(y,z\mid x):\ y\to\mathrm{Cat}(K),\ z\to\mathcal N(0,I);\quad \hat x = D(y\oplus z)")
 
 name = model_picker("Model", latent_dim=None, families=("cluster-aae",))
 if name is None:

@@ -5,14 +5,13 @@ from app import resources
 from app.helpers import add_marker, latent_figure, metric_summary, models_for
 
 st.title("Dimensionality reduction to 2-D")
-left, right = st.columns([3, 2], vertical_alignment="center")
-left.markdown(
+st.markdown(
     "The encoder outputs a softmax y over m clusters and a 2-D style z; the map is **W·y + z**, where the "
     "m columns of W are learned *cluster heads*. y is pushed towards one-hot (Cat(m)) and z towards a "
     "narrow Gaussian, so each image lands near its cluster's head; a penalty keeps every pair of heads at "
     "least η apart so that clusters do not overlap. With a few labels (1000 or 100) the heads are the "
     "digits; without labels it finds 20 clusters of its own (the paper's Figure 11).")
-right.latex(r"r = W_C\,y + z,\qquad \mathcal L_{\text{heads}}=\sum_{i<j}\max\big(0,\ \eta-\lVert w_i-w_j\rVert\big)")
+st.latex(r"r = W_C\,y + z,\qquad \mathcal L_{\text{heads}}=\sum_{i<j}\max\big(0,\ \eta-\lVert w_i-w_j\rVert\big)")
 
 cards = resources.cards()
 names = models_for(cards, latent_dim=2, families=("dimred-aae",))

@@ -9,14 +9,13 @@ from app.helpers import DIGIT_COLORS, add_path, latent_figure, share_on_own_comp
 from app.widgets import model_numbers, model_picker, seed_from_url
 
 st.title("Label-conditioned manifolds")
-left, right = st.columns([3, 2], vertical_alignment="center")
-left.markdown(
+st.markdown(
     "The discriminator also sees a one-hot label: a prior sample comes with the component it was drawn "
     "from, an encoded image with its digit, and an unlabelled image (with the prior sample it is matched "
     "against) with an extra *unlabelled* slot. To fool it the encoder must put **digit k on component k** — "
     "and it learns that from 10,000 labelled images while 40,000 others carry no label (the paper's "
     "Figure 4). Within a component, position is style.")
-right.latex(r"D\big(z \oplus \mathrm{onehot}(k)\big):\quad z\sim p(z\mid k)\ \text{real},\quad z=E(x),\ k=y(x)\ \text{fake}")
+st.latex(r"D\big(z \oplus \mathrm{onehot}(k)\big):\quad z\sim p(z\mid k)\ \text{real},\quad z=E(x),\ k=y(x)\ \text{fake}")
 
 name = model_picker("Model", families=("label-aae",))
 if name is None:

@@ -12,14 +12,13 @@ N_TEST = 10_000
 ROWS_OF_ANALOGIES = 4
 
 st.title("Style explorer")
-left, right = st.columns([3, 2], vertical_alignment="center")
-left.markdown(
+st.markdown(
     "The **supervised AAE** gives the decoder the digit's label as a one-hot vector y next to the code z. "
     "The label already says *which* digit it is, so the adversarially regularised code z only keeps the "
     "**style**: slant, width, stroke. Fix z and change y: the same hand writes every digit (the paper's "
     "Figure 7). The **semi-supervised AAE** learns the same split with only a few labels: its encoder "
     "outputs both y = q(y|x) and z.")
-right.latex(r"\hat x = D\big(\,\mathrm{onehot}(y)\oplus z\,\big),\qquad q(z)\;\to\;p(z)=\mathcal N(0,\sigma^2 I)")
+st.latex(r"\hat x = D\big(\,\mathrm{onehot}(y)\oplus z\,\big),\qquad q(z)\;\to\;p(z)=\mathcal N(0,\sigma^2 I)")
 
 name = model_picker("Model", latent_dim=None, families=("supervised-aae", "semi-aae"))
 if name is None:

@@ -55,8 +55,10 @@ class Prior:
     def spec(self) -> dict:
         return {"name": self.prior_name, **asdict(self)}
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return (z: n×dim float32, component: n int64)."""
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (z: n×dim float32, component: n int64), drawn on ``device`` (default: the CPU, or
+        the generator's device) so that training on a GPU never copies prior samples from the host."""
         raise NotImplementedError
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
@@ -96,9 +98,9 @@ class GaussianPrior(Prior):
         if not self.std > 0:
             raise ValueError(f"std must be > 0, got {self.std!r}")
 
-    def sample(self, n, generator=None):
-        z = torch.randn(n, self.dim, generator=generator) * self.std
-        return z, torch.zeros(n, dtype=torch.long)
+    def sample(self, n, generator=None, device=None):
+        z = torch.randn(n, self.dim, generator=generator, device=device) * self.std
+        return z, torch.zeros(n, dtype=torch.long, device=z.device)
 
     def log_prob(self, z):
         d = z.shape[-1]
@@ -137,10 +139,10 @@ class MixturePrior(Prior):
         shift = self.radius * torch.stack([angle.cos(), angle.sin()], -1)  # K×2
         return rot, shift
 
-    def sample(self, n, generator=None):
-        k = torch.randint(self.n_modes, (n,), generator=generator)
-        ab = torch.randn(n, 2, generator=generator) * torch.tensor([self.std_a, self.std_b])  # n×2
-        rot, shift = (t.float() for t in self._rotations())
+    def sample(self, n, generator=None, device=None):
+        k = torch.randint(self.n_modes, (n,), generator=generator, device=device)
+        ab = torch.randn(n, 2, generator=generator, device=device) * torch.tensor([self.std_a, self.std_b], device=k.device)
+        rot, shift = (t.float().to(k.device) for t in self._rotations())
         z = torch.einsum("nij,nj->ni", rot[k], ab) + shift[k]
         return z, k
 
@@ -198,9 +200,9 @@ class SwissRollPrior(Prior):
         self._check_component(k)
         return self._curve((k + torch.linspace(0.02, 0.98, n)) / self.n_segments)
 
-    def sample(self, n, generator=None):
-        k = torch.randint(self.n_segments, (n,), generator=generator)
-        u = (torch.rand(n, generator=generator) + k) / self.n_segments
+    def sample(self, n, generator=None, device=None):
+        k = torch.randint(self.n_segments, (n,), generator=generator, device=device)
+        u = (torch.rand(n, generator=generator, device=device) + k) / self.n_segments
         return self._curve(u), k
 
     def log_prob(self, z):
@@ -229,9 +231,9 @@ class UniformPrior(Prior):
         if not self.smooth > 0:
             raise ValueError("smooth must be > 0")
 
-    def sample(self, n, generator=None):
-        z = self.low + (self.high - self.low) * torch.rand(n, self.dim, generator=generator)
-        return z, torch.zeros(n, dtype=torch.long)
+    def sample(self, n, generator=None, device=None):
+        z = self.low + (self.high - self.low) * torch.rand(n, self.dim, generator=generator, device=device)
+        return z, torch.zeros(n, dtype=torch.long, device=z.device)
 
     def log_prob(self, z):
         normal = torch.distributions.Normal(0.0, 1.0)

@@ -91,8 +91,8 @@ class AAE(Autoencoder):
         recon = optimizer_step(opts["ae"], losses.bernoulli_recon(out.recon_logits, x))
 
         # (2a) regularization: discriminator, prior samples real, (detached) codes of phase (1) fake
-        z_real, component = self.prior.sample(len(x))
-        real = self._disc_input(z_real.to(x.device), component.to(x.device), batch.y)
+        z_real, component = self.prior.sample(len(x), device=x.device)  # drawn where the model is
+        real = self._disc_input(z_real, component, batch.y)
         d_loss = discriminator_step(self.discriminator, opts["d"], real,
                                     self._disc_input(out.z.detach(), None, batch.y))
 

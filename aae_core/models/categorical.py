@@ -114,7 +114,7 @@ class CategoricalAAE(Autoencoder):
 
         # (2a) regularization: one discriminator per code, prior samples real, codes of (1) fake
         y_real = F.one_hot(torch.randint(c.n_classes, (len(x),), device=x.device), c.n_classes).to(x.dtype)
-        z_real = self.prior.sample(len(x))[0].to(x.device)
+        z_real = self.prior.sample(len(x), device=x.device)[0]
         d_y = discriminator_step(self.disc_y, opts["d_y"], noisy(y_real, c.disc_noise),
                                  noisy(F.softmax(out.y_logits.detach(), -1), c.disc_noise))
         d_z = discriminator_step(self.disc_z, opts["d_z"], noisy(z_real, c.disc_noise), noisy(out.z.detach(), c.disc_noise))

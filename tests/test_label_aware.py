@@ -168,3 +168,29 @@ def test_supervised_and_label_conditioned_train_from_the_cli(idx_folder, tmp_pat
     assert sup.decode(torch.zeros(2, 3), torch.tensor([1, 8])).shape == (2, 784)
     assert cli(idx_folder, tmp_path / "lab", "label-aae", "--prior", "swissroll", "--labels", "100", epochs=1) == 0
     assert load_model(tmp_path / "lab").prior.spec()["name"] == "swissroll"
+
+
+def test_a_killed_semi_supervised_run_resumes_to_the_same_chosen_epoch(idx_folder, tmp_path, monkeypatch):
+    from aae_core.models.categorical import CategoricalAAE
+
+    args = ("--val-size", "100", "--labels", "20", "--set", "latent_dim=3", "--set", "sup_lr=0.01",
+            "--batch-size", "20")
+    assert cli(idx_folder, tmp_path / "straight", "semi-aae", *args, epochs=3) == 0
+    step, calls = CategoricalAAE.train_step, {"n": 0}
+
+    def dying_step(self, batch, opts):
+        calls["n"] += 1
+        if calls["n"] == 10 * 2 + 3:  # 10 steps per epoch: dies in epoch 3
+            raise KeyboardInterrupt
+        return step(self, batch, opts)
+
+    monkeypatch.setattr(CategoricalAAE, "train_step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        cli(idx_folder, tmp_path / "killed", "semi-aae", *args, epochs=3)
+    monkeypatch.setattr(CategoricalAAE, "train_step", step)
+    assert cli(idx_folder, tmp_path / "killed", "semi-aae", *args, epochs=3) == 0
+    a, b = (json.loads((tmp_path / run / "card.json").read_text()) for run in ("straight", "killed"))
+    assert a["selection"] == b["selection"] and a["metrics"]["error"] == b["metrics"]["error"]
+    ma, mb = load_model(tmp_path / "straight"), load_model(tmp_path / "killed")
+    for (k, v), (_, w) in zip(ma.inference_state_dict().items(), mb.inference_state_dict().items()):
+        assert torch.equal(v, w), k

@@ -60,7 +60,7 @@ with c1:
     st.image(latent.png_bytes(latent.to_uint8(x), 168), output_format="PNG", caption="28×28, MNIST-style")
 
 with c2:
-    name = model_picker("Latent map of", latent_dim=2, key="draw-map")
+    name = model_picker("Latent map of", latent_dim=2, key="draw-map", preferred="label-aae-mixture10")
     if name is not None:
         model = resources.model(name)
         with torch.no_grad():

@@ -18,6 +18,7 @@ names = models_for(cards, latent_dim=2, families=("dimred-aae",))
 if not names:
     st.warning("No dimensionality-reduction model ships.")
     st.stop()
+names.sort(key=lambda n: -(cards[n].get("labels") or 0))  # 1000 labels, 100 labels, then unsupervised
 cols = st.columns(len(names))
 for col, name in zip(cols, names):
     card = cards[name]

@@ -98,3 +98,10 @@ def test_paper_page_puts_ours_next_to_the_paper():
 def test_new_pages_survive_hostile_query_parameters(page):
     at = open_page(page, {"model": "x" * 5000, "style": "nan,inf," * 500, "digit": "-1", "cluster": "1e99"})
     assert not at.exception and at.title
+
+
+def test_switching_style_model_starts_from_the_neutral_style_without_a_note():
+    at = open_page("views/styles.py", {"model": "supervised-aae-2d", "style": "1.0,1.0"})
+    at.selectbox(key="model").set_value("supervised-aae-15d").run()
+    assert len(at.slider) == 15 and not any("expected" in i.value for i in at.info)
+    assert all(at.slider(key=f"style-supervised-aae-15d-{i}").value == 0.0 for i in range(15))

@@ -30,7 +30,10 @@ limit = 3 * std
 keys = [f"style-{name}-{i}" for i in range(d)]
 
 if keys[0] not in st.session_state:  # first visit: the style comes from the URL, if it is valid
-    values, note = parse_floats(st.query_params.get("style"), d, -limit, limit)
+    # (only for the model the link was made with: after a switch, the URL's style is the old model's)
+    raw = None if st.session_state.get("style-url-used") else st.query_params.get("style")
+    st.session_state["style-url-used"] = True
+    values, note = parse_floats(raw, d, -limit, limit)
     if note:
         st.info(note)
     for k, v in zip(keys, values):

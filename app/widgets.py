@@ -62,3 +62,18 @@ def number_from_url(param: str, key: str, lo: float, hi: float, default: float, 
     if note:
         st.info(f"URL parameter {param}: {note}")
     st.session_state[key] = value
+
+
+def safe_fragment(func):
+    """``st.fragment`` whose errors are shown as a message, never a traceback (a fragment rerun on
+    its own is outside the page-level guard of streamlit_app.py)."""
+    import functools
+
+    @functools.wraps(func)
+    def guarded(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:  # Streamlit's rerun/stop are BaseExceptions and pass through
+            st.error(f"Something went wrong here: {type(exc).__name__}: {exc}")
+
+    return st.fragment(guarded)

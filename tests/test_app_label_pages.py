@@ -105,3 +105,20 @@ def test_switching_style_model_starts_from_the_neutral_style_without_a_note():
     at.selectbox(key="model").set_value("supervised-aae-15d").run()
     assert len(at.slider) == 15 and not any("expected" in i.value for i in at.info)
     assert all(at.slider(key=f"style-supervised-aae-15d-{i}").value == 0.0 for i in range(15))
+
+
+def test_an_error_inside_a_fragment_is_a_message_not_a_traceback():
+    from streamlit.testing.v1 import AppTest
+
+    def app():  # runs in this process, where the repository root is importable
+        from app.widgets import safe_fragment
+
+        @safe_fragment
+        def broken():
+            raise ValueError("bad slider value")
+
+        broken()
+
+    at = AppTest.from_function(app, args=(), default_timeout=60)
+    at.run()
+    assert not at.exception and "bad slider value" in at.error[0].value

@@ -101,6 +101,7 @@ def test_conditional_models_refuse_a_missing_or_bad_label(name):
     with pytest.raises(TypeError, match="int or a torch.Tensor"):
         model.decode(z, "seven")
     assert torch.equal(model.decode(z, 4), model.decode(z, torch.tensor([4, 4, 4])))
+    assert torch.equal(model.decode(z, torch.tensor(4)), model.decode(z, 4))  # a 0-d label: for every code
 
 
 @pytest.mark.parametrize("name", [n for n in list_models() if not get_model_class(n).label_input])

@@ -90,6 +90,8 @@ def one_hot_labels(labels, n: int, n_classes: int, device, dtype, model_name: st
         labels = torch.full((n,), labels, dtype=torch.long)
     if not isinstance(labels, torch.Tensor):
         raise TypeError(f"labels must be an int or a torch.Tensor, got {type(labels).__name__}")
+    if labels.dim() == 0 and not labels.is_floating_point():  # one label for every code
+        labels = labels.expand(n)
     if labels.is_floating_point():
         if labels.shape != (n, n_classes):
             raise ValueError(f"label probabilities must have shape {n}×{n_classes}, got {tuple(labels.shape)}")

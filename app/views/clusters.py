@@ -6,7 +6,7 @@ import torch
 from aae_core import latent, metrics, paper
 from app import resources
 from app.helpers import clamp_int
-from app.widgets import model_numbers, model_picker
+from app.widgets import model_numbers, model_picker, safe_fragment
 
 st.title("Clusters without labels")
 st.markdown(
@@ -46,7 +46,7 @@ st.image(latent.png_bytes(latent.tile(padded, rows, cols, pad=3), size=900), out
 
 
 
-@st.fragment
+@safe_fragment
 def cluster_detail() -> None:
     """The chosen cluster's numbers and images: picking another reruns only this part."""
     url_cluster, note = clamp_int(st.query_params.get("cluster", 0), 0, k_total - 1, 0)

@@ -6,7 +6,7 @@ import torch
 from aae_core import latent
 from app import resources
 from app.helpers import morph_figure
-from app.widgets import model_picker, number_from_url
+from app.widgets import model_picker, number_from_url, safe_fragment
 
 N_TEST = 10_000
 
@@ -57,7 +57,7 @@ ends[1].image(latent.png_bytes(latent.to_uint8(images[int(ib)]).reshape(28, 28),
               caption=f"B: test #{int(ib)}, label {labels[int(ib)]}", output_format="PNG")
 
 
-@st.fragment
+@safe_fragment
 def live_step() -> None:
     """Only this part reruns when the slider moves: one decode and one PNG."""
     t = st.slider("t (0 = A, 1 = B)", 0.0, 1.0, step=0.01, key="t")

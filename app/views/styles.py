@@ -6,7 +6,7 @@ import streamlit as st
 from aae_core import latent
 from app import resources
 from app.helpers import parse_floats
-from app.widgets import model_picker, model_numbers
+from app.widgets import model_numbers, model_picker, safe_fragment
 
 N_TEST = 10_000
 ROWS_OF_ANALOGIES = 4
@@ -56,7 +56,7 @@ def style_of_test_digit() -> None:
     st.query_params["idx"] = str(idx)
 
 
-@st.fragment
+@safe_fragment
 def explorer() -> None:
     """Sliders and the digits they write: a slider move reruns only this fragment."""
     b1, b2, b3, b4 = st.columns([1, 1, 2, 1], vertical_alignment="bottom")

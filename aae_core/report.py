@@ -46,7 +46,8 @@ def paper_table(cards: dict[str, dict]) -> str:
             rows.append(f"| {r.result} | {r.paper} | {r.public} | not trained yet | — | `{r.model}` | — | — |")
             continue
         shown, value = paper.ours(r, card.get("metrics", {}))
-        gap = "—" if value is None else f"{value - r.paper_value:+.2f}" + (" %-points" if r.unit == "%" else " nats")
+        gap = "—" if value is None else (f"{value - r.paper_value:+.2f} %-points" if r.unit == "%"
+                                         else f"{value - r.paper_value:+.1f} nats")
         rows.append(f"| {r.result} | {r.paper} | {r.public} | **{shown}** | {gap} | `{r.model}`, 1 run (seed {card['seed']}) "
                     f"| {_epochs(card)} | {_time(card)} |")
     return "\n".join(rows)

@@ -127,3 +127,15 @@ def test_shipped_errors_come_from_the_shipped_weights(name, test_set):
         for rule in ("paper", "majority"):
             mapping = data[f"cluster_map_{rule}"].numpy()
             assert metrics.cluster_error(probs, test_set.labels, mapping) == pytest.approx(m[f"cluster_error_{rule}"], abs=2e-4)
+
+
+def test_results_markdown_puts_every_paper_result_next_to_ours():
+    from aae_core import paper
+    from aae_core.report import results_markdown
+
+    text = results_markdown()
+    for r in paper.PAPER_RESULTS:
+        shown, value = paper.ours(r, aae_core.load_pretrained(r.model).card["metrics"])
+        row = next(line for line in text.splitlines() if line.startswith(f"| {r.result} |"))
+        assert r.paper in row and f"**{shown}**" in row and f"`{r.model}`" in row
+        assert value is not None

@@ -18,11 +18,11 @@ def test_the_paper_pairs_ship():
 
 def test_pretrained_folder_stays_small():
     """The shipped files (those in the manifests; not a training run's checkpoint) stay small: at most
-    the paper's MLP in float16 (about 7 MiB) per model."""
+    the paper's MLP in float16 (about 7 MiB) plus the test codes and q(y|x) (up to 1.6 MiB) per model."""
     total = 0
     for manifest in aae_core.PRETRAINED_DIR.glob("*/manifest.json"):
         size = sum(entry["bytes"] for entry in json.loads(manifest.read_text())["files"].values())
-        assert size < 8 * 2**20, f"{manifest.parent.name} is {size / 2**20:.1f} MiB"
+        assert size < 9 * 2**20, f"{manifest.parent.name} is {size / 2**20:.1f} MiB"
         total += size
     assert total < 100 * 2**20, f"pretrained/ ships {total / 2**20:.1f} MiB"
 

@@ -49,10 +49,10 @@ def parzen(model, val_x: torch.Tensor, test_x: torch.Tensor, n_samples: int = 10
     return {"parzen_ll": float(ll.mean()), "parzen_se": float(ll.std() / np.sqrt(len(ll))), "parzen_sigma": sigma}
 
 
-def categorical_scores(model, data: EvalData, x: torch.Tensor, y: np.ndarray) -> tuple[dict, dict[str, torch.Tensor]]:
-    """Classification error (labelled training) or clustering errors of images x with labels y, both
-    rules, with the label each cluster takes (read off the validation split) as K-tensors."""
-    probs = metrics.class_probs_all(model, x)
+def categorical_scores(model, data: EvalData, probs: torch.Tensor, y: np.ndarray) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Classification error (labelled training) or clustering errors of images with q(y|x) ``probs``
+    (N×K) and labels y, both rules, with the label each cluster takes (read off the validation split)
+    as K-tensors."""
     if data.labelled:
         return {"error": metrics.classification_error(probs, y)}, {}
     val_probs = metrics.class_probs_all(model, data.val_x)
@@ -76,9 +76,10 @@ def evaluate(model, data: EvalData, seed: int = 0) -> tuple[dict, dict[str, torc
     if hasattr(model, "class_probs"):
         if data.val_x is None and not data.labelled:
             raise ValueError("clustering needs the validation split to name the clusters")
-        scores, maps = categorical_scores(model, data, data.test_x, data.test_y)
+        probs = metrics.class_probs_all(model, data.test_x)  # N×K
+        scores, maps = categorical_scores(model, data, probs, data.test_y)
         out.update(scores)
-        codes.update(probs=metrics.class_probs_all(model, data.test_x), **maps)
+        codes.update(probs=probs, **maps)
     if data.val_x is not None:
         out.update(parzen(model, data.val_x, data.test_x, seed=seed))
     return out, codes

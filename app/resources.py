@@ -8,6 +8,7 @@ import torch
 
 import aae_core
 from aae_core import latent
+from app.helpers import share_on_own_component
 
 
 @st.cache_resource(show_spinner="Loading the model…")
@@ -91,3 +92,10 @@ def decode_labelled(name: str, z: np.ndarray, labels) -> np.ndarray:
 def style_sheet(name: str, z: np.ndarray) -> np.ndarray:
     """Styles z (S×d) written as every digit: (S·K)×784."""
     return latent.style_sheet(model(name), torch.as_tensor(z, dtype=torch.float32)).numpy()
+
+
+@st.cache_resource(show_spinner=False)
+def own_component_share(name: str) -> float:
+    """Share of the test codes nearest to their own digit's prior component (computed once)."""
+    c, labels = codes(name)
+    return share_on_own_component(c, labels, model(name).prior)

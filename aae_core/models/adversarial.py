@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from aae_core import losses
-from aae_core.models.base import ModelConfig, adam
+from aae_core.models.base import ModelConfig, adam, check_widths
 
 ADV_OPTIMIZERS = ("adam", "sgd")
 
@@ -32,8 +32,7 @@ class AdversarialConfig(ModelConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "disc_hidden", tuple(self.disc_hidden))
-        if not self.disc_hidden or any(not isinstance(h, int) or h < 1 for h in self.disc_hidden):
-            raise ValueError(f"disc_hidden must be a non-empty list of positive widths, got {self.disc_hidden!r}")
+        check_widths("disc_hidden", self.disc_hidden)
         if not 0 <= self.adv_beta1 < 1:
             raise ValueError(f"adv_beta1 must be in [0, 1), got {self.adv_beta1!r}")
         if self.adv_optimizer not in ADV_OPTIMIZERS:

@@ -18,6 +18,12 @@ def check_positive_int(name: str, value) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
+def check_widths(name: str, value: tuple) -> None:
+    """Hidden-layer widths of a network: a non-empty sequence of positive integers."""
+    if not value or any(not isinstance(h, int) or h < 1 for h in value):
+        raise ValueError(f"{name} must be a non-empty list of positive widths, got {value!r}")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     input_dim: int = 784
@@ -30,8 +36,7 @@ class ModelConfig:
         object.__setattr__(self, "hidden", tuple(self.hidden))
         for name in ("input_dim", "latent_dim"):
             check_positive_int(name, getattr(self, name))
-        if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
-            raise ValueError(f"hidden must be a non-empty list of positive widths, got {self.hidden!r}")
+        check_widths("hidden", self.hidden)
         prior = build_prior({"dim": self.latent_dim, **self.prior} if isinstance(self.prior, dict) else self.prior)
         if prior.dim != self.latent_dim:
             raise ValueError(f"prior has dim {prior.dim} but latent_dim is {self.latent_dim}")
@@ -171,8 +176,12 @@ class Autoencoder(nn.Module):
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         z, _ = self.prior.sample(n, generator)
+        return self._decode_prior_sample(z, labels, generator)
+
+    def _decode_prior_sample(self, z: torch.Tensor, labels, generator: torch.Generator | None) -> torch.Tensor:
+        """Prior codes z (n×d) → images; a uniform label each where the decoder needs one."""
         if self.label_input and labels is None:
-            labels = torch.randint(self.n_classes, (n,), generator=generator)
+            labels = torch.randint(self.n_classes, (len(z),), generator=generator)
         return self.decode(z, labels)
 
     # -- training ------------------------------------------------------------------------------

@@ -69,12 +69,9 @@ class DimReductionAAE(CategoricalAAE):
         """m×2: where each cluster head sits in the 2-D map."""
         return self.heads.weight.detach().t()
 
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
-        """n images from W·y + z with y ~ Cat(m) (or the given clusters) and z from the style prior."""
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
-        z, _ = self.prior.sample(n, generator)
+    def _decode_prior_sample(self, z, labels, generator):
+        """Images from W·y + z with y ~ Cat(m) (or the given clusters) and z from the style prior."""
+        n = len(z)
         y = self._label_one_hot(torch.randint(self.n_classes, (n,), generator=generator) if labels is None else labels, n)
         return self.decode(self._combine(y, z.to(y.device)))
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from aae_core import latent
 from app import resources
-from app.helpers import DIGIT_COLORS, add_path, latent_figure, share_on_own_component
+from app.helpers import DIGIT_COLORS, add_path, latent_figure
 from app.widgets import model_numbers, model_picker, seed_from_url
 
 st.title("Label-conditioned manifolds")
@@ -33,7 +33,7 @@ steps = st.slider("Steps along the component", 5, 20, 10, key="manifold-steps")
 path, walk = latent.component_walk(model, digit, steps)
 fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name), height=600)
 add_path(fig, path.numpy(), f"walk along component {digit}", color=DIGIT_COLORS[digit])
-share = share_on_own_component(codes, labels, model.prior)
+share = resources.own_component_share(name)
 map_col, walk_col = st.columns([3, 2])
 with map_col:
     st.plotly_chart(fig, key=f"manifold-{name}", config={"displaylogo": False})

@@ -31,7 +31,10 @@ def _folder(name: str, root: str | os.PathLike | None) -> Path:
     names = list_pretrained(root)
     if name not in names:
         raise KeyError(f"no pretrained model {name!r}; available: {', '.join(names) or 'none'}")
-    return Path(root or PRETRAINED_DIR) / name
+    base = Path(root or PRETRAINED_DIR)
+    if not base.resolve() in (base / name).resolve().parents:
+        raise WeightsError(f"{base / name}: a link to a folder outside {base.name}/, refused")
+    return base / name
 
 
 def load_pretrained(name: str, root: str | os.PathLike | None = None):

@@ -18,6 +18,7 @@ import torch
 
 from aae_core import latent
 from aae_core.models import Batch
+from aae_core.recipes import get_recipe, recipe_for
 from aae_core.registry import get_model_class, list_models
 
 
@@ -105,7 +106,9 @@ def train_throughput(name: str, device: torch.device, steps: int = 60, batch: in
     cls = get_model_class(name)
     torch.manual_seed(0)
     model = cls(cls.config_class()).to(device).train()  # the paper MLP: hidden (1000, 1000)
-    opts = model.configure_optimizers()
+    recipe = recipe_for(model, get_recipe(model.default_recipe))
+    model.use_recipe(recipe)
+    opts = recipe.build_optimizers(model)
     x = torch.rand(steps * batch, 784, device=device)
     y = torch.randint(10, (steps * batch,), device=device)
     for i in range(5):

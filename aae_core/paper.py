@@ -3,7 +3,11 @@ re-implementations', for the side-by-side results table. Sources: ../shared/refe
 (tags there: [P] paper, [?] commonly cited but not confirmed against the PDF)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+
+CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "docs" / "parzen-calibration.json"
 
 
 @dataclass(frozen=True)
@@ -48,3 +52,14 @@ def ours(result: PaperResult, metrics: dict) -> tuple[str, float | None]:
         return f"{100 * value:.2f} %", 100 * value
     se = metrics.get(result.metric.replace("_ll", "_se"))
     return (f"{value:.1f} ± {se:.1f}" if se is not None else f"{value:.1f}"), value
+
+
+def parzen_calibration(path: Path = CALIBRATION_FILE) -> dict | None:
+    """The Parzen score of real training images and of k-NN local means through our protocol
+    (written by ``python -m aae_core.calibrate``), or None when that file is absent or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {k: {"ll": float(data[k]["parzen_ll"]), "se": float(data[k]["parzen_se"]),
+                    "sigma": float(data[k]["parzen_sigma"])} for k in ("real", "local_means")} | {"k": int(data["k"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -70,8 +70,9 @@ def to_gray(img: Image.Image) -> np.ndarray:
     whichever shows the drawing with more contrast."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        if img.mode != "F":
-            arr = arr / (65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0)
+        if img.mode != "F":  # 16/32-bit integers: scaled by the image's own range, not the type's
+            lo, hi = arr.min(initial=0.0), arr.max(initial=0.0)  # (a scan's ink often uses a low range)
+            return (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
         arr = np.nan_to_num(arr, nan=0.0, posinf=1.0, neginf=0.0)
         lo, hi = arr.min(initial=0.0), arr.max(initial=0.0)
         return np.clip(arr, 0, 1) if lo >= 0 and hi <= 1 else (arr - lo) / (hi - lo if hi > lo else 1.0)
@@ -124,9 +125,15 @@ def shift(img: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
+MIN_SIDE = 5  # pixels: a smaller image cannot hold a readable digit
+
+
 def mnist_digit(data: bytes) -> np.ndarray:
     """An image file's bytes → a 28×28 float32 MNIST-like digit in [0, 1] (or ``ImageError``)."""
     img = upright(open_image(data))
+    if min(img.size) < MIN_SIDE:
+        raise ImageError(f"the image is only {img.size[0]}×{img.size[1]} pixels: too small to hold a digit "
+                         f"(at least {MIN_SIDE}×{MIN_SIDE} are needed)")
     try:
         gray = to_gray(img)
     except (OSError, ValueError, TypeError, KeyError) as exc:

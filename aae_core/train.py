@@ -24,11 +24,12 @@ import torch
 from tqdm import tqdm
 
 from aae_core.data import DATASETS, DataError, labelled_subset, load_dataset, split_indices
-from aae_core.evaluate import EvalData, card_markdown, evaluate, selection_score
+from aae_core.evaluate import SELECTION_METRICS, EvalData, card_markdown, evaluate, selection_score
 from aae_core.models import Batch  # (importing the package registers the models)
 from aae_core.priors import list_priors
+from aae_core.recipes import RECIPES, Recipe, get_recipe, recipe_for
 from aae_core.registry import get_model_class, list_models
-from aae_core.weights import save_model
+from aae_core.weights import DTYPES, dequantize_int8, quantize_int8, save_model
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -44,6 +45,7 @@ class TrainSettings:
     seed: int = 0
     log_every: int = 50  # host synchronisations (for the progress bar and the NaN check) per N steps
     select_every: int = 0  # score the validation split every N epochs and keep the best (0: keep the last)
+    recipe: Recipe | None = None  # how to train (None: the model family's default recipe)
     history: list = field(default_factory=list)
     best: dict = field(default_factory=dict)  # {"epoch", "score", **validation metrics} of the kept weights
 
@@ -76,14 +78,20 @@ def _state(model, opts, epoch: int, settings: TrainSettings, fingerprint: dict, 
         "epoch": torch.tensor(epoch),
         "meta": json.dumps({"model": model.model_name, "config": model.config.to_dict(), "seed": settings.seed,
                             "batch_size": settings.batch_size, "data": fingerprint,
+                            "recipe": settings.recipe.to_dict(),
                             "history": settings.history, "best": settings.best, "wall_s": wall}),
     }
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
+    """Write the checkpoint atomically: a kill or a full disk leaves the previous one intact."""
     tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # atomic: a kill leaves either the old or the new checkpoint
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # atomic: either the old or the new checkpoint
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"could not write the checkpoint {path} ({exc}); the previous one is intact") from None
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -107,7 +115,11 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
     per epoch."""
     fingerprint = fingerprint or {"n": len(x)}
     batch_y, pool = _labels_for(model, y, len(x))
-    opts = model.configure_optimizers()
+    if settings.recipe is None:
+        settings.recipe = recipe_for(model, get_recipe(model.default_recipe))
+    recipe = settings.recipe
+    model.use_recipe(recipe)
+    opts = recipe.build_optimizers(model)
     start, wall0 = 0, 0.0
     best_state: dict[str, torch.Tensor] = {}
     ckpt = out / CHECKPOINT if out is not None else None
@@ -115,7 +127,7 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
         state = load_checkpoint(ckpt)
         meta = state["meta"]
         mine = {"model": model.model_name, "config": model.config.to_dict(), "seed": settings.seed,
-                "batch_size": settings.batch_size, "data": fingerprint}
+                "batch_size": settings.batch_size, "data": fingerprint, "recipe": recipe.to_dict()}
         theirs = {k: meta.get(k) for k in mine}
         if theirs != mine:
             diff = sorted(k for k in mine if mine[k] != theirs[k])
@@ -128,6 +140,8 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
         settings.history, settings.best, best_state = meta["history"], meta.get("best", {}), state.get("best", {})
         if log:
             print(f"resuming from {ckpt} after epoch {start}", file=sys.stderr)
+    else:
+        recipe.initialise(model, torch.Generator().manual_seed(settings.seed))
 
     n, bs = len(x), settings.batch_size
     steps = n // bs  # drop the last partial batch: every step sees a full batch
@@ -136,6 +150,7 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
     t0 = time.perf_counter()
     for epoch in range(start, settings.epochs):
         torch.manual_seed(epoch_seed(settings.seed, epoch))
+        recipe.set_epoch(opts, epoch)
         perm = torch.randperm(n, device=x.device)
         model.train()
         sums: dict[str, torch.Tensor] = {}
@@ -193,8 +208,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--latent-dim", type=int, default=None, help="code size (default: the model's own)")
     p.add_argument("--hidden", default="1000,1000",
                    help="hidden widths of encoder/decoder and of the discriminators (paper: 1000,1000)")
+    p.add_argument("--recipe", choices=sorted(RECIPES), default=None,
+                   help="training recipe: optimizer per phase, noise, dropout, init (default: the family's own; "
+                        "see aae_core/recipes.py)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="any other config field, e.g. encoder_type=gaussian, d_lr=1e-4 (repeatable)")
+                   help="any other config field (encoder_type=gaussian) or recipe setting (g.lr=1e-4, "
+                        "ae.decay_at=[50], disc_noise.d=0.3, input_noise=0.3; repeatable)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
@@ -206,12 +225,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="hold out the last N training images as the validation split (the paper protocol: 10000)")
     p.add_argument("--select-every", type=int, default=1,
                    help="with --val-size: score the validation split every N epochs and ship the best epoch")
+    p.add_argument("--select-by", choices=SELECTION_METRICS, default=None,
+                   help="validation metric that picks the epoch (default: the family's own; models with a "
+                        "categorical code use their classification or clustering error)")
     p.add_argument("--labels", type=_labels_arg, default=None, metavar="N|all",
                    help="give the labels of N training images (the same number per digit) or of all of them")
     p.add_argument("--label-seed", type=int, default=0, help="seed that draws the labelled images")
     p.add_argument("--out", required=True, help="output folder (weights folder; checkpoint.pt while training)")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --out")
-    p.add_argument("--half", action="store_true", help="store the final weights in float16")
+    p.add_argument("--weights", choices=DTYPES, default="int8",
+                   help="how the final weights are stored: int8 with a scale per row (default; metrics are "
+                        "computed on exactly these), float16 or float32")
+    p.add_argument("--half", action="store_const", const="float16", dest="weights", help="same as --weights float16")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--description", default="", help="one line for the model card")
@@ -264,11 +289,22 @@ def build_config(args: argparse.Namespace):
         default = cls.config_class.__dataclass_fields__["prior"].default_factory()
         name = args.prior or default["name"]
         fields["prior"] = {"name": name, **(prior_args if args.prior else {**default, **prior_args})}
-    fields.update(_pairs(args.set, "--set"))
+    known = {f.name for f in dataclasses.fields(cls.config_class)}
+    settings = _pairs(args.set, "--set")
+    fields.update({k: v for k, v in settings.items() if k in known})
     try:
-        return cls, cls.config_class.from_dict(fields)
+        config = cls.config_class.from_dict(fields)
     except TypeError as exc:
         raise ValueError(str(exc)) from None
+    return cls, config, build_recipe(cls, args.recipe, {k: v for k, v in settings.items() if k not in known})
+
+
+def build_recipe(cls, name: str | None, overrides: dict) -> Recipe:
+    """The named recipe (default: the family's own) with ``--set`` overrides, kept to the model's own
+    discriminators; a setting the recipe or the model does not know is an error."""
+    recipe = recipe_for(cls, get_recipe(name or cls.default_recipe)).with_overrides(overrides)
+    recipe.check(cls)
+    return recipe
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("epochs", "batch_size"):
             if getattr(args, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
-        cls, config = build_config(args)
+        cls, config, recipe = build_config(args)
         device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                               else ("cpu" if args.device == "auto" else args.device))
         if args.threads:
@@ -310,18 +346,17 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     model = cls(config).to(device)
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                             select_every=args.select_every if args.val_size else 0)
+                             select_every=args.select_every if args.val_size else 0, recipe=recipe)
     fingerprint = {"dataset": args.dataset, "n": n, "val_size": args.val_size, "labels": args.labels,
                    "label_seed": args.label_seed}
-    select = (lambda m: selection_score(m, val_x, val_y, labelled)) if args.val_size else None
+    select = (lambda m: selection_score(m, val_x, val_y, labelled, args.select_by)) if args.val_size else None
     try:
         run = train(model, x, settings, out, fingerprint, resume=not args.restart, progress=not args.no_progress,
                     y=None if y is None else torch.from_numpy(y).to(device), select=select)
     except (DivergenceError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
-    if args.half:  # evaluate exactly the weights that ship
-        model.load_inference_state_dict({k: v.half() for k, v in model.inference_state_dict().items()})
+    model.load_inference_state_dict(as_stored(model.inference_state_dict(), args.weights))  # evaluate what ships
     data = EvalData(train_x=x, train_y=y_train, test_x=torch.from_numpy(test_split.flat_float()).to(device),
                     test_y=test_split.labels.astype(np.int64), val_x=val_x, val_y=val_y, labelled=labelled)
     scores, codes = evaluate(model, data, seed=0)
@@ -331,20 +366,31 @@ def main(argv: list[str] | None = None) -> int:
     card = {
         "name": out.name, "model": args.model, "description": args.description,
         "latent_dim": config.latent_dim, "prior": config.prior, "config": config.to_dict(),
+        "recipe_name": args.recipe or cls.default_recipe, "recipe": recipe.to_dict(),
         "data": describe_data(args.dataset, n, args.val_size, n_labels, args.label_seed),
         "train_images": n, "val_images": [va.start, va.stop] if args.val_size else None,
         "labels": n_labels, "label_seed": args.label_seed, "labelled": labelled,
         "epochs": args.epochs, "selected_epoch": run["best"].get("epoch", args.epochs),
+        "selection_metric": None if not args.val_size else (
+            ("error" if labelled else "cluster_error_majority") if hasattr(model, "class_probs")
+            else args.select_by or model.selection_metric),
         "selection": run["best"], "batch_size": args.batch_size, "seed": args.seed,
         "wall_s": run["wall_s"], "hardware": hardware, "torch": torch.__version__,
-        "weights_dtype": "float16" if args.half else "float32",
+        "weights_dtype": args.weights,
         "command": "python -m aae_core.train " + shlex.join(argv if argv is not None else sys.argv[1:]),
         "metrics": scores, "history": run["history"],
     }
-    save_model(model.cpu(), out, card=card, half=args.half, card_markdown=card_markdown(out.name, card), codes=codes)
+    save_model(model.cpu(), out, card=card, dtype=args.weights, card_markdown=card_markdown(out.name, card), codes=codes)
     (out / CHECKPOINT).unlink(missing_ok=True)  # the folder now holds a finished model
     print(json.dumps({"out": str(out), **scores}, indent=2))
     return 0
+
+
+def as_stored(state: dict[str, torch.Tensor], dtype: str) -> dict[str, torch.Tensor]:
+    """The weights as a folder stores them and a load returns them (rounded to float16 or int8)."""
+    if dtype == "int8":
+        return dequantize_int8(quantize_int8(state), Path("memory"))
+    return {k: v.to(getattr(torch, dtype)).float() for k, v in state.items()}
 
 
 def describe_data(dataset: str, n: int, val_size: int, n_labels: int, label_seed: int) -> str:

@@ -1,10 +1,15 @@
 """The weights format: one folder per model.
 
-    model.safetensors   encoder + decoder tensors (float16 or float32), nothing pickled
+    model.safetensors.xz  (xz-compressed safetensors; a plain model.safetensors is read too)
+                        encoder + decoder tensors, nothing pickled: float32, float16, or "int8" —
+                        every weight matrix (out×in) as int8 rows q with a float32 scale per row
+                        ("NAME::scale", out), w ≈ q · scale (symmetric, |q| ≤ 127), dequantised at
+                        load; biases and other tensors in float32
     config.json         {"model": registry name, "dtype": ..., "config": {...the config dataclass}}
     card.json           data, command, seed, epochs, wall time, hardware, metrics (read by the app)
     README.md           the same card for people
-    codes.safetensors   optional: the 10k MNIST test codes (N×d float32), labels (N uint8) and,
+    codes.safetensors.xz  optional (xz-compressed; plain is read too): the 10k MNIST test codes
+                        (N×d, stored float16, read as float32), labels (N uint8) and,
                         for models with a categorical code, q(y|x) (N×K float32) and the
                         label of each cluster by the paper's and the majority rule (K int64)
     manifest.json       sha256 and size of every file above, and the parameter count
@@ -16,18 +21,37 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
+import shutil
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_bytes
+from safetensors.torch import save as save_bytes
 
 from aae_core.registry import get_model_class
 
 FORMAT = "aae-explorer/1"
 MANIFEST = "manifest.json"
 MAX_JSON_BYTES = 1 << 20
+DTYPES = ("float32", "float16", "int8")
+SCALE = "::scale"
+WEIGHTS, CODES = "model.safetensors.xz", "codes.safetensors.xz"
+MAX_TENSOR_BYTES = 256 << 20  # a compressed file that inflates beyond this is refused (an xz bomb)
+
+
+def save_file(tensors: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
+    """safetensors, xz-compressed when the name ends in .xz (int8 weights shrink by about a fifth)."""
+    data = save_bytes(tensors)
+    Path(path).write_bytes(lzma.compress(data, preset=6) if str(path).endswith(".xz") else data)
+
+
+def stored_name(manifest: dict, name: str) -> str | None:
+    """The file a manifest lists for ``name`` ("model.safetensors.xz"), or its plain form, or None."""
+    files = manifest.get("files", {})
+    return next((n for n in (name, name.removesuffix(".xz")) if n in files), None)
 
 
 class WeightsError(ValueError):
@@ -80,6 +104,10 @@ def verify_folder(folder: Path, required: tuple[str, ...] = ()) -> dict:
     folder = Path(folder)
     if not folder.is_dir():
         raise WeightsError(f"{folder}: no such weights folder")
+    inside = folder.resolve()
+    for path in folder.iterdir():  # a weights folder holds its own files, never links out of it
+        if path.is_symlink() and inside not in path.resolve().parents:
+            raise WeightsError(f"{path}: a link to outside its weights folder, refused")
     manifest = read_json(folder / MANIFEST)
     files = manifest.get("files")
     if manifest.get("format") != FORMAT or not isinstance(files, dict):
@@ -105,65 +133,157 @@ def count_parameters(state: dict[str, torch.Tensor]) -> int:
     return sum(t.numel() for t in state.values())
 
 
-def save_model(model, folder: str | os.PathLike, *, card: dict, half: bool = False,
+def quantize_int8(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Per-row symmetric 8-bit weights: every 2-D tensor W (out×in) → int8 Q and a float32 scale
+    per row (``NAME::scale``), W ≈ Q · scale; other tensors stay float32."""
+    out = {}
+    for name, t in state.items():
+        t = t.detach().to("cpu", torch.float32)
+        if t.dim() == 2:
+            scale = t.abs().amax(1) / 127  # out
+            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+            out[name] = torch.round(t / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
+            out[name + SCALE] = scale.contiguous()
+        else:
+            out[name] = t.contiguous()
+    return out
+
+
+def dequantize_int8(stored: dict[str, torch.Tensor], where: Path) -> dict[str, torch.Tensor]:
+    """The inverse of ``quantize_int8``; refuses a file whose int8 tensors and scales do not pair up."""
+    state = {}
+    for name, t in stored.items():
+        if name.endswith(SCALE):
+            if name[:-len(SCALE)] not in stored:
+                raise WeightsError(f"{where}: scale {name!r} belongs to no weight")
+            continue
+        if t.dtype == torch.int8:
+            scale = stored.get(name + SCALE)
+            if t.dim() != 2 or scale is None or scale.dtype != torch.float32 or scale.shape != (t.shape[0],) \
+                    or not bool(torch.isfinite(scale).all()) or bool((scale <= 0).any()) or int(t.min()) < -127:
+                raise WeightsError(f"{where}: int8 weight {name!r} lacks a valid per-row scale (tampered with?)")
+            state[name] = t.float() * scale[:, None]
+        elif t.dtype == torch.float32 and name + SCALE not in stored:
+            state[name] = t
+        else:
+            raise WeightsError(f"{where}: tensor {name!r} is {t.dtype}, expected int8 weights or float32")
+    return state
+
+
+def save_model(model, folder: str | os.PathLike, *, card: dict, dtype: str = "float32",
                codes: dict[str, torch.Tensor] | None = None, card_markdown: str = "") -> Path:
-    """Write a complete weights folder for ``model`` (see module docstring)."""
+    """Write a complete weights folder for ``model`` (see module docstring); ``dtype``: one of DTYPES.
+
+    All or nothing: the folder is built beside the target and swapped in at the end, so a failure
+    part-way (a full disk) leaves the previous folder as it was, and no half-written one."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    dtype = torch.float16 if half else torch.float32
-    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.inference_state_dict().items()}
-    tmp = folder / ".model.safetensors.tmp"
-    save_file(state, str(tmp))
-    os.replace(tmp, folder / "model.safetensors")
-    write_json(folder / "config.json", {"model": model.model_name, "dtype": str(dtype).removeprefix("torch."),
-                                        "config": model.config.to_dict()})
-    write_json(folder / "card.json", card)
-    _atomic_write(folder / "README.md", card_markdown.encode())
-    if codes is not None:
-        tmp = folder / ".codes.safetensors.tmp"
-        save_file({k: v.contiguous() for k, v in codes.items()}, str(tmp))
-        os.replace(tmp, folder / "codes.safetensors")
-    elif (folder / "codes.safetensors").exists():
-        (folder / "codes.safetensors").unlink()
-    names = ["model.safetensors", "config.json", "card.json", "README.md"] + (["codes.safetensors"] if codes else [])
-    write_manifest(folder, names, {"model": model.model_name, "parameters": count_parameters(state)})
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    build = folder.with_name(f".{folder.name}.writing")
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir()
+    try:
+        _write_folder(model, build, card, dtype, codes, card_markdown)
+        _swap_in(build, folder)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
     return folder
 
 
+def _write_folder(model, build: Path, card: dict, dtype: str, codes, card_markdown: str) -> None:
+    state = {k: v.detach().to("cpu") for k, v in model.inference_state_dict().items()}
+    stored = quantize_int8(state) if dtype == "int8" else \
+        {k: v.to(getattr(torch, dtype)).contiguous() for k, v in state.items()}
+    save_file(stored, build / WEIGHTS)
+    write_json(build / "config.json", {"model": model.model_name, "dtype": dtype, "config": model.config.to_dict()})
+    write_json(build / "card.json", card)
+    _atomic_write(build / "README.md", card_markdown.encode())
+    if codes is not None:  # float codes and q(y|x) in float16: ample for plots, half the bytes
+        save_file({k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in codes.items()}, build / CODES)
+    names = [WEIGHTS, "config.json", "card.json", "README.md"] + ([CODES] if codes else [])
+    write_manifest(build, names, {"model": model.model_name, "parameters": count_parameters(state)})
+
+
+def _swap_in(build: Path, folder: Path) -> None:
+    """Replace ``folder`` by the finished ``build`` (two renames; the old folder is removed last)."""
+    old = folder.with_name(f".{folder.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        # files a weights folder does not own (a training run's checkpoint) stay with it
+        for extra in folder.iterdir():
+            if not (build / extra.name).exists() and extra.name != MANIFEST and extra.name not in _OWNED:
+                os.replace(extra, build / extra.name)
+        os.replace(folder, old)
+    os.replace(build, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+_OWNED = {WEIGHTS, CODES, WEIGHTS.removesuffix(".xz"), CODES.removesuffix(".xz"), "config.json", "card.json", "README.md"}
+
+
 def rewrite_card_markdown(folder: str | os.PathLike, markdown: str) -> None:
-    """Replace a verified weights folder's README.md (the card for people) and re-hash the manifest."""
+    """Replace a verified weights folder's README.md (the card for people) and re-hash the manifest,
+    all or nothing (built beside the folder, then swapped in)."""
     folder = Path(folder)
     manifest = verify_folder(folder, required=("README.md",))
-    _atomic_write(folder / "README.md", markdown.encode())
-    extra = {k: v for k, v in manifest.items() if k not in ("format", "files")}
-    write_manifest(folder, list(manifest["files"]), extra)
+    build = folder.with_name(f".{folder.name}.writing")
+    shutil.rmtree(build, ignore_errors=True)
+    try:
+        shutil.copytree(folder, build)
+        _atomic_write(build / "README.md", markdown.encode())
+        extra = {k: v for k, v in manifest.items() if k not in ("format", "files")}
+        write_manifest(build, list(manifest["files"]), extra)
+        _swap_in(build, folder)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
     try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
+        data = path.read_bytes()
+        if path.name.endswith(".xz"):
+            inflate = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+            data = inflate.decompress(data, max_length=MAX_TENSOR_BYTES)
+            if not inflate.eof:
+                raise WeightsError(f"{path}: inflates beyond {MAX_TENSOR_BYTES >> 20} MiB or is truncated, refused")
+        return load_bytes(data)
+    except WeightsError:
+        raise
+    except (SafetensorError, OSError, ValueError, lzma.LZMAError) as exc:
         raise WeightsError(f"{path}: not a valid safetensors file ({exc})") from None
+
+
+def load_tensors(folder: Path, manifest: dict, name: str) -> dict[str, torch.Tensor]:
+    """The tensors of a verified folder's file ``name`` (compressed or plain, as its manifest lists)."""
+    stored = stored_name(manifest, name)
+    if stored is None:
+        raise WeightsError(f"{folder}: has no {name.removesuffix('.xz')}")
+    return _load_tensors(folder / stored)
 
 
 def load_model(folder: str | os.PathLike):
     """Verify and load a weights folder; returns the model in eval mode."""
     folder = Path(folder)
-    manifest = verify_folder(folder, required=("model.safetensors", "config.json"))
+    manifest = verify_folder(folder, required=("config.json",))
     meta = read_json(folder / "config.json")
     try:
         cls = get_model_class(meta.get("model"))
         config = cls.config_class.from_dict(meta.get("config"))
     except (KeyError, TypeError, ValueError) as exc:
         raise WeightsError(f"{folder / 'config.json'}: {exc}") from None
-    state = _load_tensors(folder / "model.safetensors")
+    if meta.get("dtype") not in DTYPES:
+        raise WeightsError(f"{folder / 'config.json'}: dtype must be one of {DTYPES}, got {meta.get('dtype')!r}")
+    state = load_tensors(folder, manifest, WEIGHTS)
+    if meta["dtype"] == "int8":
+        state = dequantize_int8(state, folder / WEIGHTS)
     if manifest.get("parameters") != count_parameters(state):
         raise WeightsError(f"{folder}: {count_parameters(state)} parameters, the manifest says {manifest.get('parameters')}")
     model = cls(config)
     try:
         model.load_inference_state_dict(state)
     except (RuntimeError, ValueError) as exc:
-        raise WeightsError(f"{folder / 'model.safetensors'}: {exc}") from None
+        raise WeightsError(f"{folder / WEIGHTS}: {exc}") from None
     model.eval()
     model.requires_grad_(False)
     model.card = read_json(folder / "card.json") if "card.json" in manifest["files"] else {}
@@ -175,15 +295,13 @@ def load_codes(folder: str | os.PathLike) -> dict[str, torch.Tensor]:
     """The precomputed test codes of a verified weights folder: codes N×d, labels N."""
     folder = Path(folder)
     manifest = verify_folder(folder)
-    if "codes.safetensors" not in manifest["files"]:
-        raise WeightsError(f"{folder}: has no codes.safetensors")
-    data = _load_tensors(folder / "codes.safetensors")
+    data = {k: (v.float() if v.is_floating_point() else v) for k, v in load_tensors(folder, manifest, CODES).items()}
     optional = {"probs", "cluster_map_paper", "cluster_map_majority"}
     k = data["probs"].shape[-1] if "probs" in data else None
     if not {"codes", "labels"} <= set(data) <= {"codes", "labels"} | optional or data["codes"].dim() != 2 \
             or len(data["codes"]) != len(data["labels"]) \
             or ("probs" in data and (data["probs"].dim() != 2 or len(data["probs"]) != len(data["codes"]))) \
             or any(data[m].shape != (k,) for m in ("cluster_map_paper", "cluster_map_majority") if m in data):
-        raise WeightsError(f"{folder / 'codes.safetensors'}: expected tensors 'codes' (N×d), 'labels' (N) "
+        raise WeightsError(f"{folder / CODES}: expected tensors 'codes' (N×d), 'labels' (N) "
                            "and, for models with a categorical code, 'probs' (N×K) and cluster maps (K)")
     return data

@@ -2,6 +2,7 @@
 figure builders, selection handling and input validation."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,15 +36,30 @@ def models_for(cards: dict[str, dict], latent_dim: int | None = 2, families: tup
     return [n for n, c in cards.items() if fits(c)]
 
 
-def choose(value, options: list, default):
+def literal(value, limit: int = 40) -> str:
+    """Text from a user (a URL parameter, a file name) for a message that Streamlit renders as
+    markdown: shown as itself and never as markup. It becomes a code span — inside one, markdown has
+    no links, images, HTML, emphasis or maths — cut to ``limit`` characters, with line breaks and
+    other invisible characters (NUL, bidirectional overrides) shown as �."""
+    text = str(value)
+    cut = len(text) > limit
+    text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text[:limit])
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[:1] == "`" or text[-1:] == "`" or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}" + ("…" if cut else "")
+
+
+def choose(value, options: list, default, refused: dict[str, str] | None = None):
     """Validate a value (e.g. a URL query parameter) against the allowed options.
 
-    Returns (choice, note): the value when allowed, else ``default`` and a message for the user.
+    Returns (choice, note): the value when allowed, else ``default`` and a message for the user
+    (which says why, when the value names a model that was ``refused``: {name: reason}).
     """
     if value is None or value in options:
         return (default if value is None else value), None
-    shown = str(value)[:40]
-    return default, f"Ignored unknown value {shown!r}; choose one of: {', '.join(map(str, options))}."
+    if refused and value in refused:
+        return default, f"The model {literal(value)} was refused: {refused[value]}. Showing {literal(default)} instead."
+    return default, f"Ignored unknown value {literal(value)}; choose one of: {', '.join(map(str, options))}."
 
 
 def clamp_int(value, lo: int, hi: int, default: int):
@@ -51,7 +67,7 @@ def clamp_int(value, lo: int, hi: int, default: int):
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        return default, f"{str(value)[:40]!r} is not a whole number; using {default}."
+        return default, f"{literal(value)} is not a whole number; using {default}."
     if number < lo or number > hi:
         clamped = min(max(number, lo), hi)
         return clamped, f"{number} is outside {lo}–{hi}; using {clamped}."
@@ -65,6 +81,30 @@ def prior_pairs(cards: dict[str, dict]) -> dict[str, dict[str, str]]:
         if card.get("latent_dim") == 2 and card.get("model") in ("aae", "vae"):
             pairs.setdefault(card["prior"]["name"], {}).setdefault(card["model"], name)
     return {p: models for p, models in pairs.items() if {"aae", "vae"} <= set(models)}
+
+
+def verdict(metrics: dict[str, dict]) -> str:
+    """What the two prior-match measures say about {"vae": metrics, "aae": metrics}: the paper's
+    claim (the AAE's aggregated posterior matches the prior more closely) stated only where both
+    measures agree, and the disagreement said plainly where they do not."""
+    def closer(key: str) -> str | None:
+        values = {k: m.get(key) for k, m in metrics.items()}
+        if any(v is None or not np.isfinite(v) for v in values.values()):
+            return None
+        return min(values, key=values.get)
+
+    by_swd, by_mmd = closer("prior_swd"), closer("prior_mmd")
+    if by_swd is None or by_mmd is None:
+        return "These models' cards lack a prior-match measure; re-evaluate them to compare."
+    if by_swd == by_mmd == "aae":
+        return ("**As the paper says, the AAE's codes match p(z) more closely than the VAE's** on this prior, "
+                "by both measures: the adversary shapes the *aggregated* posterior, while the VAE's KL term pulls "
+                "each image's posterior toward p(z) and leaves the whole code distribution free to deviate.")
+    if by_swd == by_mmd == "vae":
+        return ("**Here the VAE's codes match p(z) more closely than the AAE's**, by both measures — the opposite of "
+                "the paper's Figure 2: these AAE weights have not reached the paper's result.")
+    return (f"The two measures disagree: the SWD prefers the {by_swd.upper()}, the MMD the {by_mmd.upper()}; "
+            "neither model's codes match p(z) clearly better.")
 
 
 def outside_share(codes: np.ndarray, lo: float, hi: float) -> float:
@@ -177,7 +217,7 @@ def parse_floats(text, n: int, lo: float, hi: float, default: float = 0.0) -> tu
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        return [default] * n, f"Ignored the malformed value {str(text)[:40]!r}: expected {n} numbers separated by commas."
+        return [default] * n, f"Ignored the malformed value {literal(text)}: expected {n} numbers separated by commas."
     if not all(np.isfinite(values)):
         return [default] * n, "Ignored a value that is not a finite number."
     notes = []

@@ -2,6 +2,8 @@
 shared by every session, so nothing here is ever mutated after loading."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import streamlit as st
 import torch
@@ -16,16 +18,38 @@ def model(name: str):
     return aae_core.load_pretrained(name)
 
 
+LOG = logging.getLogger("aae_explorer")
+
+
 @st.cache_resource(show_spinner=False)
-def cards() -> dict[str, dict]:
-    """Every shipped model's card (read from its verified weights folder)."""
-    out = {}
+def _survey() -> tuple[dict[str, dict], dict[str, str]]:
+    """(card of every shipped model that loads, {name: why} for every weights folder refused).
+    One broken folder never takes the app down; the server's log keeps the full detail."""
+    good, refused = {}, {}
     for name in aae_core.list_pretrained():
         try:
-            out[name] = model(name).card
-        except aae_core.WeightsError as exc:  # one broken folder must not take the app down
-            st.error(f"The shipped model {name!r} was refused: {exc}")
-    return out
+            good[name] = model(name).card
+        except aae_core.WeightsError as exc:
+            LOG.error("refused the weights folder %s: %s", name, exc)
+            refused[name] = path_free(str(exc), name)
+    return good, refused
+
+
+def path_free(message: str, name: str) -> str:
+    """A weights error as users may see it: the server's folders named by the model alone."""
+    root = str(aae_core.PRETRAINED_DIR)
+    message = message.replace(f"{root}/{name}", name).replace(root, "pretrained")
+    return message.replace(str(aae_core.PRETRAINED_DIR.resolve()), "pretrained")
+
+
+def cards() -> dict[str, dict]:
+    """Every shipped model's card (read from its verified weights folder); refused ones are left out."""
+    return _survey()[0]
+
+
+def refused() -> dict[str, str]:
+    """{model name: what is wrong with its weights folder, without server paths}."""
+    return _survey()[1]
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,23 +66,25 @@ def test_images() -> np.ndarray:
 
 
 @st.cache_resource(show_spinner=False)
-def extent(name: str) -> tuple[float, float]:
-    """A square plotting range holding the prior's mass and the test codes."""
-    lo, hi = model(name).prior.extent()
-    c, _ = codes(name)
-    lo, hi = min(lo, float(np.quantile(c, 0.001))), max(hi, float(np.quantile(c, 0.999)))
+def extent(name: str, widen: bool = False) -> tuple[float, float]:
+    """A square plotting range: the prior's (where the codes should lie); ``widen`` also takes in
+    all but the most extreme 0.1 % of the test codes on each side."""
+    lo, hi = model(name).map_extent()
+    if widen:
+        c, _ = codes(name)
+        lo, hi = min(lo, float(np.quantile(c, 0.001))), max(hi, float(np.quantile(c, 0.999)))
     return lo, hi
 
 
 @st.cache_resource(show_spinner=False)
-def density(name: str) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = extent(name)
+def density(name: str, widen: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = extent(name, widen)
     return latent.density_grid(model(name).prior, lo, hi)
 
 
 @st.cache_resource(show_spinner="Decoding the manifold…")
-def manifold_png(name: str, n: int) -> bytes:
-    lo, hi = extent(name)
+def manifold_png(name: str, n: int, widen: bool = False) -> bytes:
+    lo, hi = extent(name, widen)
     return latent.png_bytes(latent.decode_grid(model(name), lo, hi, n), size=28 * n * 2)
 
 

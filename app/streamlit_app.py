@@ -27,7 +27,13 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 st.sidebar.caption("Adversarial autoencoders (Makhzani et al. 2015) and their relatives, trained on MNIST.")
+from app import resources  # noqa: E402
+from app.helpers import literal  # noqa: E402
+
+if resources.refused():  # one notice, in the sidebar, for every page; the server's log has the detail
+    st.sidebar.warning("Left out, their weights folders failed the checks: " + "; ".join(
+        f"{literal(name)} ({literal(why, 200)})" for name, why in resources.refused().items()))
 try:
     page.run()
 except Exception as exc:  # a page never shows a traceback; Streamlit's rerun/stop are BaseExceptions
-    st.error(f"Something went wrong on this page: {type(exc).__name__}: {exc}")
+    st.error("Something went wrong on this page: " + literal(f"{type(exc).__name__}: {exc}", 300))

@@ -4,14 +4,15 @@ from __future__ import annotations
 import streamlit as st
 
 from app import resources
-from app.helpers import choose, clamp_int, metric_summary, model_label, models_for, parse_floats
+from app.helpers import choose, clamp_int, literal, metric_summary, model_label, models_for, parse_floats
 
 
 def seed_from_url(param: str, options: list, key: str) -> None:
     """Before a widget with ``key`` first renders, take its value from the URL (?param=…); a value
     that is not among ``options`` is ignored with a visible note."""
     if key not in st.session_state:
-        chosen, note = choose(st.query_params.get(param), options, options[0])
+        chosen, note = choose(st.query_params.get(param), options, options[0],
+                              resources.refused() if param == "model" else None)
         if note:
             st.info(note)
         st.session_state[key] = chosen
@@ -74,6 +75,6 @@ def safe_fragment(func):
         try:
             return func(*args, **kwargs)
         except Exception as exc:  # Streamlit's rerun/stop are BaseExceptions and pass through
-            st.error(f"Something went wrong here: {type(exc).__name__}: {exc}")
+            st.error("Something went wrong here: " + literal(f"{type(exc).__name__}: {exc}", 300))
 
     return st.fragment(guarded)

@@ -90,7 +90,8 @@ def test_a_bad_model_in_the_url_is_ignored_with_a_note():
 def test_compare_page_shows_both_models_on_each_prior():
     at = open_page("views/compare.py")
     assert [s.value for s in at.subheader][:2] == ["VAE", "AAE"]
-    assert len(at.get("plotly_chart")) == 2 and len(at.metric) == 6
+    assert len(at.get("plotly_chart")) == 2 and len(at.metric) == 8
+    assert not at.error and not at.exception
     priors = at.radio(key="compare_prior").options
     assert {"gaussian", "mixture10"} <= set(priors)
     at.radio(key="compare_prior").set_value("mixture10").run()
@@ -98,6 +99,10 @@ def test_compare_page_shows_both_models_on_each_prior():
     assert any("vae-mixture10-2d" in c for c in captions) and any("aae-mixture10-2d" in c for c in captions)
     swd = aae_core.load_pretrained("aae-mixture10-2d").card["metrics"]["prior_swd"]
     assert f"{swd:.3f}" in [m.value for m in at.metric]
+    # the page's verdict follows the two measures on the cards
+    from app.helpers import verdict
+    cards = {k: aae_core.load_pretrained(f"{k}-mixture10-2d").card["metrics"] for k in ("vae", "aae")}
+    assert verdict(cards) in [m.value for m in at.markdown]
     assert len([c for c in at.caption if "lie outside this view" in c.value]) == 2
     at.slider(key="compare_samples").set_value(4).run()
     assert not at.exception
@@ -143,10 +148,16 @@ def test_the_point_and_the_sliders_live_in_the_url():
 
 
 def resources_extent_lo(name: str) -> float:
-    """The lower end of the latent map's range for a model (what the page clamps to)."""
-    import numpy as np
+    """The lower end of the latent map's range for a model (what the page clamps to): the prior's."""
+    return round(aae_core.load_pretrained(name).map_extent()[0], 2)
 
-    model = aae_core.load_pretrained(name)
-    lo, _ = model.prior.extent()
-    codes = aae_core.pretrained_codes(name)["codes"].numpy()
-    return round(min(lo, float(np.quantile(codes, 0.001))), 2)
+
+def test_the_latent_map_spans_the_priors_range_unless_widened():
+    at = open_page("views/latent_map.py", {"model": "aae-gaussian-2d"})
+    lo, hi = aae_core.load_pretrained("aae-gaussian-2d").map_extent()
+    assert f"z ∈ [{lo:.1f}, {hi:.1f}]²" in caption_of(at, "The decoder's output") and "the prior’s range" in caption_of(
+        at, "The decoder's output")
+    assert any("of the 10,000 test codes lie outside this view" in c.value for c in at.caption)
+    at.toggle(key="widen").set_value(True).run()
+    assert "widened to the test codes" in caption_of(at, "The decoder's output")
+    assert not at.error and not at.exception

@@ -166,3 +166,31 @@ def test_uploading_an_image_gets_it_encoded_read_and_rewritten(server, browser):
     results_of_a_digit(page)
     expect(page.get_by_text("Read as a 7")).to_have_count(1, timeout=30_000)
     page.close()
+
+
+def test_crafted_links_show_text_not_links_or_images_in_a_real_browser(server, browser):
+    """Issue 14: `?model=[click me](https://evil…)` once rendered a live link inside the app's notice,
+    and `![t](http://127.0.0.1:9/b.png)` made every visitor's browser fetch an image."""
+    from urllib.parse import quote
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    fetched = []
+    page.on("request", lambda r: fetched.append(r.url) if "127.0.0.1:9/" in r.url or "evil.example" in r.url else None)
+    link, image = "[click me](https://evil.example/phish)", "![t](http://127.0.0.1:9/b.png)"
+    for path in ("clusters", "latent-map", "styles", "interpolation"):
+        page.goto(f"{server}/{path}?model={quote(link)}&digit={quote(image)}&a={quote(image)}&style={quote(link)}")
+        expect(page.locator("h1").first).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("click me", exact=False).first).to_be_visible(timeout=60_000)  # shown as text
+        expect(page.locator('a[href*="evil.example"]')).to_have_count(0)
+        expect(page.locator('img[src*="127.0.0.1:9"]')).to_have_count(0)
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    # an upload's file name is never rendered as markup either
+    page.goto(f"{server}/draw")
+    expect(page.locator("h1").first).to_contain_text("Draw or upload", timeout=120_000)
+    page.get_by_role("tab", name="Upload an image").click()
+    page.locator('input[type="file"]').set_input_files(
+        files=[{"name": "[x](https://evil.example).png", "mimeType": "image/png", "buffer": b"not a png"}])
+    expect(page.get_by_text("could not be used")).to_have_count(1, timeout=60_000)
+    expect(page.locator('a[href*="evil.example"]')).to_have_count(0)
+    assert fetched == []
+    page.close()

@@ -116,3 +116,15 @@ def test_share_on_own_component_is_one_for_prior_samples_and_chance_for_shuffled
     assert share_on_own_component(z.numpy(), comp.numpy(), prior) > 0.95
     shuffled = np.random.default_rng(0).permutation(comp.numpy())
     assert share_on_own_component(z.numpy(), shuffled, prior) < 0.2
+
+
+def test_verdict_states_the_papers_claim_only_when_both_measures_agree():
+    from app.helpers import verdict
+
+    aae_wins = verdict({"vae": {"prior_swd": 0.5, "prior_mmd": 0.02}, "aae": {"prior_swd": 0.2, "prior_mmd": 0.005}})
+    assert "As the paper says" in aae_wins and "both measures" in aae_wins
+    vae_wins = verdict({"vae": {"prior_swd": 0.1, "prior_mmd": 0.001}, "aae": {"prior_swd": 0.2, "prior_mmd": 0.005}})
+    assert "opposite of the paper" in vae_wins
+    split = verdict({"vae": {"prior_swd": 0.1, "prior_mmd": 0.01}, "aae": {"prior_swd": 0.2, "prior_mmd": 0.005}})
+    assert "disagree" in split and "SWD prefers the VAE" in split and "MMD the AAE" in split
+    assert "lack" in verdict({"vae": {"prior_swd": 0.1}, "aae": {"prior_swd": 0.2}})

@@ -100,7 +100,7 @@ def cli(data, out, model, *extra, epochs=2):
 def test_semi_supervised_cli_selects_on_validation_and_scores_the_test_set(idx_folder, tmp_path):
     out = tmp_path / "semi"
     assert cli(idx_folder, out, "semi-aae", "--val-size", "100", "--labels", "20", "--set", "latent_dim=3",
-               "--set", "sup_lr=0.01", "--batch-size", "20", epochs=4) == 0
+               "--set", "xent.lr=0.01", "--batch-size", "20", epochs=4) == 0
     card = json.loads((out / "card.json").read_text())
     assert card["train_images"] == 200 and card["val_images"] == [200, 300] and card["labels"] == 20
     assert card["labelled"] and "20 of them" in card["data"]
@@ -173,7 +173,7 @@ def test_supervised_and_label_conditioned_train_from_the_cli(idx_folder, tmp_pat
 def test_a_killed_semi_supervised_run_resumes_to_the_same_chosen_epoch(idx_folder, tmp_path, monkeypatch):
     from aae_core.models.categorical import CategoricalAAE
 
-    args = ("--val-size", "100", "--labels", "20", "--set", "latent_dim=3", "--set", "sup_lr=0.01",
+    args = ("--val-size", "100", "--labels", "20", "--set", "latent_dim=3", "--set", "xent.lr=0.01",
             "--batch-size", "20")
     assert cli(idx_folder, tmp_path / "straight", "semi-aae", *args, epochs=3) == 0
     step, calls = CategoricalAAE.train_step, {"n": 0}

@@ -116,3 +116,59 @@ def test_component_walk_decodes_the_path():
     path, images = latent.component_walk(model, 3, n=6)
     assert path.shape == (6, 2) and images.shape == (6, 784)
     torch.testing.assert_close(images, model.decode(model.prior.component_path(3, 6)))
+
+
+def test_parzen_sigma_search_lands_inside_its_grid_even_when_started_off_it():
+    from aae_core import metrics
+
+    g = torch.Generator().manual_seed(0)
+    samples, val = torch.randn(2000, 2, generator=g) * 0.3, torch.randn(300, 2, generator=g) * 0.3
+    # a grid that lies entirely above the optimum: the search walks down until the best is interior
+    best, scores = metrics.parzen_select_sigma(samples, val, sigmas=(0.5, 0.55, 0.6))
+    grid = sorted(scores)
+    assert grid[0] < best < grid[-1] and scores[best] == max(scores.values())
+    assert len(metrics.PARZEN_SIGMAS) >= 20
+    ratios = [b / a for a, b in zip(metrics.PARZEN_SIGMAS, metrics.PARZEN_SIGMAS[1:])]
+    assert max(ratios) < 1.11  # fine: a miss costs little
+
+
+def test_prior_mmd_is_small_for_prior_samples_and_large_for_a_shifted_blob():
+    from aae_core import metrics
+    from aae_core.priors import build_prior
+
+    prior = build_prior({"name": "mixture10"})
+    z, _ = prior.sample(4000, torch.Generator().manual_seed(5))
+    assert abs(metrics.prior_mmd(z, prior)) < 0.01
+    blob = torch.randn(4000, 2) * 0.3 + 1.0
+    assert metrics.prior_mmd(blob, prior) > 0.1
+    # scale-free: the same comparison on a prior 5× wider gives the same number
+    wide = build_prior({"name": "gaussian", "std": 5.0})
+    narrow = build_prior({"name": "gaussian", "std": 1.0})
+    zs = torch.randn(4000, 2) * 0.5
+    assert metrics.prior_mmd(5 * zs, wide) == pytest.approx(metrics.prior_mmd(zs, narrow), rel=0.1)
+
+
+def test_local_means_average_each_image_with_its_nearest_neighbours():
+    from aae_core.calibrate import local_means, nearest_neighbours
+
+    pool = torch.tensor([[0.0], [1.0], [10.0], [11.0], [12.0]])
+    assert nearest_neighbours(pool[:1], pool, 2).tolist() == [[0, 1]]
+    means = local_means(pool[[0, 3]], pool, k=2)  # itself and its two nearest
+    torch.testing.assert_close(means, torch.tensor([[11 / 3], [11.0]]))
+
+
+def test_calibration_rows_reach_the_results_table(tmp_path, monkeypatch):
+    import json
+
+    from aae_core import paper, report
+
+    path = tmp_path / "cal.json"
+    path.write_text(json.dumps({"real": {"parzen_ll": 242.7, "parzen_se": 2.0, "parzen_sigma": 0.17},
+                                "local_means": {"parzen_ll": 349.0, "parzen_se": 1.5, "parzen_sigma": 0.19}, "k": 10}))
+    monkeypatch.setattr(paper, "CALIBRATION_FILE", path)
+    monkeypatch.setattr(paper.parzen_calibration, "__defaults__", (path,))
+    rows = report.calibration_rows(340.0)
+    assert "242.7 ± 2.0" in rows[0] and "real training images" in rows[0]
+    assert "349.0 ± 1.5" in rows[1] and "10 nearest neighbours" in rows[1] and "+9.0 nats" in rows[1]
+    path.write_text("{broken")
+    assert "not computed" in report.calibration_rows(340.0)[0]

@@ -44,3 +44,22 @@ def test_bernoulli_recon_sums_pixels_and_averages_images():
     logits, x = torch.randn(3, 784), torch.rand(3, 784)
     per_pixel = F.binary_cross_entropy(torch.sigmoid(logits), x, reduction="none")
     assert losses.bernoulli_recon(logits, x).item() == pytest.approx(per_pixel.sum().item() / 3, rel=1e-4)
+
+
+def test_mmd_imq_is_zero_for_a_sample_and_itself_and_grows_with_a_shift():
+    torch.manual_seed(0)
+    x, y = torch.randn(400, 2), torch.randn(400, 2)
+    # the same points: the within-sample and cross terms cancel but for the excluded diagonal
+    same = losses.mmd_imq(x, x).item()
+    assert abs(same) < 0.05
+    assert abs(losses.mmd_imq(x, y).item()) < 0.02  # two samples of one distribution: ≈ 0
+    shifts = [losses.mmd_imq(x, y + s).item() for s in (0.5, 1.0, 2.0, 4.0)]
+    assert shifts == sorted(shifts) and shifts[0] > 0.05
+
+
+def test_mmd_imq_matches_its_definition_on_two_points_each():
+    x, y = torch.tensor([[0.0, 0.0], [1.0, 0.0]]), torch.tensor([[0.0, 2.0], [0.0, 3.0]])
+    c = 2 * 2 * 1.0 * 1.0
+    k = lambda a, b: c / (c + float(((a - b) ** 2).sum()))  # noqa: E731
+    expected = k(x[0], x[1]) + k(y[0], y[1]) - 2 * sum(k(a, b) for a in x for b in y) / 4
+    assert losses.mmd_imq(x, y, scales=(1.0,)).item() == pytest.approx(expected, rel=1e-5)

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from aae_core.models import Batch
+from aae_core.recipes import RECIPES, get_recipe, recipe_for
 from aae_core.registry import get_model_class, list_models, register_model
 
 TINY = {"hidden": (16, 16)}
@@ -10,8 +11,7 @@ ADV = {"disc_hidden": (16,)}
 # Extra config fields per family: every registered model must appear here (checked below).
 FAMILY_CONFIGS = {
     "aae": [{"encoder_type": t, "prior": {"name": p}, **ADV}
-            for t in ("deterministic", "gaussian", "universal") for p in ("gaussian", "mixture10")]
-           + [{"adv_optimizer": "sgd", **ADV}],
+            for t in ("deterministic", "gaussian", "universal") for p in ("gaussian", "mixture10")],
     "vae": [{"prior": {"name": "gaussian"}}, {"prior": {"name": "mixture10"}}],
     "label-aae": [{"prior": {"name": "mixture10"}, **ADV}, {"prior": {"name": "swissroll"}, **ADV}],
     "supervised-aae": [{"latent_dim": 2, **ADV}, {"latent_dim": 5, **ADV}],
@@ -74,15 +74,38 @@ def test_shapes_ranges_and_eval_determinism(cls, config):
         torch.testing.assert_close(probs.sum(1), torch.ones(7))
 
 
+def optimizers(model, recipe_name=None):
+    recipe = recipe_for(model, get_recipe(recipe_name or model.default_recipe))
+    model.use_recipe(recipe)
+    return recipe.build_optimizers(model)
+
+
 @pytest.mark.parametrize("cls, config", list(tiny_configs()))
 def test_one_training_step_changes_every_trained_parameter(cls, config):
     torch.manual_seed(0)
     model = cls(config).train()
     before = {k: v.clone() for k, v in model.named_parameters()}
-    losses = model.train_step(batch_for(model), model.configure_optimizers())
+    losses = model.train_step(batch_for(model), optimizers(model))
     assert all(torch.isfinite(v) and v.dim() == 0 and not v.requires_grad for v in losses.values())
     unchanged = [k for k, v in model.named_parameters() if torch.equal(v, before[k])]
     assert unchanged == []
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
+@pytest.mark.parametrize("name", ["aae", "semi-aae", "vae"])
+def test_every_recipe_trains_every_parameter(name, recipe):
+    cls = get_model_class(name)
+    torch.manual_seed(0)
+    model = cls(cls.config_class(**TINY, **({} if name == "vae" else ADV))).train()
+    before = {k: v.clone() for k, v in model.named_parameters()}
+    missing = [p for p in model.phase_parameters() if p not in RECIPES[recipe].phases
+               and p.split("_")[0] not in RECIPES[recipe].phases]
+    if missing:  # a recipe for another kind of model is refused by name
+        with pytest.raises(ValueError, match=f"no optimizer for phase '{missing[0]}'"):
+            optimizers(model, recipe)
+        return
+    model.train_step(batch_for(model), optimizers(model, recipe))
+    assert [k for k, v in model.named_parameters() if torch.equal(v, before[k])] == []
 
 
 @pytest.mark.parametrize("name", [n for n in list_models() if get_model_class(n).label_input])
@@ -124,7 +147,7 @@ def test_supervised_decoder_writes_the_same_style_as_different_digits():
 
 def test_label_conditioned_discriminator_sees_component_label_or_unlabelled_slot():
     cls = get_model_class("label-aae")
-    model = cls(cls.config_class(**TINY, disc_noise=0.0, **ADV))
+    model = cls(cls.config_class(**TINY, **ADV))
     z = torch.zeros(4, 2)
     y = torch.tensor([3, -1, 7, -1])
     fake = model._disc_input(z, None, y)  # encoded images: their label, or the unlabelled slot 10
@@ -171,7 +194,6 @@ def test_bad_inputs_get_clear_errors(name):
 @pytest.mark.parametrize("fields, message", [
     ({"latent_dim": 0}, "latent_dim"),
     ({"hidden": (16, -1)}, "hidden"),
-    ({"lr": 0}, "lr"),
     ({"prior": {"name": "mixture10"}, "latent_dim": 3}, "2-D only"),
     ({"prior": {"name": "gaussian", "dim": 3}, "latent_dim": 2}, "dim 3 but latent_dim is 2"),
 ])
@@ -186,8 +208,8 @@ def test_aae_specific_validation_and_json_round_trip():
     cls = get_model_class("aae")
     with pytest.raises(ValueError, match="encoder_type"):
         cls.config_class(encoder_type="magic")
-    with pytest.raises(ValueError, match="adv_optimizer"):
-        cls.config_class(adv_optimizer="rmsprop")
+    with pytest.raises(ValueError, match="belong to a recipe"):
+        cls.config_class.from_dict({"g_lr": 1e-4})
     config = cls.config_class(hidden=(8, 8), encoder_type="universal", prior={"name": "swissroll"})
     assert cls.config_class.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="no field"):

@@ -143,3 +143,22 @@ def test_hundreds_of_generated_files_are_normalised_or_refused_with_a_message():
     for name, data in goods:
         assert mnist_digit(data).max() > 0.5, name
     assert refused >= 90 and normalised >= len(goods)
+
+
+@pytest.mark.parametrize("peak", [300, 1000, 65535])
+def test_a_16_bit_digit_is_read_by_its_own_range_not_the_types(peak):
+    """A scan whose ink spans only 0..peak of 0..65535 is a digit, not a blank page."""
+    base = np.asarray(digit_image(), dtype=np.float64) / 255  # paper 1, ink 0
+    img = Image.fromarray((base * peak).astype(np.uint16))
+    x = mnist_digit(encode(img, "PNG"))
+    reference = mnist_digit(encode(digit_image(), "PNG"))
+    assert correlation(x, reference) > 0.99
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 2), (4, 4), (4, 60), (60, 3)])
+def test_tiny_images_are_refused_as_too_small_not_blank(size):
+    img = Image.new("L", size, 0)
+    img.putpixel((0, 0), 255)
+    with pytest.raises(ImageError, match=f"only {size[0]}×{size[1]} pixels: too small"):
+        mnist_digit(encode(img, "PNG"))
+    assert mnist_like(np.pad(np.ones((5, 5)), 3)).shape == (28, 28)  # 5×5 ink still makes a digit

@@ -17,14 +17,29 @@ def test_the_paper_pairs_ship():
 
 
 def test_pretrained_folder_stays_small():
-    """The shipped files (those in the manifests; not a training run's checkpoint) stay small: at most
-    the paper's MLP in float16 (about 7 MiB) plus the test codes and q(y|x) (up to 1.6 MiB) per model."""
+    """The shipped files (those in the manifests; not a training run's checkpoint) stay small enough
+    to travel to a GPU machine (≤ 64 MiB of working tree): at most the paper's MLP in 8 bits (about
+    3.6 MB) plus the test codes and q(y|x) (up to 1.6 MB) per model, 40 MB in all."""
     total = 0
     for manifest in aae_core.PRETRAINED_DIR.glob("*/manifest.json"):
         size = sum(entry["bytes"] for entry in json.loads(manifest.read_text())["files"].values())
-        assert size < 9 * 2**20, f"{manifest.parent.name} is {size / 2**20:.1f} MiB"
+        assert size < 5.5e6, f"{manifest.parent.name} is {size / 1e6:.1f} MB"
         total += size
-    assert total < 100 * 2**20, f"pretrained/ ships {total / 2**20:.1f} MiB"
+    assert total <= 40e6, f"pretrained/ ships {total / 1e6:.1f} MB"
+
+
+def test_the_whole_tracked_tree_stays_under_60_mb():
+    import subprocess
+
+    root = aae_core.PRETRAINED_DIR.parent
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout.split(b"\0")
+    total = sum((root / f.decode()).stat().st_size for f in files if f and (root / f.decode()).is_file())
+    assert total <= 60e6, f"the tracked tree is {total / 1e6:.1f} MB"
+
+
+def test_every_shipped_model_is_stored_in_8_bits():
+    for name in aae_core.list_pretrained():
+        assert json.loads((aae_core.PRETRAINED_DIR / name / "config.json").read_text())["dtype"] == "int8", name
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +58,7 @@ def test_manifest_card_and_public_api(name):
     card = json.loads((folder / "card.json").read_text())
     for key in ("command", "seed", "epochs", "wall_s", "hardware", "data", "metrics"):
         assert key in card, key
-    assert card["data"].endswith("(60,000 images)") and "--data" in card["command"]
+    assert "--data" in card["command"] and card["recipe"]["phases"]
     x = torch.rand(3, 784)
     assert model.encode(x).shape == (3, 2) and model.decode(model.encode(x)).shape == (3, 784)
     assert model.sample(4).shape == (4, 784)
@@ -57,10 +72,11 @@ def test_shipped_codes_and_metrics_come_from_the_shipped_weights(name, test_set)
     np.testing.assert_array_equal(data["labels"].numpy(), test_set.labels)
     x = torch.from_numpy(test_set.flat_float())
     codes = metrics.encode_all(model, x)
-    torch.testing.assert_close(codes, data["codes"], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(codes, data["codes"], atol=1e-3, rtol=1e-3)  # stored in float16
     card = model.card["metrics"]
     assert metrics.reconstruction_error(model, x)["recon_bce"] == pytest.approx(card["recon_bce"], rel=1e-4)
     assert metrics.prior_match(codes, model.prior) == pytest.approx(card["prior_swd"], rel=1e-3)
+    assert metrics.prior_mmd(codes, model.prior) == pytest.approx(card["prior_mmd"], rel=1e-3, abs=1e-6)
 
 
 
@@ -118,7 +134,7 @@ def test_shipped_errors_come_from_the_shipped_weights(name, test_set):
     data = aae_core.pretrained_codes(name)
     x = torch.from_numpy(test_set.flat_float())
     probs = metrics.class_probs_all(model, x)
-    torch.testing.assert_close(probs, data["probs"], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(probs, data["probs"], atol=1e-3, rtol=1e-3)  # stored in float16
     m = model.card["metrics"]
     if model.card["labelled"]:
         assert hasattr(model, "classify") or model.model_name == "dimred-aae"

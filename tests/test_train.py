@@ -21,7 +21,8 @@ def test_seeded_smoke_run_writes_a_complete_model(trained_dir):
     assert card["epochs"] == 2 and card["seed"] == 0 and card["command"].startswith("python -m aae_core.train")
     assert [h["epoch"] for h in card["history"]] == [1, 2]
     assert card["history"][1]["recon"] < card["history"][0]["recon"]  # it learned something
-    assert set(card["metrics"]) == {"recon_bce", "recon_mse", "knn5_accuracy", "prior_swd"}
+    assert set(card["metrics"]) == {"recon_bce", "recon_mse", "knn5_accuracy", "prior_swd", "prior_mmd"}
+    assert card["recipe_name"] == "adam-balanced" and card["recipe"]["phases"]["g"]["lr"] == 1e-3
     # synthetic digits are trivially separable: codes of a trained model must carry the label
     assert card["metrics"]["knn5_accuracy"] > 0.5
     assert not (trained_dir / "checkpoint.pt").exists()
@@ -90,10 +91,10 @@ def test_a_checkpoint_from_another_run_is_not_silently_reused(idx_folder, tmp_pa
 
 
 def test_divergence_stops_with_a_clear_message_and_writes_nothing(idx_folder, tmp_path, capsys):
-    rc = cli(idx_folder, tmp_path / "nan", "--set", "lr=1e30", "--set", "g_lr=1e30", "--set", "d_lr=1e30", epochs=2)
+    rc = cli(idx_folder, tmp_path / "nan", "--set", "ae.lr=1e30", "--set", "g.lr=1e30", "--set", "d.lr=1e30", epochs=2)
     err = capsys.readouterr().err
     assert rc == 3 and "diverged" in err and "learning rate" in err
-    assert not (tmp_path / "nan" / "model.safetensors").exists()
+    assert not (tmp_path / "nan" / "model.safetensors.xz").exists()
 
 
 @pytest.mark.parametrize("args, message", [

@@ -4,7 +4,7 @@ import shutil
 import pytest
 import torch
 
-from aae_core.weights import WeightsError, load_codes, load_model, sha256_file
+from aae_core.weights import CODES, WEIGHTS, WeightsError, load_codes, load_model, sha256_file
 
 
 def test_round_trip_restores_the_trained_model(trained_dir):
@@ -36,7 +36,7 @@ def copy(trained_dir, tmp_path):
 
 
 def test_a_flipped_byte_is_refused(copy):
-    path = copy / "model.safetensors"
+    path = copy / WEIGHTS
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -45,7 +45,7 @@ def test_a_flipped_byte_is_refused(copy):
 
 
 def test_a_truncated_file_is_refused(copy):
-    path = copy / "codes.safetensors"
+    path = copy / CODES
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(WeightsError, match="truncated"):
         load_codes(copy)
@@ -62,8 +62,8 @@ def test_a_tampered_config_is_refused_even_with_a_matching_manifest(copy):
 
 
 def test_garbage_where_safetensors_should_be(copy):
-    (copy / "model.safetensors").write_bytes(b"\x80\x04 pickle? no thanks" * 10)
-    rehash(copy, "model.safetensors")
+    (copy / WEIGHTS).write_bytes(b"\x80\x04 pickle? no thanks" * 10)
+    rehash(copy, WEIGHTS)
     with pytest.raises(WeightsError, match="not a valid safetensors file"):
         load_model(copy)
 
@@ -96,5 +96,210 @@ def test_rewriting_the_card_for_people_keeps_the_folder_valid(trained_dir, tmp_p
     rewrite_card_markdown(copy, "# new card\n")
     after = verify_folder(copy)  # re-hashed: still loads
     assert (copy / "README.md").read_text() == "# new card\n"
-    assert after["files"]["model.safetensors"] == before["files"]["model.safetensors"]
+    assert after["files"][WEIGHTS] == before["files"][WEIGHTS]
     assert after["parameters"] == before["parameters"] and load_model(copy).card
+
+
+# -- 8-bit weights ------------------------------------------------------------------------------
+def _stored(folder):
+    from aae_core.weights import _load_tensors
+    return _load_tensors(folder / WEIGHTS)
+
+
+def test_int8_weights_reload_within_half_a_step_of_the_float_weights(trained_dir, tmp_path):
+    from aae_core.weights import save_model
+
+    model = load_model(trained_dir)  # shipped as int8 by default
+    assert json.loads((trained_dir / "config.json").read_text())["dtype"] == "int8"
+    stored = _stored(trained_dir)
+    assert stored["encoder.0.weight"].dtype == torch.int8 and stored["encoder.0.weight::scale"].dtype == torch.float32
+    # perturb to float weights that are not already on the 8-bit grid, then store them both ways
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    save_model(model, tmp_path / "f32", card={}, dtype="float32")
+    save_model(model, tmp_path / "i8", card={}, dtype="int8")
+    f32, i8 = load_model(tmp_path / "f32"), load_model(tmp_path / "i8")
+    scales = _stored(tmp_path / "i8")
+    for name, w in f32.inference_state_dict().items():
+        w8 = i8.inference_state_dict()[name]
+        if w.dim() == 2:  # within half a quantisation step of its own row
+            assert ((w8 - w).abs() <= scales[name + "::scale"][:, None] / 2 + 1e-7).all()
+        else:
+            assert torch.equal(w8, w)
+    x = torch.rand(50, 784)
+    assert (i8.decode(i8.encode(x)) - f32.decode(f32.encode(x))).abs().max() < 0.05
+    assert (tmp_path / "i8" / WEIGHTS).stat().st_size < 0.3 * (tmp_path / "f32" / WEIGHTS).stat().st_size
+
+
+def _resave(folder, tensors):
+    from aae_core.weights import save_file
+    save_file(tensors, folder / WEIGHTS)
+    rehash(folder, WEIGHTS)
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda t: t.pop("encoder.0.weight::scale"),  # a weight without its scale
+    lambda t: t.update({"encoder.0.weight::scale": -t["encoder.0.weight::scale"]}),
+    lambda t: t.update({"encoder.0.weight::scale": t["encoder.0.weight::scale"] * float("nan")}),
+    lambda t: t.update({"encoder.0.weight::scale": t["encoder.0.weight::scale"][:3]}),
+    lambda t: t.update({"encoder.0.weight::scale": t["encoder.0.weight::scale"].double()}),
+    lambda t: t.update({"encoder.0.bias": t["encoder.0.bias"].to(torch.int8)}),  # int8 with no scale
+    lambda t: t.update({"stray::scale": torch.ones(3)}),  # a scale that belongs to nothing
+    lambda t: t.update({"encoder.0.weight": t["encoder.0.weight"].to(torch.int16)}),
+])
+def test_tampered_int8_files_are_refused_even_with_a_matching_manifest(copy, tamper):
+    tensors = _stored(copy)
+    tamper(tensors)
+    _resave(copy, tensors)
+    with pytest.raises(WeightsError):
+        load_model(copy)
+
+
+def test_an_unknown_dtype_is_refused(copy):
+    meta = json.loads((copy / "config.json").read_text())
+    meta["dtype"] = "int4"
+    (copy / "config.json").write_text(json.dumps(meta))
+    rehash(copy, "config.json")
+    with pytest.raises(WeightsError, match="dtype must be one of"):
+        load_model(copy)
+
+
+def test_quantize_migrates_a_legacy_float_folder_and_records_the_change(trained_dir, tmp_path, idx_folder):
+    """A folder from before recipes (float16, training settings inside its config) becomes int8 with
+    its recipe on the card and the measured change of every checked metric."""
+    from aae_core import quantize
+    from aae_core.weights import save_model
+
+    model = load_model(trained_dir)
+    legacy = tmp_path / "legacy"
+    card = json.loads((trained_dir / "card.json").read_text())
+    card.pop("recipe"), card.pop("recipe_name")
+    save_model(model, legacy, card=card, dtype="float16")
+    meta = json.loads((legacy / "config.json").read_text())
+    meta["config"].update(lr=1e-3, g_lr=1e-4, d_lr=1e-4, adv_beta1=0.5, disc_noise=0.3)
+    (legacy / "config.json").write_text(json.dumps(meta))
+    rehash(legacy, "config.json")
+    with pytest.raises(WeightsError, match="belong to a recipe"):
+        load_model(legacy)
+    data = trained_dir.parent / "idx"
+    assert quantize.main([str(legacy), "--data", str(data), "--dataset", "idx"]) == 0
+    migrated = load_model(legacy)
+    card = migrated.card
+    assert card["weights_dtype"] == "int8" and json.loads((legacy / "config.json").read_text())["dtype"] == "int8"
+    assert card["recipe"]["phases"]["g"]["lr"] == 1e-4 and card["recipe"]["disc_noise"] == {"d": 0.3}
+    change = card["quantization"]["relative_change"]
+    assert set(change) >= {"recon_bce", "knn5_accuracy"} and all(v <= 0.01 for v in change.values())
+    assert card["metrics"]["recon_bce"] == pytest.approx(card["quantization"]["after"]["recon_bce"])
+    # a second run leaves an int8 folder alone
+    assert quantize.main([str(legacy), "--data", str(data), "--dataset", "idx"]) == 0
+
+
+def test_quantize_refuses_when_a_metric_moves_too_much(trained_dir, tmp_path):
+    """Weights off the 8-bit grid move some metric under rounding: a zero tolerance refuses, untouched."""
+    from aae_core import quantize
+    from aae_core.weights import save_model
+
+    model = load_model(trained_dir)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    folder = tmp_path / "f32"
+    save_model(model, folder, card=json.loads((trained_dir / "card.json").read_text()), dtype="float32")
+    before = sha256_file(folder / WEIGHTS)
+    rc = quantize.main([str(folder), "--data", str(trained_dir.parent / "idx"), "--dataset", "idx", "--tolerance", "0"])
+    assert rc == 3
+    assert sha256_file(folder / WEIGHTS) == before
+    assert json.loads((folder / "config.json").read_text())["dtype"] == "float32"
+
+
+# -- a full disk ----------------------------------------------------------------------------------
+def _full_disk_after(n_bytes: int):
+    """A stand-in for a writer that runs out of space: writes n_bytes of the file, then ENOSPC."""
+    import errno
+
+    def write(tensors, path, *args, **kwargs):
+        with open(path, "wb") as fh:
+            fh.write(b"\0" * n_bytes)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    return write
+
+
+def test_a_full_disk_while_writing_weights_leaves_the_previous_folder_intact(copy, monkeypatch):
+    from aae_core import weights
+
+    before = {p.name: p.read_bytes() for p in copy.iterdir()}
+    model = load_model(copy)
+    monkeypatch.setattr(weights, "save_file", _full_disk_after(1000))
+    with pytest.raises(OSError, match="No space left"):
+        weights.save_model(model, copy, card={"new": True}, dtype="int8")
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before  # byte for byte
+    assert load_model(copy).card.get("new") is None
+    assert [p.name for p in copy.parent.iterdir() if p.name.startswith(".")] == []  # nothing half-written left
+
+
+def test_a_full_disk_while_writing_a_checkpoint_keeps_the_previous_one(idx_folder, tmp_path, monkeypatch):
+    from aae_core import train
+
+    out = tmp_path / "run"
+    args = ["--model", "aae", "--data", str(idx_folder), "--dataset", "idx", "--hidden", "16,16",
+            "--set", "disc_hidden=[16]", "--batch-size", "50", "--out", str(out), "--no-progress", "--threads", "1"]
+    real_save = torch.save
+    calls = {"n": 0}
+
+    def save_then_fill_the_disk(obj, path, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return real_save(obj, path, *a, **k)
+        with open(path, "wb") as fh:
+            fh.write(b"\0" * 100)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", save_then_fill_the_disk)
+    assert train.main(args + ["--epochs", "3"]) == 3  # stops with a message in epoch 2's checkpoint
+    checkpoint = train.load_checkpoint(out / train.CHECKPOINT)
+    assert int(checkpoint["epoch"]) == 1  # the last good checkpoint
+    assert not (out / f".{train.CHECKPOINT}.tmp").exists()
+    monkeypatch.setattr(torch, "save", real_save)
+    assert train.main(args + ["--epochs", "3"]) == 0  # resumes from epoch 1 and finishes
+    assert load_model(out).card["epochs"] == 3
+
+
+def test_an_xz_bomb_is_refused(copy, monkeypatch):
+    """A compressed weights file that would inflate past the limit is refused before it is parsed."""
+    import lzma
+
+    from aae_core import weights
+
+    monkeypatch.setattr(weights, "MAX_TENSOR_BYTES", 1 << 20)
+    (copy / WEIGHTS).write_bytes(lzma.compress(b"\0" * (8 << 20)))
+    rehash(copy, WEIGHTS)
+    with pytest.raises(WeightsError, match="inflates beyond"):
+        load_model(copy)
+
+
+def test_plain_first_format_folders_still_load_and_repack_to_the_same_weights(trained_dir, tmp_path):
+    """An 8-bit folder of the first format (plain model.safetensors, float32 codes) loads, and
+    quantize repacks it compressed without changing a single weight."""
+    from safetensors.torch import save_file as plain_save
+
+    from aae_core import quantize
+    from aae_core.weights import _load_tensors, write_manifest
+
+    folder = tmp_path / "plain"
+    shutil.copytree(trained_dir, folder)
+    plain_save(_load_tensors(folder / WEIGHTS), str(folder / "model.safetensors"))
+    plain_save(load_codes(folder), str(folder / "codes.safetensors"))
+    (folder / WEIGHTS).unlink(), (folder / CODES).unlink()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    write_manifest(folder, ["model.safetensors", "codes.safetensors", "config.json", "card.json", "README.md"],
+                   {k: v for k, v in manifest.items() if k not in ("format", "files")})
+    before = load_model(folder).inference_state_dict()
+    assert quantize.main([str(folder), "--data", str(trained_dir.parent / "idx"), "--dataset", "idx"]) == 0
+    assert (folder / WEIGHTS).exists() and not (folder / "model.safetensors").exists()
+    after = load_model(folder).inference_state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    torch.testing.assert_close(load_codes(folder)["codes"], load_codes(trained_dir)["codes"])

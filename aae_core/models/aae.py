@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import torch
 
 from aae_core import losses
-from aae_core.models.adversarial import (AdversarialConfig, adversarial_optimizer, discriminator_step,
-                                         generator_loss, noisy, optimizer_step)
-from aae_core.models.base import Autoencoder, ModelOutput, adam, reparameterize
+from aae_core.models.adversarial import AdversarialConfig, discriminator_step, generator_loss, optimizer_step
+from aae_core.models.base import Autoencoder, ModelOutput, reparameterize
 from aae_core.nets import mlp
 from aae_core.registry import register_model
 
@@ -38,6 +37,8 @@ class AAEConfig(AdversarialConfig):
 class AAE(Autoencoder):
     config_class = AAEConfig
     selection_metric = "prior_swd"
+    discriminator_phases = ("d",)
+    default_recipe = "adam-balanced"
     decoder_extra = 0  # decoder inputs besides the code (a one-hot label in the supervised AAE)
     condition_dim = 0  # discriminator inputs besides the code (a one-hot label when conditioned)
 
@@ -55,6 +56,7 @@ class AAE(Autoencoder):
 
         z is drawn from q(z|x) in training, and is its mode (Gaussian) or f(x, η=0) in eval mode."""
         c = self.config
+        x = self._encoder_input(x)
         if c.encoder_type == "universal":
             eta = torch.randn(len(x), c.noise_dim, device=x.device) if self.training else x.new_zeros(len(x), c.noise_dim)
             x = torch.cat([x, eta], 1)  # N×(784+noise_dim)
@@ -71,18 +73,14 @@ class AAE(Autoencoder):
         z, mu, logvar = self._posterior(self._check(x, self.config.input_dim, "x"))
         return ModelOutput(recon_logits=self.decoder(self._decoder_input(z, labels)), z=z, mu=mu, logvar=logvar)
 
-    def configure_optimizers(self):
-        c = self.config
-        return {
-            "ae": adam([*self.encoder.parameters(), *self.decoder.parameters()], c.lr),
-            "d": adversarial_optimizer(self.discriminator.parameters(), c.d_lr, c),
-            "g": adversarial_optimizer(self.encoder.parameters(), c.g_lr, c),
-        }
+    def phase_parameters(self):
+        return {"ae": [*self.encoder.parameters(), *self.decoder.parameters()],
+                "d": list(self.discriminator.parameters()), "g": list(self.encoder.parameters())}
 
     def _disc_input(self, z: torch.Tensor, component: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         """What the discriminator sees of codes z (N×d): the noisy code (conditioned models append a
         label: ``component`` of a prior sample, or ``y`` of an image)."""
-        return noisy(z, self.config.disc_noise)
+        return self.for_discriminator("d", z)
 
     def train_step(self, batch, opts):
         x = batch.x  # B×784

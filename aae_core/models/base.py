@@ -30,7 +30,6 @@ class ModelConfig:
     latent_dim: int = 2
     hidden: tuple[int, ...] = (1000, 1000)
     prior: dict = field(default_factory=lambda: {"name": "gaussian", "std": 5.0})
-    lr: float = 1e-3  # Adam learning rate of the reconstruction (autoencoder) phase
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(self.hidden))
@@ -41,9 +40,6 @@ class ModelConfig:
         if prior.dim != self.latent_dim:
             raise ValueError(f"prior has dim {prior.dim} but latent_dim is {self.latent_dim}")
         object.__setattr__(self, "prior", prior.spec())
-        for f in fields(self):
-            if f.name.endswith("lr") and not (isinstance(getattr(self, f.name), (int, float)) and getattr(self, f.name) > 0):
-                raise ValueError(f"{f.name} must be a positive number, got {getattr(self, f.name)!r}")
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self)))
@@ -54,9 +50,17 @@ class ModelConfig:
             raise ValueError(f"a {cls.__name__} must be a JSON object, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
+        moved = unknown & LEGACY_TRAINING_FIELDS
+        if moved:
+            raise ValueError(f"{sorted(moved)} are training settings: they belong to a recipe "
+                             "(aae_core.recipes), not to the model's config")
         if unknown:
             raise ValueError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
         return cls(**data)
+
+
+# Training settings that configs held before recipes (aae_core.recipes) took them over.
+LEGACY_TRAINING_FIELDS = {"lr", "d_lr", "g_lr", "sup_lr", "adv_beta1", "adv_optimizer", "adv_momentum", "disc_noise"}
 
 
 @dataclass
@@ -110,7 +114,8 @@ def one_hot_labels(labels, n: int, n_classes: int, device, dtype, model_name: st
 
 class Autoencoder(nn.Module):
     """Base class. Subclasses set ``config_class``, build ``encoder``/``decoder`` and implement
-    ``forward``, ``configure_optimizers`` and ``train_step``."""
+    ``forward``, ``phase_parameters`` and ``train_step``. How they are trained (optimizers per
+    phase, noise, dropout) comes from a recipe (``aae_core.recipes``) through ``use_recipe``."""
 
     config_class = ModelConfig
     model_name = "base"
@@ -121,6 +126,9 @@ class Autoencoder(nn.Module):
     n_classes = 0  # size of that label (decoder input) or categorical code
     # The validation number that picks the epoch to ship (lower is better), see aae_core.evaluate.
     selection_metric = "recon_bce"
+    # The phases of ``phase_parameters`` that train a discriminator (each may get its own input noise).
+    discriminator_phases: tuple[str, ...] = ()
+    default_recipe = "adam"  # the named recipe (aae_core.recipes.RECIPES) a training run uses unless told
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -129,6 +137,31 @@ class Autoencoder(nn.Module):
         self.config = config
         self.prior: Prior = build_prior(config.prior)
         self.latent_dim = config.latent_dim
+        # training-only regularisers, set by use_recipe (all off: a loaded model)
+        self.input_noise = self.input_dropout = 0.0
+        self.disc_noise: dict[str, float] = {}
+
+    def use_recipe(self, recipe) -> None:
+        """Take a recipe's training-only regularisers: encoder-input noise and dropout, hidden
+        dropout in the encoder and decoder, and each discriminator's input noise."""
+        self.input_noise, self.input_dropout = recipe.input_noise, recipe.input_dropout
+        self.disc_noise = {k: v for k, v in recipe.disc_noise.items() if k in self.discriminator_phases}
+        for name in ("encoder", "decoder"):
+            getattr(self, name).dropout = recipe.hidden_dropout
+
+    def _encoder_input(self, x: torch.Tensor) -> torch.Tensor:
+        """x: N×784 as the encoder sees it: with the recipe's noise and dropout in training mode."""
+        if self.training:
+            if self.input_noise:
+                x = x + self.input_noise * torch.randn_like(x)
+            if self.input_dropout:
+                x = F.dropout(x, self.input_dropout, training=True)
+        return x
+
+    def for_discriminator(self, phase: str, z: torch.Tensor) -> torch.Tensor:
+        """What discriminator ``phase`` sees of z (N×k): z plus its own input noise (none unless set)."""
+        std = self.disc_noise.get(phase, 0.0)
+        return z + std * torch.randn_like(z) if std > 0 else z
 
     # -- input checks -----------------------------------------------------------------------
     def _check(self, t: torch.Tensor, width: int, what: str) -> torch.Tensor:
@@ -184,8 +217,14 @@ class Autoencoder(nn.Module):
             labels = torch.randint(self.n_classes, (len(z),), generator=generator)
         return self.decode(z, labels)
 
+    def map_extent(self) -> tuple[float, float]:
+        """A square range [lo, hi] per axis of the code that holds almost all of the prior's mass:
+        where the codes should lie (plots, manifold grids)."""
+        return self.prior.extent()
+
     # -- training ------------------------------------------------------------------------------
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+    def phase_parameters(self) -> dict[str, list[nn.Parameter]]:
+        """Phase name → the parameters its optimizer updates (see ``aae_core.recipes``)."""
         raise NotImplementedError
 
     def train_step(self, batch: Batch, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
@@ -205,14 +244,6 @@ class Autoencoder(nn.Module):
             prefix = f"{m}."
             sub = {k[len(prefix):]: v.float() for k, v in state.items() if k.startswith(prefix)}
             getattr(self, m).load_state_dict(sub, strict=True)
-
-
-def adam(params, lr: float, beta1: float = 0.9) -> torch.optim.Adam:
-    """Adam with its fused kernel on the CPU and on CUDA: one pass over the parameters per step
-    instead of several per tensor (1.4–1.6× faster training steps on the 2-core CPU; `make bench`)."""
-    params = list(params)
-    fused = bool(params) and all(p.device.type in ("cpu", "cuda") for p in params)
-    return torch.optim.Adam(params, lr=lr, betas=(beta1, 0.999), fused=fused or None)
 
 
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -18,9 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from aae_core import losses
-from aae_core.models.adversarial import (AdversarialConfig, adversarial_optimizer, discriminator_step,
-                                         generator_loss, noisy, optimizer_step)
-from aae_core.models.base import Autoencoder, ModelOutput, adam, check_positive_int
+from aae_core.models.adversarial import AdversarialConfig, discriminator_step, generator_loss, optimizer_step
+from aae_core.models.base import Autoencoder, ModelOutput, check_positive_int
 from aae_core.nets import mlp
 
 
@@ -29,7 +28,6 @@ class CategoricalAAEConfig(AdversarialConfig):
     latent_dim: int = 10  # style z
     prior: dict = field(default_factory=lambda: {"name": "gaussian", "std": 1.0})
     n_classes: int = 10  # K: classes (semi-supervised) or clusters (unsupervised)
-    sup_lr: float = 1e-3  # semi-supervised (cross-entropy) phase
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -43,6 +41,8 @@ class CategoricalAAE(Autoencoder):
     inference_modules = ("encoder", "decoder")
     training_labels = "pool"
     label_input = True
+    discriminator_phases = ("d_y", "d_z")
+    default_recipe = "adam-balanced"
 
     def __init__(self, config: CategoricalAAEConfig) -> None:
         super().__init__(config)
@@ -61,7 +61,7 @@ class CategoricalAAE(Autoencoder):
 
     def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: N×784 → (y logits N×K, style z N×d)."""
-        h = self.encoder(self._check(x, self.config.input_dim, "x"))
+        h = self.encoder(self._encoder_input(self._check(x, self.config.input_dim, "x")))
         return h[:, :self.config.n_classes], h[:, self.config.n_classes:]
 
     def class_probs(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,15 +96,12 @@ class CategoricalAAE(Autoencoder):
     def _reconstruction_loss(self, out: ModelOutput, x: torch.Tensor) -> torch.Tensor:
         return losses.bernoulli_recon(out.recon_logits, x)
 
-    def configure_optimizers(self):
-        c = self.config
-        return {
-            "ae": adam(self._reconstruction_params(), c.lr),
-            "d_y": adversarial_optimizer(self.disc_y.parameters(), c.d_lr, c),
-            "d_z": adversarial_optimizer(self.disc_z.parameters(), c.d_lr, c),
-            "g": adversarial_optimizer(self.encoder.parameters(), c.g_lr, c),
-            "sup": adam(self.encoder.parameters(), c.sup_lr),
-        }
+    def phase_parameters(self):
+        phases = {"ae": self._reconstruction_params(), "d_y": list(self.disc_y.parameters()),
+                  "d_z": list(self.disc_z.parameters()), "g": list(self.encoder.parameters())}
+        if self.training_labels == "pool":  # a cross-entropy phase whenever labelled images are given
+            phases["xent"] = list(self.encoder.parameters())
+        return phases
 
     def train_step(self, batch, opts):
         x, c = batch.x, self.config  # B×784
@@ -115,17 +112,18 @@ class CategoricalAAE(Autoencoder):
         # (2a) regularization: one discriminator per code, prior samples real, codes of (1) fake
         y_real = F.one_hot(torch.randint(c.n_classes, (len(x),), device=x.device), c.n_classes).to(x.dtype)
         z_real = self.prior.sample(len(x), device=x.device)[0]
-        d_y = discriminator_step(self.disc_y, opts["d_y"], noisy(y_real, c.disc_noise),
-                                 noisy(F.softmax(out.y_logits.detach(), -1), c.disc_noise))
-        d_z = discriminator_step(self.disc_z, opts["d_z"], noisy(z_real, c.disc_noise), noisy(out.z.detach(), c.disc_noise))
+        d_y = discriminator_step(self.disc_y, opts["d_y"], self.for_discriminator("d_y", y_real),
+                                 self.for_discriminator("d_y", F.softmax(out.y_logits.detach(), -1)))
+        d_z = discriminator_step(self.disc_z, opts["d_z"], self.for_discriminator("d_z", z_real),
+                                 self.for_discriminator("d_z", out.z.detach()))
 
         # (2b) regularization: the encoder fools both
         logits, z = self._heads(x)
-        g = optimizer_step(opts["g"], generator_loss(self.disc_y, noisy(F.softmax(logits, -1), c.disc_noise))
-                           + generator_loss(self.disc_z, noisy(z, c.disc_noise)))
+        g = optimizer_step(opts["g"], generator_loss(self.disc_y, self.for_discriminator("d_y", F.softmax(logits, -1)))
+                           + generator_loss(self.disc_z, self.for_discriminator("d_z", z)))
         result = {"recon": recon, "d_y": d_y, "d_z": d_z, "g": g}
 
         # (3) semi-supervised phase: cross-entropy of q(y|x) on a labelled batch
         if batch.x_lab is not None:
-            result["xent"] = optimizer_step(opts["sup"], losses.cross_entropy(self._heads(batch.x_lab)[0], batch.y_lab))
+            result["xent"] = optimizer_step(opts["xent"], losses.cross_entropy(self._heads(batch.x_lab)[0], batch.y_lab))
         return result

@@ -69,6 +69,12 @@ class DimReductionAAE(CategoricalAAE):
         """m×2: where each cluster head sits in the 2-D map."""
         return self.heads.weight.detach().t()
 
+    def map_extent(self) -> tuple[float, float]:
+        """The 2-D map holds W·y + z: every head, widened by the style prior's reach."""
+        lo, hi = self.prior.extent()
+        heads = self.head_positions()
+        return float(heads.min()) + lo, float(heads.max()) + hi
+
     def _decode_prior_sample(self, z, labels, generator):
         """Images from W·y + z with y ~ Cat(m) (or the given clusters) and z from the style prior."""
         n = len(z)

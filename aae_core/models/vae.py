@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from aae_core import losses
-from aae_core.models.base import Autoencoder, ModelConfig, ModelOutput, adam, reparameterize
+from aae_core.models.base import Autoencoder, ModelConfig, ModelOutput, reparameterize
 from aae_core.nets import mlp
 from aae_core.registry import register_model
 
@@ -37,7 +37,7 @@ class VAE(Autoencoder):
         self.decoder = mlp(c.latent_dim, tuple(reversed(c.hidden)), c.input_dim)
 
     def _gaussian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encoder(x).chunk(2, dim=1)  # N×d each
+        mu, logvar = self.encoder(self._encoder_input(x)).chunk(2, dim=1)  # N×d each
         return mu, logvar.clamp(-30.0, 20.0)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -56,8 +56,8 @@ class VAE(Autoencoder):
             return losses.gaussian_kl(out.mu, out.logvar, spec["std"])
         return losses.monte_carlo_kl(out.z, out.mu, out.logvar, self.prior.log_prob)
 
-    def configure_optimizers(self):
-        return {"vae": adam(self.parameters(), self.config.lr)}
+    def phase_parameters(self):
+        return {"vae": list(self.parameters())}
 
     def train_step(self, batch, opts):
         x = batch.x

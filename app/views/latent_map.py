@@ -4,7 +4,7 @@ import streamlit as st
 
 from aae_core import latent
 from app import resources
-from app.helpers import latent_figure, read_selection
+from app.helpers import latent_figure, outside_share, read_selection
 from app.widgets import model_picker, number_from_url
 
 st.title("Latent map")
@@ -19,7 +19,10 @@ if name is None:
     st.stop()
 codes, labels = resources.codes(name)
 images = resources.test_images()
-lo, hi = resources.extent(name)
+with st.sidebar:
+    widen = st.toggle("Widen the view to (almost) every test code", value=False, key="widen",
+                      help="By default the map and the grid span the prior's range, where the codes should lie.")
+lo, hi = resources.extent(name, widen)
 
 with st.sidebar:
     st.subheader("Manifold grid")
@@ -27,8 +30,9 @@ with st.sidebar:
     placement = st.radio("Place the grid", ["beside the map", "under the map", "hidden"], key="grid_place")
     show_density = st.toggle("Show the prior's density", value=True, key="show_density")
 
-fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name) if show_density else None,
+fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name, widen) if show_density else None,
                     grid_n=41, height=620)
+outside = outside_share(codes, lo, hi)
 if placement == "beside the map":
     map_col, grid_col = st.columns([3, 2])
 else:
@@ -38,9 +42,12 @@ with map_col:
                             key=f"map-{name}", config={"scrollZoom": True, "displaylogo": False})
 if placement != "hidden":
     with grid_col:
-        st.image(resources.manifold_png(name, grid_n), width="stretch",
+        st.image(resources.manifold_png(name, grid_n, widen), width="stretch",
                  caption=f"The decoder's output on a {grid_n}×{grid_n} grid over z ∈ [{lo:.1f}, {hi:.1f}]² "
-                         "(same axes as the map: up is +z₂).", output_format="PNG")
+                         f"({'widened to the test codes' if widen else 'the prior’s range'}; same axes as the map: "
+                         "up is +z₂).", output_format="PNG")
+st.caption(f"{outside:.1%} of the 10,000 test codes lie outside this view"
+           + ("." if widen or outside == 0 else " — widen the view in the sidebar to see them."))
 
 points = event.selection.points if event and event.selection else []
 sel = read_selection(points, fig, len(codes))

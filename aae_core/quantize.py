@@ -1,0 +1,112 @@
+"""Store a weights folder's weights in 8 bits, measuring what that changes:
+``python -m aae_core.quantize FOLDER... --data MNIST_FOLDER``.
+
+For each folder: load the weights as they are (float32 or float16; a config written before recipes
+is split into the architecture and the recipe it was trained with), score them on the test set,
+round every weight matrix to int8 with a float32 scale per row, score again, and refuse (exit 3,
+folder untouched) if a metric moved by more than ``--tolerance`` relative (default 1 %). Otherwise
+the folder is rewritten with the int8 weights, every metric recomputed on exactly those weights
+(Parzen with the fine σ grid), and the card records both sets of numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from aae_core.data import DATASETS, DataError, load_dataset
+from aae_core.evaluate import card_markdown, eval_data, evaluate
+from aae_core.recipes import legacy_recipe
+from aae_core.registry import get_model_class
+from aae_core.train import as_stored
+from aae_core.weights import (CODES, WEIGHTS, WeightsError, load_codes, load_tensors, read_json, save_model,
+                              stored_name, verify_folder)
+
+# The numbers that must survive rounding (lower- or higher-is-better alike), where a model has them.
+CHECKED = ("recon_bce", "knn5_accuracy", "error", "cluster_error_paper", "cluster_error_majority")
+
+
+def load_any(folder: Path):
+    """(model in eval mode with float weights, card, dtype) from a verified folder of any dtype,
+    legacy configs included."""
+    manifest = verify_folder(folder, required=("config.json", "card.json"))
+    meta, card = read_json(folder / "config.json"), read_json(folder / "card.json")
+    try:
+        cls = get_model_class(meta.get("model"))
+        config, recipe = legacy_recipe(meta.get("config"), cls.discriminator_phases)
+        model = cls(cls.config_class.from_dict(config))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WeightsError(f"{folder / 'config.json'}: {exc}") from None
+    if meta.get("dtype") == "int8":
+        from aae_core.weights import load_model
+        return load_model(folder), card, "int8" if stored_name(manifest, WEIGHTS) == WEIGHTS else "int8-plain"
+    state = {k: v.float() for k, v in load_tensors(folder, manifest, WEIGHTS).items()}
+    model.load_inference_state_dict(state)
+    if "recipe" not in card:  # trained before recipes: record the one it was trained with
+        card["recipe"], card["recipe_name"] = recipe.to_dict(), "as trained (settings from its config)"
+    return model.eval(), card, meta.get("dtype")
+
+
+def relative_changes(before: dict, after: dict) -> dict:
+    return {k: abs(after[k] - before[k]) / max(abs(before[k]), 1e-12) for k in CHECKED if k in before}
+
+
+def quantize_folder(folder: Path, train, test, tolerance: float) -> dict:
+    model, card, dtype = load_any(folder)
+    data = eval_data(card, train, test)
+    if dtype == "int8":
+        return {"folder": str(folder), "skipped": "already int8, compressed"}
+    if dtype == "int8-plain":  # an 8-bit folder of the first format: same weights, stored compressed
+        codes = load_codes(folder) if stored_name(verify_folder(folder), CODES) else None
+        save_model(model, folder, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(folder.name, card))
+        return {"folder": str(folder), "repacked": "xz-compressed, codes in float16"}
+    before, _ = evaluate(model, data, with_parzen=False)
+    model.load_inference_state_dict(as_stored(model.inference_state_dict(), "int8"))
+    after, _ = evaluate(model, data, with_parzen=False)
+    change = relative_changes(before, after)
+    report = {"folder": str(folder), "from": dtype, "relative_change": change}
+    if any(v > tolerance for v in change.values()):
+        return {**report, "refused": f"a metric moved by more than {tolerance:.1%}"}
+    scores, codes = evaluate(model, data)
+    card.update(metrics=scores, weights_dtype="int8", quantization={
+        "from": dtype, "tolerance": tolerance,
+        "before": {k: before[k] for k in change}, "after": {k: after[k] for k in change},
+        "relative_change": change,
+        "command": f"python -m aae_core.quantize pretrained/{folder.name} --data MNIST_FOLDER"})
+    save_model(model, folder, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(folder.name, card))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m aae_core.quantize", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("folders", nargs="+", help="weights folders (e.g. pretrained/aae-gaussian-8d)")
+    p.add_argument("--data", default=None, help="folder with the four MNIST IDX files")
+    p.add_argument("--dataset", choices=DATASETS, default="mnist")
+    p.add_argument("--tolerance", type=float, default=0.01, help="largest relative change allowed (0.01 = 1 %%)")
+    p.add_argument("--threads", type=int, default=None)
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        train, test = load_dataset(args.data, "train", args.dataset), load_dataset(args.data, "test", args.dataset)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rc = 0
+    for folder in args.folders:
+        try:
+            report = quantize_folder(Path(folder), train, test, args.tolerance)
+        except (WeightsError, ValueError) as exc:
+            report, rc = {"folder": folder, "error": str(exc)}, 2
+        if "refused" in report:
+            rc = 3
+        print(json.dumps(report), flush=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""The shipped models as data: one row per folder of ``pretrained/`` — family, prior, code size,
+widths, recipe (and the recipes compared on validation), epochs, selection metric — feeding
+``make pretrained``, a GPU run and the cards.
+
+    python -m aae_core.shipped list                      # the table
+    python -m aae_core.shipped command NAME [--recipe R]  # the training command of one row
+    python -m aae_core.shipped train NAME... --data MNIST [--jobs 2]   # train every recipe of each row
+    python -m aae_core.shipped pick NAME... --data MNIST  # ship the run with the best validation score
+
+``train`` writes each recipe's run to ``runs/NAME--RECIPE`` (resumable); ``pick`` copies the run with
+the lowest validation score into ``pretrained/NAME`` in 8 bits (``aae_core.quantize``) and records
+every compared recipe's score on the card. The test set plays no part in the choice.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aae_core.recipes import RECIPES
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER_MLP, SMALL = (1000, 1000), (500, 500)
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    name: str
+    family: str
+    description: str
+    recipe: str  # the recipe of the shipped weights
+    epochs: int
+    prior: str | None = None  # None: the family's default prior
+    latent_dim: int | None = None
+    hidden: tuple[int, ...] = PAPER_MLP
+    labels: str | int | None = None
+    select_by: str | None = None  # validation metric that picks the epoch (None: the family's own)
+    settings: dict = field(default_factory=dict)  # further --set KEY=VALUE (config fields or recipe overrides)
+    compare: tuple[str, ...] = ()  # recipes trained side by side; ``pick`` ships the best on validation
+    val_size: int = 10_000
+
+    def __post_init__(self) -> None:
+        for r in (self.recipe, *self.compare):
+            if r not in RECIPES:
+                raise ValueError(f"{self.name}: unknown recipe {r!r}")
+
+    @property
+    def recipes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.compare, self.recipe)))
+
+    def train_args(self, data: str, out: str, recipe: str | None = None, threads: int = 1) -> list[str]:
+        args = ["--model", self.family, "--data", data, "--val-size", str(self.val_size), "--seed", "0",
+                "--threads", str(threads), "--no-progress", "--hidden", ",".join(map(str, self.hidden)),
+                "--epochs", str(self.epochs), "--recipe", recipe or self.recipe]
+        if self.prior:
+            args += ["--prior", self.prior]
+        if self.latent_dim is not None:
+            args += ["--latent-dim", str(self.latent_dim)]
+        if self.labels is not None:
+            args += ["--labels", str(self.labels)]
+        if self.select_by:
+            args += ["--select-by", self.select_by]
+        for k, v in self.settings.items():
+            args += ["--set", f"{k}={json.dumps(v)}"]
+        return args + ["--out", out, "--description", self.description]
+
+
+R2 = ("adam-balanced", "paper-sgd")  # the two recipes compared for the CPU-retrained 2-D models
+LEGACY_ADV = {"g.lr": 1e-3}  # the label-aware family's first runs: adam-legacy with the generator at 1e-3
+
+SHIPPED: dict[str, ShippedModel] = {m.name: m for m in [
+    # -- the paper's Figure 2, retrained on the CPU with both recipes (issue 8) --------------------
+    ShippedModel("aae-gaussian-2d", "aae", "2-D AAE on N(0, 5²I) (the paper's Figure 2, top left)",
+                 "adam-balanced", 80, prior="gaussian", hidden=SMALL, select_by="prior_swd",
+                 compare=(*R2, "adam-musyoku")),
+    ShippedModel("aae-mixture10-2d", "aae", "2-D AAE on a mixture of 10 Gaussians (the paper's Figure 2, bottom)",
+                 "adam-balanced", 80, prior="mixture10", hidden=SMALL, select_by="prior_swd", compare=R2),
+    ShippedModel("vae-gaussian-2d", "vae", "2-D VAE on N(0, 5²I), closed-form KL (the paper's Figure 2, top right)",
+                 "adam", 80, prior="gaussian", hidden=SMALL, select_by="prior_swd"),
+    ShippedModel("vae-mixture10-2d", "vae",
+                 "2-D VAE on a mixture of 10 Gaussians, Monte-Carlo KL (the paper's Figure 2, bottom right)",
+                 "adam", 80, prior="mixture10", hidden=SMALL, select_by="prior_swd"),
+    ShippedModel("label-aae-mixture10", "label-aae", "2-D AAE with label-conditioned regularization on the "
+                 "10-Gaussian mixture, 10k labelled + 40k unlabelled (Figure 4)", "adam-balanced", 60,
+                 prior="mixture10", hidden=SMALL, labels=10000, compare=R2),
+    ShippedModel("label-aae-swissroll", "label-aae", "2-D AAE with label-conditioned regularization on the "
+                 "swiss roll, 10k labelled + 40k unlabelled (Figure 4)", "adam-balanced", 60,
+                 prior="swissroll", hidden=SMALL, labels=10000, compare=R2),
+    # -- the label-aware family's first CPU runs (issue 3), weights stored in 8 bits since -------------
+    ShippedModel("semi-aae-100", "semi-aae", "Semi-supervised AAE, 100 labels (the paper's Table 2)",
+                 "adam-legacy", 40, labels=100, settings=LEGACY_ADV),
+    ShippedModel("semi-aae-1000", "semi-aae", "Semi-supervised AAE, 1000 labels (the paper's Table 2)",
+                 "adam-legacy", 20, labels=1000, settings=LEGACY_ADV),
+    ShippedModel("semi-aae-all", "semi-aae", "Semi-supervised AAE, all 50,000 training labels (the paper's Table 2)",
+                 "adam-legacy", 10, labels="all", settings=LEGACY_ADV),
+    ShippedModel("supervised-aae-2d", "supervised-aae",
+                 "Supervised AAE: the decoder reads the digit, the 2-D code holds the style (Figure 7)",
+                 "adam-legacy", 20, hidden=SMALL, labels="all", latent_dim=2, settings=LEGACY_ADV),
+    ShippedModel("supervised-aae-15d", "supervised-aae",
+                 "Supervised AAE: the decoder reads the digit, the 15-D code holds the style (Figure 7)",
+                 "adam-legacy", 20, hidden=SMALL, labels="all", latent_dim=15, settings=LEGACY_ADV),
+    ShippedModel("dimred-aae-1000", "dimred-aae", "Dimensionality-reduction AAE, 1000 labels, 2-D map W·y + z (Figure 11)",
+                 "adam-legacy", 20, hidden=SMALL, labels=1000, settings=LEGACY_ADV),
+    ShippedModel("dimred-aae-100", "dimred-aae", "Dimensionality-reduction AAE, 100 labels, 2-D map W·y + z (Figure 11)",
+                 "adam-legacy", 20, hidden=SMALL, labels=100, settings=LEGACY_ADV),
+    ShippedModel("dimred-aae-20clusters", "dimred-aae",
+                 "Dimensionality-reduction AAE, unsupervised, 20 clusters, 2-D map W·y + z (Figure 11)",
+                 "adam-legacy", 20, hidden=SMALL, settings={"n_classes": 20, **LEGACY_ADV}),
+    ShippedModel("aae-gaussian-8d", "aae", "8-D AAE on N(0, 5²I) for the Parzen-window log-likelihood (the paper's Table 1)",
+                 "adam-legacy", 20, latent_dim=8, settings=LEGACY_ADV),
+    ShippedModel("cluster-aae-16", "cluster-aae", "Unsupervised clustering AAE, 16 clusters (the paper's Table 3)",
+                 "adam-legacy", 20, settings={"n_classes": 16, **LEGACY_ADV}),
+    ShippedModel("cluster-aae-30", "cluster-aae", "Unsupervised clustering AAE, 30 clusters (the paper's Table 3)",
+                 "adam-legacy", 20, settings={"n_classes": 30, **LEGACY_ADV}),
+]}
+
+
+def get_row(name: str) -> ShippedModel:
+    try:
+        return SHIPPED[name]
+    except KeyError:
+        raise ValueError(f"no shipped model {name!r} in the table; rows: {', '.join(SHIPPED)}") from None
+
+
+def run_folder(name: str, recipe: str, runs: Path) -> Path:
+    return runs / f"{name}--{recipe}"
+
+
+def command(row: ShippedModel, data: str, out: str, recipe: str | None = None) -> list[str]:
+    return [sys.executable, "-m", "aae_core.train", *row.train_args(data, out, recipe)]
+
+
+def train_rows(names: list[str], data: str, runs: Path, jobs: int) -> int:
+    """Train every recipe of each named row into ``runs/NAME--RECIPE``, ``jobs`` runs at a time."""
+    todo = [command(get_row(n), data, str(run_folder(n, r, runs)), r) for n in names for r in get_row(n).recipes]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        codes = list(pool.map(lambda cmd: subprocess.call(cmd, cwd=ROOT), todo))
+    return max(codes, default=0)
+
+
+def validation_score(folder: Path) -> float:
+    from aae_core.weights import read_json
+
+    card = read_json(folder / "card.json")
+    return float(card.get("selection", {}).get("score", float("inf")))
+
+
+def validation_curve(folder: Path) -> list[list[float]]:
+    """[[epoch, validation score], …] of a finished run, from its card's history."""
+    from aae_core.weights import read_json
+
+    history = read_json(folder / "card.json").get("history", [])
+    return [[h["epoch"], h["val_score"]] for h in history if "val_score" in h]
+
+
+def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
+    """Copy the row's run with the best validation score into ``pretrained/NAME`` (8-bit weights)."""
+    from aae_core import quantize
+    from aae_core.data import load_dataset
+    from aae_core.evaluate import card_markdown
+    from aae_core.weights import load_codes, load_model, read_json, save_model
+
+    row = get_row(name)
+    scores = {r: validation_score(run_folder(name, r, runs)) for r in row.recipes
+              if (run_folder(name, r, runs) / "card.json").exists()}
+    if not scores:
+        raise ValueError(f"{name}: no finished run under {runs}")
+    best = min(scores, key=scores.get)
+    src, dst = run_folder(name, best, runs), pretrained / name
+    tmp = pretrained / f".{name}.new"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("checkpoint.pt"))
+    if read_json(tmp / "config.json").get("dtype") != "int8":
+        report = quantize.quantize_folder(tmp, load_dataset(data, "train"), load_dataset(data, "test"), 0.01)
+        if "refused" in report:
+            shutil.rmtree(tmp)
+            raise ValueError(f"{name}: {report}")
+    model, codes = load_model(tmp), load_codes(tmp)
+    card = dict(model.card, name=name, recipe_name=best, recipes_compared={
+        r: {"validation_score": s, "run": run_folder(name, r, runs).name,
+            "curve": validation_curve(run_folder(name, r, runs))} for r, s in scores.items()})
+    save_model(model, tmp, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(name, card))
+    shutil.rmtree(dst, ignore_errors=True)
+    tmp.rename(dst)
+    return {"name": name, "shipped": best, "validation_scores": scores}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m aae_core.shipped", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list")
+    c = sub.add_parser("command")
+    c.add_argument("name")
+    c.add_argument("--recipe", default=None)
+    c.add_argument("--data", default="../shared/data/mnist")
+    for verb in ("train", "pick"):
+        t = sub.add_parser(verb)
+        t.add_argument("names", nargs="+", help="rows of the table, or 'all'")
+        t.add_argument("--data", default="../shared/data/mnist")
+        t.add_argument("--runs", default=str(ROOT / "runs"))
+        t.add_argument("--pretrained", default=str(ROOT / "pretrained"))
+        t.add_argument("--jobs", type=int, default=2)
+    args = p.parse_args(argv)
+    try:
+        if args.cmd == "list":
+            for row in SHIPPED.values():
+                print(f"{row.name:24} {row.family:15} prior={row.prior or 'default':10} d={row.latent_dim or 'default'} "
+                      f"hidden={','.join(map(str, row.hidden))} recipe={row.recipe} compare={','.join(row.compare) or '-'} "
+                      f"epochs={row.epochs} select_by={row.select_by or 'family'}")
+            return 0
+        if args.cmd == "command":
+            row = get_row(args.name)
+            print(shlex.join(["python", "-m", "aae_core.train",
+                              *row.train_args(args.data, f"pretrained/{row.name}", args.recipe)]))
+            return 0
+        names = list(SHIPPED) if args.names == ["all"] else args.names
+        for n in names:
+            get_row(n)
+        if args.cmd == "train":
+            return train_rows(names, args.data, Path(args.runs), args.jobs)
+        for n in names:
+            print(json.dumps(pick(n, args.data, Path(args.runs), Path(args.pretrained))), flush=True)
+        return 0
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -105,6 +105,15 @@ def density_grid(prior, lo: float, hi: float, n: int = 120) -> tuple[np.ndarray,
     return axis.numpy(), logp.exp().reshape(n, n).numpy()
 
 
+def hdr_levels(prior, masses=(0.5, 0.9, 0.99), n: int = 20_000) -> dict[float, float]:
+    """Density levels whose contours enclose the given probability masses of the prior (highest
+    density regions): the level for mass m is the (1 − m) quantile of p(z) at prior samples."""
+    z, _ = prior.sample(n, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        dens = prior.log_prob(z).exp()
+    return {m: float(torch.quantile(dens, 1 - m)) for m in masses}
+
+
 def nearest(codes, point) -> int:
     """Index of the code (N×d, tensor or array) nearest to ``point`` (d)."""
     return int(((codes - point) ** 2).sum(-1).argmin())

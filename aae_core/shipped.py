@@ -138,10 +138,16 @@ def command(row: ShippedModel, data: str, out: str, recipe: str | None = None) -
 
 def train_rows(names: list[str], data: str, runs: Path, jobs: int) -> int:
     """Train every recipe of each named row into ``runs/NAME--RECIPE``, ``jobs`` runs at a time."""
-    todo = [command(get_row(n), data, str(run_folder(n, r, runs)), r) for n in names for r in get_row(n).recipes]
+    todo = [command(get_row(n), data, str(run_folder(n, r, runs)), r) for n in names for r in get_row(n).recipes
+            if not finished(run_folder(n, r, runs))]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         codes = list(pool.map(lambda cmd: subprocess.call(cmd, cwd=ROOT), todo))
     return max(codes, default=0)
+
+
+def finished(folder: Path) -> bool:
+    """A run that wrote its weights folder and left no checkpoint: nothing more to train."""
+    return (folder / "card.json").exists() and not (folder / "checkpoint.pt").exists()
 
 
 def validation_score(folder: Path) -> float:
@@ -200,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("name")
     c.add_argument("--recipe", default=None)
     c.add_argument("--data", default="../shared/data/mnist")
+    c.add_argument("--out", default=None, help="output folder (default: pretrained/NAME)")
     for verb in ("train", "pick"):
         t = sub.add_parser(verb)
         t.add_argument("names", nargs="+", help="rows of the table, or 'all'")
@@ -218,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "command":
             row = get_row(args.name)
             print(shlex.join(["python", "-m", "aae_core.train",
-                              *row.train_args(args.data, f"pretrained/{row.name}", args.recipe)]))
+                              *row.train_args(args.data, args.out or f"pretrained/{row.name}", args.recipe)]))
             return 0
         names = list(SHIPPED) if args.names == ["all"] else args.names
         for n in names:

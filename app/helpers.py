@@ -42,6 +42,8 @@ def literal(value, limit: int = 40) -> str:
     no links, images, HTML, emphasis or maths — cut to ``limit`` characters, with line breaks and
     other invisible characters (NUL, bidirectional overrides) shown as �."""
     text = str(value)
+    if not text.strip():
+        return "(an empty value)"
     cut = len(text) > limit
     text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text[:limit])
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
@@ -112,18 +114,31 @@ def outside_share(codes: np.ndarray, lo: float, hi: float) -> float:
     return float((~((codes >= lo) & (codes <= hi)).all(axis=1)).mean())
 
 
+PRIOR_LINE = {0.5: ("#222222", 2.2, "solid"), 0.9: ("#444444", 1.6, "dash"), 0.99: ("#666666", 1.2, "dot")}
+
+
+def prior_contours(fig: go.Figure, density) -> None:
+    """The prior as outlines: the contours enclosing 50 % (solid), 90 % (dashed) and 99 % (dotted)
+    of its mass, drawn over the points so that they read at a glance even under 10,000 codes."""
+    axis, dens, levels = density
+    for i, (mass, level) in enumerate(sorted(levels.items())):
+        color, width, dash = PRIOR_LINE.get(mass, ("#444444", 1.4, "solid"))
+        fig.add_trace(go.Contour(
+            x=axis, y=axis, z=dens, showscale=False, hoverinfo="skip", name=f"prior: {mass:.0%} of its mass",
+            contours={"start": level, "end": level, "size": max(level, 1e-12), "coloring": "none"},
+            line={"color": color, "width": width, "dash": dash}, showlegend=True,
+            legendgroup="prior", legendgrouptitle_text="p(z)" if i == 0 else None))
+
+
 def latent_figure(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, float], *,
-                  density: tuple[np.ndarray, np.ndarray] | None = None, grid_n: int = 0,
-                  marker_size: int = 3, height: int = 600, title: str | None = None,
-                  show_legend: bool = True) -> go.Figure:
-    """The 2-D latent map: test codes (N×2) as a WebGL scatter coloured by digit, the prior's
-    density under it, and (grid_n > 0) an invisible grid of selectable points over empty space."""
+                  density=None, grid_n: int = 0, marker_size: int = 3, height: int = 600,
+                  title: str | None = None, show_legend: bool = True, legend_below: bool = False) -> go.Figure:
+    """The 2-D latent map: test codes (N×2) as a WebGL scatter coloured by digit, the prior as
+    contour lines over them (``density``: axis, density grid, {mass: level}), and (grid_n > 0) an
+    invisible grid of selectable points over empty space. ``legend_below``: the legend under the
+    plot, so that side-by-side panels keep the same width and scale."""
     fig = go.Figure()
     lo, hi = extent
-    if density is not None:
-        axis, dens = density
-        fig.add_trace(go.Heatmap(x=axis, y=axis, z=dens, colorscale="Greys", showscale=False,
-                                 hoverinfo="skip", opacity=0.55, name="prior density"))
     if grid_n > 0:
         g = np.linspace(lo, hi, grid_n)
         gx, gy = np.meshgrid(g, g)
@@ -137,10 +152,14 @@ def latent_figure(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, fl
             x=codes[idx, 0], y=codes[idx, 1], mode="markers", name=str(digit), customdata=idx,
             marker={"size": marker_size, "color": DIGIT_COLORS[digit], "opacity": 0.75},
             hovertemplate=f"digit {digit} · test image #%{{customdata}}<br>z = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
+    if density is not None:
+        prior_contours(fig, density)
+    legend = {"title": "digit", "itemsizing": "constant"}
+    if legend_below:
+        legend.update(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0)
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, title=title,
-        showlegend=show_legend, legend={"title": "digit", "itemsizing": "constant"},
-        dragmode="pan", uirevision="keep", plot_bgcolor="white")
+        showlegend=show_legend, legend=legend, dragmode="pan", uirevision="keep", plot_bgcolor="white")
     fig.update_xaxes(range=[lo, hi], title="z₁", zeroline=False, showgrid=False)
     fig.update_yaxes(range=[lo, hi], title="z₂", zeroline=False, showgrid=False, scaleanchor="x", scaleratio=1)
     return fig
@@ -154,11 +173,22 @@ class Selection:
     spots: tuple[tuple[float, float], ...] = ()  # empty-space positions picked (grid trace)
 
 
-def read_selection(points: list[dict], fig: go.Figure, n_codes: int, limit: int = 16) -> Selection:
+def fair_sample(indices, k: int, seed: int = 0) -> list[int]:
+    """At most k of the indices, drawn uniformly at random (seeded), in ascending order: a box
+    around 5,000 codes shows a sample of all of them, not the first digits of the legend."""
+    indices = list(indices)
+    if len(indices) <= k:
+        return indices
+    rng = np.random.default_rng(seed)
+    return sorted(int(i) for i in rng.choice(indices, size=k, replace=False))
+
+
+def read_selection(points: list[dict], fig: go.Figure, n_codes: int, limit: int = 100_000) -> Selection:
     """Interpret the points of ``st.plotly_chart``'s selection event on ``latent_figure``.
 
     Points on a digit trace carry the test index in customdata; points on the grid trace are
-    positions in empty space to decode. Malformed entries are skipped; at most ``limit`` each.
+    positions in empty space to decode. Malformed entries are skipped; at most ``limit`` each
+    (the page shows how many were selected and a fair sample of them: ``fair_sample``).
     """
     names = [trace.name for trace in fig.data]
     indices: list[int] = []
@@ -177,9 +207,8 @@ def read_selection(points: list[dict], fig: go.Figure, n_codes: int, limit: int 
             custom = p.get("customdata")
             custom = custom[0] if isinstance(custom, list) and custom else custom
             if isinstance(custom, (int, float)) and 0 <= int(custom) < n_codes and len(indices) < limit:
-                if int(custom) not in indices:
-                    indices.append(int(custom))
-    return Selection(tuple(indices), tuple(spots))
+                indices.append(int(custom))
+    return Selection(tuple(dict.fromkeys(indices)), tuple(spots))
 
 
 def morph_figure(frames: np.ndarray, ts: np.ndarray, size: int = 320) -> go.Figure:

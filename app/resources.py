@@ -77,9 +77,12 @@ def extent(name: str, widen: bool = False) -> tuple[float, float]:
 
 
 @st.cache_resource(show_spinner=False)
-def density(name: str, widen: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = extent(name, widen)
-    return latent.density_grid(model(name).prior, lo, hi)
+def density(name: str, widen: bool = False, extent_: tuple[float, float] | None = None):
+    """The prior's density on a grid over the view (axis, density) and the levels that enclose
+    50, 90 and 99 % of its mass, for contour lines."""
+    lo, hi = extent_ or extent(name, widen)
+    prior = model(name).prior
+    return (*latent.density_grid(prior, lo, hi), latent.hdr_levels(prior))
 
 
 @st.cache_resource(show_spinner="Decoding the manifold…")

@@ -128,3 +128,40 @@ def test_verdict_states_the_papers_claim_only_when_both_measures_agree():
     split = verdict({"vae": {"prior_swd": 0.1, "prior_mmd": 0.01}, "aae": {"prior_swd": 0.2, "prior_mmd": 0.005}})
     assert "disagree" in split and "SWD prefers the VAE" in split and "MMD the AAE" in split
     assert "lack" in verdict({"vae": {"prior_swd": 0.1}, "aae": {"prior_swd": 0.2}})
+
+
+def test_a_big_selection_is_counted_whole_and_sampled_fairly():
+    import plotly.graph_objects as go
+
+    codes = np.random.default_rng(0).normal(size=(5000, 2))
+    labels = np.repeat(np.arange(10), 500)
+    fig = helpers.latent_figure(codes, labels, (-4.0, 4.0))
+    points = [{"curve_number": d, "customdata": int(i)} for d in range(10) for i in np.flatnonzero(labels == d)]
+    sel = helpers.read_selection(points, fig, len(codes))
+    assert len(sel.test_indices) == 5000  # nothing silently cut
+    sample = helpers.fair_sample(sel.test_indices, 16)
+    assert len(sample) == 16 and sample == sorted(sample) and len(set(labels[sample])) >= 5  # not just zeros
+    assert helpers.fair_sample(sample, 16) == sample and helpers.fair_sample(sel.test_indices, 16) == sample
+    assert isinstance(fig, go.Figure)
+
+
+def test_the_prior_is_drawn_as_outlines_of_its_mass():
+    from aae_core import latent
+    from aae_core.priors import build_prior
+
+    prior = build_prior({"name": "mixture10"})
+    axis, dens = latent.density_grid(prior, -3, 3, 60)
+    levels = latent.hdr_levels(prior)
+    assert levels[0.5] > levels[0.9] > levels[0.99] > 0  # more mass, lower level
+    z, _ = prior.sample(20_000, __import__("torch").Generator().manual_seed(1))
+    inside = (prior.log_prob(z).exp() >= levels[0.9]).float().mean().item()
+    assert abs(inside - 0.9) < 0.01  # the 90 % contour holds 90 % of fresh samples
+    fig = helpers.latent_figure(np.zeros((3, 2)), np.array([0, 1, 2]), (-3.0, 3.0), density=(axis, dens, levels))
+    contours = [t for t in fig.data if t.type == "contour"]
+    assert len(contours) == 3 and all(t.contours.coloring == "none" for t in contours)
+    assert [t.contours.start for t in contours] == [levels[m] for m in sorted(levels)]
+
+
+def test_side_by_side_panels_keep_the_same_width_with_the_legend_below():
+    fig = helpers.latent_figure(np.zeros((3, 2)), np.array([0, 1, 2]), (-3.0, 3.0), legend_below=True)
+    assert fig.layout.legend.orientation == "h" and fig.layout.showlegend

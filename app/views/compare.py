@@ -27,7 +27,7 @@ names = pairs[prior_name]
 # One square range for both plots, framing the prior, so that the shapes can be compared directly.
 lo, hi = resources.model(names["aae"]).prior.extent()
 lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
-show_density = st.toggle("Show the prior's density", value=True, key="compare_density")
+show_density = st.toggle("Show the prior's outlines (50 / 90 / 99 % of its mass)", value=True, key="compare_density")
 n_samples = st.slider("Samples from p(z), decoded", 4, 16, 8, key="compare_samples")
 
 cols = st.columns(2)
@@ -38,15 +38,15 @@ for col, kind in zip(cols, ("vae", "aae")):
     metrics = model.card.get("metrics", {})
     with col:
         st.subheader(kind.upper())
-        fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name) if show_density else None,
-                            height=470, show_legend=kind == "aae")
+        fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name, extent_=(lo, hi)) if show_density
+                            else None, height=560, legend_below=True)  # same width, same scale: legends below
         st.plotly_chart(fig, key=f"compare-{kind}", config={"displaylogo": False})
         st.caption(f"{outside_share(codes, lo, hi):.1%} of the 10,000 test codes lie outside this view "
                    "(the latent map shows them all).")
         m1, m2, m3, m4 = st.columns(4)
-        m1.metric("prior distance (SWD) ↓", f"{metrics.get('prior_swd', float('nan')):.3f}")
+        m1.metric("prior SWD ↓", f"{metrics.get('prior_swd', float('nan')):.3f}")
         m2.metric("prior MMD² ↓", f"{metrics.get('prior_mmd', float('nan')):.4f}")
-        m3.metric("5-NN accuracy ↑", f"{metrics.get('knn5_accuracy', float('nan')):.3f}")
+        m3.metric("5-NN acc. ↑", f"{metrics.get('knn5_accuracy', float('nan')):.3f}")
         m4.metric("recon. NLL ↓", f"{metrics.get('recon_bce', float('nan')):.1f}")
         samples = model.sample(n_samples, torch.Generator().manual_seed(0)).numpy()
         st.image(latent.png_bytes(latent.tile(samples, 1, n_samples, pad=2), size=min(700, 70 * n_samples)),

@@ -4,13 +4,13 @@ import streamlit as st
 
 from aae_core import latent
 from app import resources
-from app.helpers import latent_figure, outside_share, read_selection
+from app.helpers import add_marker, fair_sample, latent_figure, outside_share, read_selection
 from app.widgets import model_picker, number_from_url
 
 st.title("Latent map")
 st.markdown(
     "Each dot is one of the 10,000 MNIST **test** digits, placed at its 2-D code z = E(x) and coloured by "
-    "its label; the grey shading is the prior p(z). **Click** a dot to see the digit and its reconstruction, "
+    "its label; the black outlines are the prior p(z) (solid: half its mass, dashed: 90 %, dotted: 99 %). **Click** a dot to see the digit and its reconstruction, "
     "or click **empty space** (or draw a box / lasso) to decode any spot — the decoder works everywhere, "
     "not only where the data lands.")
 
@@ -28,11 +28,23 @@ with st.sidebar:
     st.subheader("Manifold grid")
     grid_n = st.slider("Grid size (images per side)", 5, 30, 15, key="grid_n")
     placement = st.radio("Place the grid", ["beside the map", "under the map", "hidden"], key="grid_place")
-    show_density = st.toggle("Show the prior's density", value=True, key="show_density")
+    show_density = st.toggle("Show the prior's outlines", value=True, key="show_density")
 
 fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name, widen) if show_density else None,
                     grid_n=41, height=620)
 outside = outside_share(codes, lo, hi)
+# The selection is known before the chart redraws (Streamlit keeps the last event in the session):
+# mark what was picked, and let the "decode by coordinates" inputs follow a click.
+previous = st.session_state.get(f"map-{name}")
+picked = read_selection(previous.selection.points if previous and previous.selection else [], fig, len(codes))
+clicked = picked.spots[0] if len(picked.spots) == 1 and not picked.test_indices else (
+    tuple(codes[picked.test_indices[0]]) if len(picked.test_indices) == 1 and not picked.spots else None)
+if clicked is not None:
+    add_marker(fig, clicked, "your click", color="black")
+    if st.session_state.get("map-click") != (name, clicked):  # a new click: the inputs follow it
+        st.session_state["map-click"] = (name, clicked)
+        st.session_state["z1"] = float(np.clip(round(clicked[0], 2), lo, hi))
+        st.session_state["z2"] = float(np.clip(round(clicked[1], 2), lo, hi))
 if placement == "beside the map":
     map_col, grid_col = st.columns([3, 2])
 else:
@@ -54,16 +66,21 @@ sel = read_selection(points, fig, len(codes))
 
 st.subheader("Selection")
 if sel.test_indices:
-    idx = np.array(sel.test_indices)
+    idx = np.array(fair_sample(sel.test_indices, 16))
     originals, recons = images[idx], resources.reconstruct(name, images[idx])
-    st.markdown(f"{len(idx)} test digit(s): " + ", ".join(f"#{i} (label {labels[i]})" for i in idx))
+    counts = np.bincount(labels[list(sel.test_indices)], minlength=10)
+    st.markdown(f"**{len(sel.test_indices):,} test digit(s) selected** ("
+                + ", ".join(f"{c:,} × {d}" for d, c in enumerate(counts) if c) + ")"
+                + (f"; a random sample of {len(idx)} of them:" if len(idx) < len(sel.test_indices) else ":")
+                + " " + ", ".join(f"#{i} (label {labels[i]})" for i in idx))
     st.image(latent.png_bytes(latent.tile(np.concatenate([originals, recons]), 2, len(idx), pad=2),
                               size=min(900, 90 * len(idx))),
              caption="top: the test images · bottom: their reconstructions D(E(x))", output_format="PNG")
 if sel.spots:
-    z = np.array(sel.spots, dtype=np.float32)
+    z = np.array([sel.spots[i] for i in fair_sample(range(len(sel.spots)), 16)], dtype=np.float32)
     st.image(latent.png_bytes(latent.tile(resources.decode(name, z), 1, len(z), pad=2), size=min(900, 90 * len(z))),
-             caption="decoded spots: " + ", ".join(f"({a:.2f}, {b:.2f})" for a, b in sel.spots), output_format="PNG")
+             caption=f"decoded spots ({len(z)} of {len(sel.spots)} selected): "
+                     + ", ".join(f"({a:.2f}, {b:.2f})" for a, b in z), output_format="PNG")
 if not sel.test_indices and not sel.spots:
     st.caption("Nothing selected yet: click a dot or empty space on the map, or decode a spot by its coordinates.")
 

@@ -85,17 +85,23 @@ def prior_pairs(cards: dict[str, dict]) -> dict[str, dict[str, str]]:
     return {p: models for p, models in pairs.items() if {"aae", "vae"} <= set(models)}
 
 
+def closer_to_prior(metrics: dict[str, dict]) -> dict[str, str | None]:
+    """Which of {"vae": metrics, "aae": metrics} matches the prior more closely by each measure
+    ("prior_swd", "prior_mmd"; lower wins), None where a card lacks it."""
+    out = {}
+    for key in ("prior_swd", "prior_mmd"):
+        values = {k: m.get(key) for k, m in metrics.items()}
+        ok = all(v is not None and np.isfinite(v) for v in values.values())
+        out[key] = min(values, key=values.get) if ok else None
+    return out
+
+
 def verdict(metrics: dict[str, dict]) -> str:
     """What the two prior-match measures say about {"vae": metrics, "aae": metrics}: the paper's
     claim (the AAE's aggregated posterior matches the prior more closely) stated only where both
     measures agree, and the disagreement said plainly where they do not."""
-    def closer(key: str) -> str | None:
-        values = {k: m.get(key) for k, m in metrics.items()}
-        if any(v is None or not np.isfinite(v) for v in values.values()):
-            return None
-        return min(values, key=values.get)
-
-    by_swd, by_mmd = closer("prior_swd"), closer("prior_mmd")
+    by = closer_to_prior(metrics)
+    by_swd, by_mmd = by["prior_swd"], by["prior_mmd"]
     if by_swd is None or by_mmd is None:
         return "These models' cards lack a prior-match measure; re-evaluate them to compare."
     if by_swd == by_mmd == "aae":
@@ -107,6 +113,21 @@ def verdict(metrics: dict[str, dict]) -> str:
                 "the paper's Figure 2: these AAE weights have not reached the paper's result.")
     return (f"The two measures disagree: the SWD prefers the {by_swd.upper()}, the MMD the {by_mmd.upper()}; "
             "neither model's codes match p(z) clearly better.")
+
+
+def comparison_summary(cards: dict[str, dict]) -> str:
+    """One sentence on every prior that ships a 2-D VAE and AAE: which matches it more closely."""
+    parts = []
+    for prior, names in sorted(prior_pairs(cards).items()):
+        by = closer_to_prior({k: cards[n].get("metrics", {}) for k, n in names.items()})
+        winner = by["prior_swd"] if by["prior_swd"] == by["prior_mmd"] else None
+        parts.append(f"on the {prior} prior " + (f"the **{winner.upper()}**'s codes match it more closely (both measures)"
+                                                  if winner else "the two prior-match measures disagree"))
+    if not parts:
+        return ""
+    agree = all("AAE" in p for p in parts)
+    return ("2-D VAE vs AAE: " + "; ".join(parts) + (" — as in the paper's Figure 2." if agree else
+                                                        " — not everywhere what the paper's Figure 2 shows."))
 
 
 def outside_share(codes: np.ndarray, lo: float, hi: float) -> float:

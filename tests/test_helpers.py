@@ -165,3 +165,16 @@ def test_the_prior_is_drawn_as_outlines_of_its_mass():
 def test_side_by_side_panels_keep_the_same_width_with_the_legend_below():
     fig = helpers.latent_figure(np.zeros((3, 2)), np.array([0, 1, 2]), (-3.0, 3.0), legend_below=True)
     assert fig.layout.legend.orientation == "h" and fig.layout.showlegend
+
+
+def test_the_home_pages_summary_follows_the_cards():
+    def card(model, prior, swd, mmd):
+        return {"model": model, "latent_dim": 2, "prior": {"name": prior}, "metrics": {"prior_swd": swd, "prior_mmd": mmd}}
+
+    cards = {"aae-g": card("aae", "gaussian", 0.2, 0.001), "vae-g": card("vae", "gaussian", 0.5, 0.01),
+             "aae-m": card("aae", "mixture10", 0.1, 0.002), "vae-m": card("vae", "mixture10", 0.4, 0.02)}
+    text = helpers.comparison_summary(cards)
+    assert text.count("**AAE**") == 2 and "as in the paper's Figure 2" in text
+    cards["vae-m"]["metrics"]["prior_mmd"] = 0.0001
+    text = helpers.comparison_summary(cards)
+    assert "mixture10 prior the two prior-match measures disagree" in text and "not everywhere" in text

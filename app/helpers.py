@@ -300,12 +300,21 @@ def metric_summary(card: dict) -> list[tuple[str, str]]:
     return out
 
 
-def add_path(fig: go.Figure, path: np.ndarray, name: str, color: str = "black") -> go.Figure:
-    """Draw a walk (n×2 points, numbered) over a latent figure."""
-    fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers+text", name=name,
-                             text=[str(i + 1) for i in range(len(path))], textposition="top center",
-                             line={"color": color, "width": 3}, marker={"size": 8, "color": color},
-                             hovertemplate="step %{text}: z = (%{x:.2f}, %{y:.2f})<extra></extra>"))
+def add_path(fig: go.Figure, path: np.ndarray, name: str, color: str = "black", labels: int = 5) -> go.Figure:
+    """Draw a walk (n×2 points) over a latent figure so that it reads on any background: a white halo
+    under a dark line, markers ringed in white, and at most ``labels`` step numbers (first, last and
+    evenly between) so that they never pile up."""
+    n = len(path)
+    shown = set(np.linspace(0, n - 1, min(labels, n)).round().astype(int).tolist())
+    text = [str(i + 1) if i in shown else "" for i in range(n)]
+    fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines", line={"color": "white", "width": 8},
+                             hoverinfo="skip", showlegend=False))
+    fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers+text", name=name, text=text,
+                             textposition="top center", textfont={"size": 14, "color": "black"},
+                             line={"color": color, "width": 3},
+                             marker={"size": 10, "color": color, "line": {"width": 2, "color": "white"}},
+                             customdata=np.arange(1, n + 1),
+                             hovertemplate="step %{customdata}: z = (%{x:.2f}, %{y:.2f})<extra></extra>"))
     return fig
 
 

@@ -47,9 +47,10 @@ def test_label_manifolds_walk_along_the_chosen_digit():
     at = open_page("views/label_manifolds.py", {"model": "label-aae-mixture10", "digit": "3"})
     assert at.title[0].value == "Label-conditioned manifolds" and len(at.get("plotly_chart")) == 1
     assert [m.label for m in at.metric] == ["test images of digit 3"]
-    walk = caption_of(at, "left → right")
+    assert "steps 1–10 of the walk" in caption_of(at, "steps 1–")
     at.slider(key="manifold-steps").set_value(6).run()
-    assert caption_of(at, "left → right") == walk and len(images(at)) == 1
+    assert "steps 1–6 of the walk" in caption_of(at, "steps 1–") and len(images(at)) == 1
+    assert not at.error
     share = [c.value for c in at.caption if "lie nearest to their own digit" in c.value]
     assert share and float(share[0].split(" %")[0]) > 10  # better than chance
     other = open_page("views/label_manifolds.py", {"model": "label-aae-swissroll", "digit": "eleven"})
@@ -68,6 +69,20 @@ def test_clusters_page_selects_a_cluster():
     assert labels["test images in it"] == f"{int((probs.argmax(1) == 2).sum()):,}"
     assert any("true digits" in c for _, c in images(at)) or "0" == labels["test images in it"]
     assert any("clustering error" in m.value.lower() for m in at.markdown)
+    heads = [c for _, c in images(at) if " · " in c]
+    assert len(heads) == 16 and heads[2].startswith("2 → ")  # one labelled head per cluster
+    empty = int((probs.argmax(1)[:, None] == np.arange(16)).sum(0).__eq__(0).sum())
+    assert sum(c.endswith("empty") for c in heads) == empty
+    assert (empty > 0) == any("clusters are empty" in w.value for w in at.warning)
+    assert not at.error
+
+
+def test_style_explorer_opens_on_the_model_that_shows_the_lesson():
+    at = open_page("views/styles.py")
+    assert at.selectbox(key="model").value == "supervised-aae-2d"
+    assert any("only the style" in i.value for i in at.info)
+    at.selectbox(key="model").set_value("semi-aae-100").run()
+    assert any("imperfect" in i.value for i in at.info) and not at.error
 
 
 def test_dimred_page_shows_the_three_maps_side_by_side():

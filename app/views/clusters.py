@@ -35,15 +35,19 @@ if result is not None:
 
 st.subheader(f"The {k_total} cluster heads")
 heads = resources.decode_labelled(name, np.zeros((k_total, model.latent_dim), np.float32), np.arange(k_total))
-cols = 8
-rows = -(-k_total // cols)
-padded = np.concatenate([heads, np.zeros((rows * cols - k_total, 784), np.float32)])
-names = ("; named by the paper's rule: " + " · ".join(f"{c}→{paper_names[c]}" for c in range(k_total))
-         if paper_names is not None else "")
-st.image(latent.png_bytes(latent.tile(padded, rows, cols, pad=3), size=900), output_format="PNG",
-         caption="Each cluster decoded with the neutral style z = 0 (left to right, top to bottom: cluster 0, 1, …)"
-                 + names)
-
+st.caption("Each cluster decoded with the neutral style z = 0; under it, its number, the digit the paper's rule "
+           "names it after, and how many test images it holds. An **empty** cluster holds none.")
+PER_ROW = 8
+for start in range(0, k_total, PER_ROW):
+    for c, col in zip(range(start, min(start + PER_ROW, k_total)), st.columns(PER_ROW)):
+        named = f" → {paper_names[c]}" if paper_names is not None else ""
+        label = f"{c}{named} · {'empty' if sizes[c] == 0 else f'{sizes[c]:,}'}"
+        col.image(latent.png_bytes(latent.to_uint8(heads[c]).reshape(28, 28), size=112), output_format="PNG",
+                  caption=label, width="stretch")
+empty = int((sizes == 0).sum())
+if empty:
+    st.warning(f"{empty} of the {k_total} clusters are empty: no test image is assigned to them "
+               "(codes of y the model has learnt not to use).")
 
 
 @safe_fragment

@@ -5,7 +5,7 @@ import streamlit as st
 
 from aae_core import latent
 from app import resources
-from app.helpers import DIGIT_COLORS, add_path, latent_figure
+from app.helpers import add_path, latent_figure
 from app.widgets import model_numbers, model_picker, seed_from_url
 
 st.title("Label-conditioned manifolds")
@@ -32,7 +32,7 @@ steps = st.slider("Steps along the component", 5, 20, 10, key="manifold-steps")
 
 path, walk = latent.component_walk(model, digit, steps)
 fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name), height=600)
-add_path(fig, path.numpy(), f"walk along component {digit}", color=DIGIT_COLORS[digit])
+add_path(fig, path.numpy(), f"walk along component {digit}", color="black")
 share = resources.own_component_share(name)
 map_col, walk_col = st.columns([3, 2])
 with map_col:
@@ -41,8 +41,11 @@ with map_col:
                "(10 % would be chance).")
 with walk_col:
     st.markdown(f"**Decoded walk along component {digit}**")
-    st.image(latent.png_bytes(latent.tile(walk.numpy(), 1, steps, pad=2), size=900), width="stretch",
-             output_format="PNG", caption="left → right: the numbered points of the walk on the map")
+    per_row = 5
+    frames = np.concatenate([walk.numpy(), np.zeros(((-steps) % per_row, 784), np.float32)])
+    st.image(latent.png_bytes(latent.tile(frames, len(frames) // per_row, per_row, pad=2), size=560), width="stretch",
+             output_format="PNG", caption=f"steps 1–{steps} of the walk (black on the map), row by row, "
+                                          f"{per_row} per row")
     mine = np.flatnonzero(labels == digit)
     st.metric(f"test images of digit {digit}", f"{len(mine):,}",
               help="codes of this digit, drawn in its colour on the map")

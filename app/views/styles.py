@@ -20,10 +20,18 @@ st.markdown(
     "outputs both y = q(y|x) and z.")
 st.latex(r"\hat x = D\big(\,\mathrm{onehot}(y)\oplus z\,\big),\qquad q(z)\;\to\;p(z)=\mathcal N(0,\sigma^2 I)")
 
-name = model_picker("Model", latent_dim=None, families=("supervised-aae", "semi-aae"))
+name = model_picker("Model", latent_dim=None, families=("supervised-aae", "semi-aae"), preferred="supervised-aae-2d")
 if name is None:
     st.stop()
 model = resources.model(name)
+LESSONS = {  # what each family shows here
+    "supervised-aae": "The label is given to the decoder, so z is free to hold **only the style**: every slider "
+                      "changes the handwriting of all ten digits the same way, never which digit it is.",
+    "semi-aae": "The label comes from the model's own q(y|x), learnt from a few labelled images: the split is "
+                "**imperfect** — far from the centre a 'style' can turn one digit into another. Compare with the "
+                "supervised AAE.",
+}
+st.info(LESSONS.get(model.model_name, ""), icon=":material/school:")
 model_numbers(name)
 d, std = model.latent_dim, float(model.prior.spec().get("std", 1.0))
 limit = 3 * std

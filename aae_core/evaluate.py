@@ -191,8 +191,9 @@ def _recipe_line(card: dict) -> str:
     if recipe.get("disc_noise"):
         extras.append("discriminator input noise " + ", ".join(f"{k} {v:g}" for k, v in recipe["disc_noise"].items()))
     compared = card.get("recipes_compared")
-    tried = ("; compared on validation: " + ", ".join(f"`{r}` {v['validation_score']:.4g}" for r, v in compared.items())
-             if compared else "")
+    tried = ("; compared on validation: " + ", ".join(
+        f"`{r}` " + (f"{v['validation_score']:.4g}" if v.get("validation_score") is not None else v.get("unfinished", "—"))
+        for r, v in compared.items()) if compared else "")
     return f"`{card.get('recipe_name', 'custom')}` ({phases}{'; ' + '; '.join(extras) if extras else ''}){tried}"
 
 

@@ -157,12 +157,23 @@ def validation_score(folder: Path) -> float:
     return float(card.get("selection", {}).get("score", float("inf")))
 
 
-def validation_curve(folder: Path) -> list[list[float]]:
-    """[[epoch, validation score], …] of a finished run, from its card's history."""
+def run_history(folder: Path) -> list[dict]:
+    """The per-epoch log of a run: from its card when it finished, else from its checkpoint (a run
+    that diverged or was stopped keeps the epochs it completed)."""
     from aae_core.weights import read_json
 
-    history = read_json(folder / "card.json").get("history", [])
-    return [[h["epoch"], h["val_score"]] for h in history if "val_score" in h]
+    if (folder / "card.json").exists():
+        return read_json(folder / "card.json").get("history", [])
+    if (folder / "checkpoint.pt").exists():
+        from aae_core.train import load_checkpoint
+
+        return load_checkpoint(folder / "checkpoint.pt")["meta"].get("history", [])
+    return []
+
+
+def validation_curve(folder: Path) -> list[list[float]]:
+    """[[epoch, validation score], …] of a run."""
+    return [[h["epoch"], h["val_score"]] for h in run_history(folder) if "val_score" in h]
 
 
 def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
@@ -188,9 +199,16 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
             shutil.rmtree(tmp)
             raise ValueError(f"{name}: {report}")
     model, codes = load_model(tmp), load_codes(tmp)
-    card = dict(model.card, name=name, recipe_name=best, recipes_compared={
-        r: {"validation_score": s, "run": run_folder(name, r, runs).name,
-            "curve": validation_curve(run_folder(name, r, runs))} for r, s in scores.items()})
+    compared = {r: {"validation_score": s, "run": run_folder(name, r, runs).name,
+                    "curve": validation_curve(run_folder(name, r, runs))} for r, s in scores.items()}
+    for r in row.recipes:  # runs that never finished: diverged (NaN) or stopped, with the epochs they did
+        folder = run_folder(name, r, runs)
+        if r not in scores and (folder / "checkpoint.pt").exists():
+            done = run_history(folder)
+            compared[r] = {"validation_score": None, "run": folder.name, "curve": validation_curve(folder),
+                           "unfinished": f"stopped after epoch {done[-1]['epoch'] if done else 0} of {row.epochs} "
+                                         "(diverged: a loss became NaN, see its log)"}
+    card = dict(model.card, name=name, recipe_name=best, recipes_compared=compared)
     save_model(model, tmp, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(name, card))
     shutil.rmtree(dst, ignore_errors=True)
     tmp.rename(dst)

@@ -228,6 +228,30 @@ def test_pick_ships_the_run_with_the_best_validation_score(trained_dir, tmp_path
     assert {r: v["validation_score"] for r, v in card["recipes_compared"].items()} == {"adam-balanced": 0.9, "paper-sgd": 0.4}
 
 
+def test_pick_records_a_run_that_diverged(trained_dir, tmp_path, monkeypatch):
+    """A recipe whose run stopped on a NaN is on the card with the epochs it did, and never ships."""
+    from aae_core import shipped, train
+    from aae_core.weights import load_codes, load_model, read_json, save_model
+
+    row = shipped.ShippedModel("toy", "aae", "a toy", "adam-balanced", 3, compare=("adam-balanced", "paper-sgd"))
+    monkeypatch.setitem(shipped.SHIPPED, "toy", row)
+    runs, pretrained = tmp_path / "runs", tmp_path / "pretrained"
+    (runs / "toy--paper-sgd").mkdir(parents=True)
+    save_model(load_model(trained_dir), runs / "toy--adam-balanced", dtype="int8", codes=load_codes(trained_dir),
+               card=dict(read_json(trained_dir / "card.json"), selection={"score": 0.9, "epoch": 1}))
+    # a run that stopped after one epoch (a NaN in the next): its checkpoint holds that epoch's log
+    model = tiny("aae")
+    train.train(model, torch.rand(40, 784), train.TrainSettings(epochs=1, batch_size=20, select_every=1),
+                out=(runs / "toy--paper-sgd"), progress=False, log=False, select=lambda m: {"score": 2.5})
+    assert (runs / "toy--paper-sgd" / "checkpoint.pt").exists()
+    assert shipped.main(["pick", "toy", "--runs", str(runs), "--pretrained", str(pretrained)]) == 0
+    card = load_model(pretrained / "toy").card
+    assert card["recipe_name"] == "adam-balanced"
+    assert "diverged" in card["recipes_compared"]["paper-sgd"]["unfinished"]
+    assert card["recipes_compared"]["paper-sgd"]["curve"] == [[1, 2.5]]
+    assert "diverged" in (pretrained / "toy" / "README.md").read_text()
+
+
 def test_curves_draw_every_compared_recipe_and_mark_the_shipped_epoch():
     from PIL import ImageColor
 

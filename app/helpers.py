@@ -333,3 +333,20 @@ def share_on_own_component(codes: np.ndarray, labels: np.ndarray, prior) -> floa
     z, comp = prior.sample(20_000, torch.Generator().manual_seed(0))
     nearest = comp.numpy()[torch.cdist(torch.as_tensor(codes, dtype=torch.float32), z).argmin(1).numpy()]
     return float((nearest == labels).mean())
+
+
+def favicon(size: int = 64):
+    """The app's page icon, drawn here so that the app needs no font or image server: ten dots in
+    the digit colours on a ring, like a mixture prior's arms."""
+    import math
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    r, dot = size * 0.34, size * 0.09
+    for k, color in enumerate(DIGIT_COLORS):
+        a = 2 * math.pi * k / len(DIGIT_COLORS)
+        x, y = size / 2 + r * math.cos(a), size / 2 + r * math.sin(a)
+        draw.ellipse([x - dot, y - dot, x + dot, y + dot], fill=color)
+    return img

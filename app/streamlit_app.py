@@ -10,7 +10,9 @@ if str(ROOT) not in sys.path:  # `streamlit run app/streamlit_app.py` puts only 
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="aae-explorer", page_icon=":material/blur_on:", layout="wide")
+from app.helpers import favicon, literal  # noqa: E402
+
+st.set_page_config(page_title="aae-explorer", page_icon=favicon(), layout="wide")  # no icon server needed
 
 PAGES = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
@@ -28,7 +30,6 @@ PAGES = [
 page = st.navigation(PAGES)
 st.sidebar.caption("Adversarial autoencoders (Makhzani et al. 2015) and their relatives, trained on MNIST.")
 from app import resources  # noqa: E402
-from app.helpers import literal  # noqa: E402
 
 if resources.refused():  # one notice, in the sidebar, for every page; the server's log has the detail
     st.sidebar.warning("Left out, their weights folders failed the checks: " + "; ".join(

@@ -107,6 +107,10 @@ def test_clicking_the_latent_map_decodes_what_is_under_the_mouse(server, browser
     # a click selects the nearest point: empty space (decoded) or a test digit (shown with its reconstruction)
     expect(captions.filter(has_text="decoded spots").or_(captions.filter(has_text="top: the test images"))
            ).to_have_count(1, timeout=30_000)
+    # the "decode by coordinates" inputs follow the click
+    expect(page.get_by_text("nearest test code")).to_have_count(1)
+    z1 = page.get_by_label("z₁")
+    expect(z1).not_to_have_value("0.00", timeout=30_000)
     page.close()
 
 
@@ -174,8 +178,11 @@ def test_crafted_links_show_text_not_links_or_images_in_a_real_browser(server, b
     from urllib.parse import quote
 
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    from urllib.parse import urlsplit
+
     fetched = []
-    page.on("request", lambda r: fetched.append(r.url) if "127.0.0.1:9/" in r.url or "evil.example" in r.url else None)
+    page.on("request", lambda r: fetched.append(r.url) if urlsplit(r.url).netloc in ("127.0.0.1:9", "evil.example")
+            else None)
     link, image = "[click me](https://evil.example/phish)", "![t](http://127.0.0.1:9/b.png)"
     for path in ("clusters", "latent-map", "styles", "interpolation"):
         page.goto(f"{server}/{path}?model={quote(link)}&digit={quote(image)}&a={quote(image)}&style={quote(link)}")
@@ -193,4 +200,18 @@ def test_crafted_links_show_text_not_links_or_images_in_a_real_browser(server, b
     expect(page.get_by_text("could not be used")).to_have_count(1, timeout=60_000)
     expect(page.locator('a[href*="evil.example"]')).to_have_count(0)
     assert fetched == []
+    page.close()
+
+
+def test_the_app_is_whole_offline_no_request_leaves_the_machine(server, browser):
+    """Every request a page makes (fonts, icons, scripts) goes to the app's own server."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server) and not r.url.startswith("data:")
+            and not r.url.startswith("blob:") else None)
+    for path in ("", "latent-map", "clusters"):
+        page.goto(f"{server}/{path}")
+        expect(page.locator("h1").first).to_be_visible(timeout=120_000)
+        page.wait_for_timeout(1500)
+    assert outside == []
     page.close()

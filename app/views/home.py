@@ -44,8 +44,8 @@ for name, card in cards.items():
         "5-NN accuracy ↑": round(m.get("knn5_accuracy", float("nan")), 4),
         "prior distance (SWD) ↓": round(m.get("prior_swd", float("nan")), 3),
         "prior MMD² ↓": round(m.get("prior_mmd", float("nan")), 4),
-        "test error ↓": round(100 * m["error"], 2) if "error" in m else (
-            round(100 * m["cluster_error_paper"], 2) if "cluster_error_paper" in m else None),
+        "test error (%) ↓": f"{100 * m['error']:.2f}" if "error" in m else (
+            f"{100 * m['cluster_error_paper']:.2f}" if "cluster_error_paper" in m else "—"),
         "epochs": card.get("epochs"),
         "train time": f"{card.get('wall_s', 0) / 60:.0f} min on {card.get('hardware', '?')}",
     })

@@ -4,7 +4,7 @@ import streamlit as st
 
 from aae_core import latent
 from app import resources
-from app.helpers import add_marker, fair_sample, latent_figure, outside_share, read_selection
+from app.helpers import fair_sample, latent_figure, outside_share, read_selection
 from app.widgets import model_picker, number_from_url
 
 st.title("Latent map")
@@ -34,13 +34,13 @@ fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name, wid
                     grid_n=41, height=620)
 outside = outside_share(codes, lo, hi)
 # The selection is known before the chart redraws (Streamlit keeps the last event in the session):
-# mark what was picked, and let the "decode by coordinates" inputs follow a click.
+# the "decode by coordinates" inputs follow a click. (The figure itself is left unchanged: a changed
+# figure would reset the selection it reports.)
 previous = st.session_state.get(f"map-{name}")
 picked = read_selection(previous.selection.points if previous and previous.selection else [], fig, len(codes))
 clicked = picked.spots[0] if len(picked.spots) == 1 and not picked.test_indices else (
     tuple(codes[picked.test_indices[0]]) if len(picked.test_indices) == 1 and not picked.spots else None)
 if clicked is not None:
-    add_marker(fig, clicked, "your click", color="black")
     if st.session_state.get("map-click") != (name, clicked):  # a new click: the inputs follow it
         st.session_state["map-click"] = (name, clicked)
         st.session_state["z1"] = float(np.clip(round(clicked[0], 2), lo, hi))

@@ -207,6 +207,9 @@ RECIPES: dict[str, Recipe] = {
     # on every discriminator input (kept to describe and retrain those models).
     "adam-legacy": Recipe(phases={"ae": _adam(1e-3), "g": _adam(1e-4, 0.5), "d": _adam(1e-4, 0.5),
                                   "xent": _adam(1e-3)}, disc_noise={"d": 0.3, "d_y": 0.3, "d_z": 0.3}),
+    # The label-aware family's first runs: adam-legacy with the generator 10× faster (1e-3).
+    "adam-legacy-g3": Recipe(phases={"ae": _adam(1e-3), "g": _adam(1e-3, 0.5), "d": _adam(1e-4, 0.5),
+                                     "xent": _adam(1e-3)}, disc_noise={"d": 0.3, "d_y": 0.3, "d_z": 0.3}),
     # A VAE or a plain autoencoder: one phase.
     "adam": Recipe(phases={"vae": _adam(1e-3), "ae": _adam(1e-3)}),
 }

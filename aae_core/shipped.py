@@ -72,7 +72,7 @@ class ShippedModel:
 
 
 R2 = ("adam-balanced", "paper-sgd")  # the two recipes compared for the CPU-retrained 2-D models
-LEGACY_ADV = {"g.lr": 1e-3}  # the label-aware family's first runs: adam-legacy with the generator at 1e-3
+LEGACY = "adam-legacy-g3"  # the label-aware family's first runs (20 epochs; their folders are runs too)
 
 SHIPPED: dict[str, ShippedModel] = {m.name: m for m in [
     # -- the paper's Figure 2, retrained on the CPU with both recipes (issue 8) --------------------
@@ -88,36 +88,36 @@ SHIPPED: dict[str, ShippedModel] = {m.name: m for m in [
                  "adam", 80, prior="mixture10", hidden=SMALL, select_by="prior_swd"),
     ShippedModel("label-aae-mixture10", "label-aae", "2-D AAE with label-conditioned regularization on the "
                  "10-Gaussian mixture, 10k labelled + 40k unlabelled (Figure 4)", "adam-balanced", 60,
-                 prior="mixture10", hidden=SMALL, labels=10000, compare=R2),
+                 prior="mixture10", hidden=SMALL, labels=10000, compare=(*R2, LEGACY)),
     ShippedModel("label-aae-swissroll", "label-aae", "2-D AAE with label-conditioned regularization on the "
                  "swiss roll, 10k labelled + 40k unlabelled (Figure 4)", "adam-balanced", 60,
-                 prior="swissroll", hidden=SMALL, labels=10000, compare=R2),
+                 prior="swissroll", hidden=SMALL, labels=10000, compare=(*R2, LEGACY)),
     # -- the label-aware family's first CPU runs (issue 3), weights stored in 8 bits since -------------
     ShippedModel("semi-aae-100", "semi-aae", "Semi-supervised AAE, 100 labels (the paper's Table 2)",
-                 "adam-legacy", 40, labels=100, settings=LEGACY_ADV),
+                 LEGACY, 40, labels=100),
     ShippedModel("semi-aae-1000", "semi-aae", "Semi-supervised AAE, 1000 labels (the paper's Table 2)",
-                 "adam-legacy", 20, labels=1000, settings=LEGACY_ADV),
+                 LEGACY, 20, labels=1000),
     ShippedModel("semi-aae-all", "semi-aae", "Semi-supervised AAE, all 50,000 training labels (the paper's Table 2)",
-                 "adam-legacy", 10, labels="all", settings=LEGACY_ADV),
+                 LEGACY, 10, labels="all"),
     ShippedModel("supervised-aae-2d", "supervised-aae",
                  "Supervised AAE: the decoder reads the digit, the 2-D code holds the style (Figure 7)",
-                 "adam-legacy", 20, hidden=SMALL, labels="all", latent_dim=2, settings=LEGACY_ADV),
+                 LEGACY, 20, hidden=SMALL, labels="all", latent_dim=2),
     ShippedModel("supervised-aae-15d", "supervised-aae",
                  "Supervised AAE: the decoder reads the digit, the 15-D code holds the style (Figure 7)",
-                 "adam-legacy", 20, hidden=SMALL, labels="all", latent_dim=15, settings=LEGACY_ADV),
+                 LEGACY, 20, hidden=SMALL, labels="all", latent_dim=15),
     ShippedModel("dimred-aae-1000", "dimred-aae", "Dimensionality-reduction AAE, 1000 labels, 2-D map W·y + z (Figure 11)",
-                 "adam-legacy", 20, hidden=SMALL, labels=1000, settings=LEGACY_ADV),
+                 LEGACY, 20, hidden=SMALL, labels=1000),
     ShippedModel("dimred-aae-100", "dimred-aae", "Dimensionality-reduction AAE, 100 labels, 2-D map W·y + z (Figure 11)",
-                 "adam-legacy", 20, hidden=SMALL, labels=100, settings=LEGACY_ADV),
+                 LEGACY, 20, hidden=SMALL, labels=100),
     ShippedModel("dimred-aae-20clusters", "dimred-aae",
                  "Dimensionality-reduction AAE, unsupervised, 20 clusters, 2-D map W·y + z (Figure 11)",
-                 "adam-legacy", 20, hidden=SMALL, settings={"n_classes": 20, **LEGACY_ADV}),
+                 LEGACY, 20, hidden=SMALL, settings={"n_classes": 20}),
     ShippedModel("aae-gaussian-8d", "aae", "8-D AAE on N(0, 5²I) for the Parzen-window log-likelihood (the paper's Table 1)",
-                 "adam-legacy", 20, latent_dim=8, settings=LEGACY_ADV),
+                 LEGACY, 20, latent_dim=8),
     ShippedModel("cluster-aae-16", "cluster-aae", "Unsupervised clustering AAE, 16 clusters (the paper's Table 3)",
-                 "adam-legacy", 20, settings={"n_classes": 16, **LEGACY_ADV}),
+                 LEGACY, 20, settings={"n_classes": 16}),
     ShippedModel("cluster-aae-30", "cluster-aae", "Unsupervised clustering AAE, 30 clusters (the paper's Table 3)",
-                 "adam-legacy", 20, settings={"n_classes": 30, **LEGACY_ADV}),
+                 LEGACY, 20, settings={"n_classes": 30}),
 ]}
 
 

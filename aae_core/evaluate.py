@@ -240,7 +240,7 @@ wall time {card['wall_s']:.0f} s on {card['hardware']}
 - weights: {card['weights_dtype']}{' (8-bit rows with a float32 scale each, dequantised at load)' if card['weights_dtype'] == 'int8' else ''}; \
 encoder + decoder only, the discriminators are training-only
 - command: `{card['command']}` (as run; the same run with today's code: \
-`python -m aae_core.shipped command {name}`)
+`python -m aae_core.shipped command {name} --recipe {card.get('recipe_name', '')}`)
 {_quantization_section(card)}
 ## Test-set metrics (MNIST test set, 10,000 images; used for nothing but this table)
 

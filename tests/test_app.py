@@ -157,7 +157,7 @@ def test_the_latent_map_spans_the_priors_range_unless_widened():
     lo, hi = aae_core.load_pretrained("aae-gaussian-2d").map_extent()
     assert f"z ∈ [{lo:.1f}, {hi:.1f}]²" in caption_of(at, "The decoder's output") and "the prior’s range" in caption_of(
         at, "The decoder's output")
-    assert any("of the 10,000 test codes lie outside this view" in c.value for c in at.caption)
+    assert any("of the 10,000 test codes (" in c.value and "lie outside this view" in c.value for c in at.caption)
     at.toggle(key="widen").set_value(True).run()
     assert "widened to the test codes" in caption_of(at, "The decoder's output")
     assert not at.error and not at.exception

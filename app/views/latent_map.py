@@ -58,8 +58,9 @@ if placement != "hidden":
                  caption=f"The decoder's output on a {grid_n}×{grid_n} grid over z ∈ [{lo:.1f}, {hi:.1f}]² "
                          f"({'widened to the test codes' if widen else 'the prior’s range'}; same axes as the map: "
                          "up is +z₂).", output_format="PNG")
-st.caption(f"{outside:.1%} of the 10,000 test codes lie outside this view"
-           + ("." if widen or outside == 0 else " — widen the view in the sidebar to see them."))
+n_out = int(round(outside * len(codes)))
+st.caption(f"{n_out:,} of the {len(codes):,} test codes ({outside:.2%}) lie outside this view"
+           + ("." if widen or n_out == 0 else " — widen the view in the sidebar to see them."))
 
 points = event.selection.points if event and event.selection else []
 sel = read_selection(points, fig, len(codes))

@@ -78,19 +78,38 @@ def _pct(m: dict, key: str) -> str:
 def results_table(root=None, cards: dict[str, dict] | None = None) -> str:
     """Every shipped model's test metrics."""
     cards = _cards(root) if cards is None else cards
-    rows = ["| model | prior | labels | epochs | error | clustering error (paper / majority) | 5-NN accuracy ↑ "
-            "| prior SWD ↓ | Parzen LL ↑ | recon. NLL (nats) ↓ | train time |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| model | prior | labels | recipe | epochs | error | clustering error (paper / majority) | 5-NN accuracy ↑ "
+            "| prior SWD ↓ | prior MMD² ↓ | Parzen LL ↑ | recon. NLL (nats) ↓ | train time |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, card in cards.items():
         m = card["metrics"]
         clusters = (f"{_pct(m, 'cluster_error_paper')} / {_pct(m, 'cluster_error_majority')}"
                     if "cluster_error_paper" in m else "—")
         parzen = f"{m['parzen_ll']:.1f} ± {m['parzen_se']:.1f}" if "parzen_ll" in m else "—"
         labels = card.get("labels") or "—"
+        mmd = f"{m['prior_mmd']:.4f}" if "prior_mmd" in m else "—"
         rows.append(f"| `{name}` | {card['prior']['name']} | {labels if isinstance(labels, str) else f'{labels:,}'} "
-                    f"| {_epochs(card)} | {_pct(m, 'error')} | {clusters} | {m['knn5_accuracy']:.4f} | {m['prior_swd']:.3f} "
-                    f"| {parzen} | {m['recon_bce']:.1f} | {_time(card)} |")
+                    f"| `{card.get('recipe_name', '—')}` | {_epochs(card)} | {_pct(m, 'error')} | {clusters} "
+                    f"| {m['knn5_accuracy']:.4f} | {m['prior_swd']:.3f} | {mmd} | {parzen} | {m['recon_bce']:.1f} | {_time(card)} |")
     return "\n".join(rows)
+
+
+def recipes_table(cards: dict[str, dict]) -> str:
+    """Every model whose recipe was chosen on validation: each recipe's best validation score (or
+    how its run ended), the one that shipped in bold."""
+    rows = ["| model | selection metric (validation, lower is better) | recipes compared |", "|---|---|---|"]
+    for name, card in cards.items():
+        compared = card.get("recipes_compared")
+        if not compared:
+            continue
+        cells = []
+        for recipe, v in sorted(compared.items(), key=lambda kv: (kv[1].get("validation_score") is None,
+                                                                  kv[1].get("validation_score") or 0)):
+            shown = (f"{v['validation_score']:.4g}" if v.get("validation_score") is not None
+                     else v.get("unfinished", "did not finish").split(" (")[0])
+            cells.append(f"**`{recipe}` {shown} (shipped)**" if recipe == card.get("recipe_name") else f"`{recipe}` {shown}")
+        rows.append(f"| `{name}` | {card.get('selection_metric') or 'family'} | {'; '.join(cells)} |")
+    return "\n".join(rows) if len(rows) > 2 else "No model here was chosen among several recipes."
 
 
 def results_markdown(root=None) -> str:
@@ -109,6 +128,12 @@ see docs/training-notes.md for what was tried and what we believe would close th
 {paper_table(cards)}
 
 {paper.BASELINES}
+
+## Recipes chosen on the validation split
+
+{recipes_table(cards)}
+
+Recipes: aae_core/recipes.py; the runs' validation curves: docs/training-notes.md.
 
 ## Every shipped model (MNIST test set)
 

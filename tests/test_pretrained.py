@@ -155,3 +155,17 @@ def test_results_markdown_puts_every_paper_result_next_to_ours():
         row = next(line for line in text.splitlines() if line.startswith(f"| {r.result} |"))
         assert r.paper in row and f"**{shown}**" in row and f"`{r.model}`" in row
         assert value is not None
+
+
+def test_the_results_name_every_compared_recipe_and_the_one_that_shipped():
+    from aae_core.report import recipes_table
+
+    cards = {n: aae_core.load_pretrained(n).card for n in aae_core.list_pretrained()}
+    table = recipes_table(cards)
+    compared = {n: c for n, c in cards.items() if c.get("recipes_compared")}
+    assert compared  # the retrained models record the recipes tried on validation
+    for name, card in compared.items():
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{name}` |"))
+        assert f"**`{card['recipe_name']}`" in row and "(shipped)" in row
+        scored = {r: v["validation_score"] for r, v in card["recipes_compared"].items() if v["validation_score"] is not None}
+        assert min(scored, key=scored.get) == card["recipe_name"]  # the best on validation shipped

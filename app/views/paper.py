@@ -15,5 +15,7 @@ st.markdown(report.paper_table(cards))
 st.caption(paper.BASELINES)
 with st.expander("How the numbers were measured"):
     st.markdown(report.PROTOCOL)
+with st.expander("Which training recipe each retrained model uses, chosen on the validation split"):
+    st.markdown(report.recipes_table(cards))
 st.subheader("Every shipped model")
 st.markdown(report.results_table(cards=cards))

@@ -172,6 +172,17 @@ def run_history(folder: Path) -> list[dict]:
     return []
 
 
+def stop_reason(folder: Path) -> dict:
+    """Why an unfinished run stopped, as its training wrote it ({} when it did not say)."""
+    from aae_core.train import STOPPED
+    from aae_core.weights import WeightsError, read_json
+
+    try:
+        return read_json(folder / STOPPED) if (folder / STOPPED).exists() else {}
+    except WeightsError:
+        return {}
+
+
 def validation_curve(folder: Path) -> list[list[float]]:
     """[[epoch, validation score], …] of a run."""
     return [[h["epoch"], h["val_score"]] for h in run_history(folder) if "val_score" in h]
@@ -204,11 +215,13 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
                     "curve": validation_curve(run_folder(name, r, runs))} for r, s in scores.items()}
     for r in row.recipes:  # runs that never finished: diverged (NaN) or stopped, with the epochs they did
         folder = run_folder(name, r, runs)
-        if r not in scores and (folder / "checkpoint.pt").exists():
+        if r not in scores and ((folder / "checkpoint.pt").exists() or stop_reason(folder)):
             done = run_history(folder)
+            why = stop_reason(folder)
             compared[r] = {"validation_score": None, "run": folder.name, "curve": validation_curve(folder),
                            "unfinished": f"stopped after epoch {done[-1]['epoch'] if done else 0} of {row.epochs} "
-                                         "(diverged: a loss became NaN, see its log)"}
+                                         + (f"(diverged in epoch {why['epoch']}: a loss became NaN)"
+                                            if why.get("reason") == "diverged" else "(stopped before its last epoch)")}
     card = dict(model.card, name=name, recipe_name=best, recipes_compared=compared)
     save_model(model, tmp, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(name, card))
     shutil.rmtree(dst, ignore_errors=True)

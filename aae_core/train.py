@@ -32,6 +32,7 @@ from aae_core.registry import get_model_class, list_models
 from aae_core.weights import DTYPES, dequantize_int8, quantize_int8, save_model
 
 CHECKPOINT = "checkpoint.pt"
+STOPPED = "stopped.json"  # written beside the checkpoint when a run stops on a NaN/inf loss
 
 
 class DivergenceError(RuntimeError):
@@ -123,6 +124,8 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
     start, wall0 = 0, 0.0
     best_state: dict[str, torch.Tensor] = {}
     ckpt = out / CHECKPOINT if out is not None else None
+    if out is not None:
+        (out / STOPPED).unlink(missing_ok=True)  # a new attempt: an earlier stop no longer applies
     if ckpt is not None and ckpt.exists() and resume:
         state = load_checkpoint(ckpt)
         meta = state["meta"]
@@ -168,6 +171,9 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
             if (step + 1) % settings.log_every == 0 or step + 1 == steps:
                 means = {k: (v / (step + 1)).item() for k, v in sums.items()}  # the only host sync
                 if not all(math.isfinite(v) for v in means.values()):
+                    if ckpt is not None:  # say why the run stopped, beside its last checkpoint
+                        (out / STOPPED).write_text(json.dumps({"reason": "diverged", "epoch": epoch + 1,
+                                                               "step": step + 1, "losses": str(means)}) + "\n")
                     raise DivergenceError(
                         f"training diverged in epoch {epoch + 1}, step {step + 1}: losses {means}. "
                         "Nothing was written for this epoch; the last checkpoint is intact. "

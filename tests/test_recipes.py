@@ -247,10 +247,11 @@ def test_pick_records_a_run_that_diverged(trained_dir, tmp_path, monkeypatch):
     train.train(model, torch.rand(40, 784), train.TrainSettings(epochs=1, batch_size=20, select_every=1),
                 out=(runs / "toy--paper-sgd"), progress=False, log=False, select=lambda m: {"score": 2.5})
     assert (runs / "toy--paper-sgd" / "checkpoint.pt").exists()
+    (runs / "toy--paper-sgd" / train.STOPPED).write_text('{"reason": "diverged", "epoch": 2}')
     assert shipped.main(["pick", "toy", "--runs", str(runs), "--pretrained", str(pretrained)]) == 0
     card = load_model(pretrained / "toy").card
     assert card["recipe_name"] == "adam-balanced"
-    assert "diverged" in card["recipes_compared"]["paper-sgd"]["unfinished"]
+    assert card["recipes_compared"]["paper-sgd"]["unfinished"] == "stopped after epoch 1 of 3 (diverged in epoch 2: a loss became NaN)"
     assert card["recipes_compared"]["paper-sgd"]["curve"] == [[1, 2.5]]
     assert "diverged" in (pretrained / "toy" / "README.md").read_text()
 

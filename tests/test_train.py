@@ -95,6 +95,8 @@ def test_divergence_stops_with_a_clear_message_and_writes_nothing(idx_folder, tm
     err = capsys.readouterr().err
     assert rc == 3 and "diverged" in err and "learning rate" in err
     assert not (tmp_path / "nan" / "model.safetensors.xz").exists()
+    stopped = json.loads((tmp_path / "nan" / "stopped.json").read_text())
+    assert stopped["reason"] == "diverged" and stopped["epoch"] == 1
 
 
 @pytest.mark.parametrize("args, message", [

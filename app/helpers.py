@@ -249,9 +249,16 @@ def morph_figure(frames: np.ndarray, ts: np.ndarray, size: int = 320) -> go.Figu
     steps = [{"method": "animate", "label": f"{t:.2f}",
               "args": [[f"{t:.2f}"], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
                                       "transition": {"duration": 0}}]} for t in ts]
+    play = {"type": "buttons", "showactive": False, "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
+            "pad": {"t": 60}, "buttons": [
+                {"label": "▶ play", "method": "animate",
+                 "args": [None, {"frame": {"duration": 80, "redraw": True}, "fromcurrent": True,
+                                 "transition": {"duration": 0}}]},
+                {"label": "❚❚ pause", "method": "animate",
+                 "args": [[None], {"mode": "immediate", "frame": {"duration": 0, "redraw": False}}]}]}
     fig.update_layout(
-        width=size, height=size + 90, margin={"l": 5, "r": 5, "t": 5, "b": 5},
-        sliders=[{"steps": steps, "active": 0, "currentvalue": {"prefix": "t = "}, "pad": {"t": 10}}],
+        width=size, height=size + 130, margin={"l": 5, "r": 5, "t": 5, "b": 5}, updatemenus=[play],
+        sliders=[{"steps": steps, "active": 0, "currentvalue": {"prefix": "t = "}, "pad": {"t": 10, "l": 130}}],
         xaxis={"visible": False}, yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x"})
     return fig
 

@@ -117,6 +117,9 @@ def test_interpolation_slider_changes_the_decoded_image():
     at.radio(key="path").set_value("spherical").run()
     assert "spherical path" in caption_of(at, "spherical path")
     assert at.get("download_button")
+    # the ends are shown as input and reconstruction, and the path is drawn on a latent map
+    assert caption_of(at, "D(E(A))").endswith("t = 0") and caption_of(at, "D(E(B))").endswith("t = 1")
+    assert len(at.get("plotly_chart")) == 2 and not at.error
 
 
 def test_interpolation_random_pair_picks_two_different_digits():
@@ -131,7 +134,7 @@ def test_interpolation_random_pair_picks_two_different_digits():
 @pytest.mark.parametrize("page", ["views/latent_map.py", "views/interpolation.py", "views/compare.py"])
 def test_pages_survive_hostile_query_parameters(page):
     at = open_page(page, {"model": "x" * 5000, "prior": "<script>alert(1)</script>"})
-    assert not at.exception and at.title
+    assert not at.exception and not at.error and at.title
 
 
 def test_the_point_and_the_sliders_live_in_the_url():

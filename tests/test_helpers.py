@@ -62,6 +62,9 @@ def test_morph_figure_carries_every_frame():
     fig = helpers.morph_figure(frames, np.linspace(0, 1, 7))
     assert len(fig.frames) == 7 and len(fig.layout.sliders[0].steps) == 7
     assert np.asarray(fig.frames[6].data[0].z).max() <= 255
+    assert fig.layout.sliders[0].steps[-1].label == "1.00"  # the labels reach t = 1
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.label for b in buttons] == ["▶ play", "❚❚ pause"] and buttons[0].method == "animate"
 
 
 def test_outside_share():

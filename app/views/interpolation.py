@@ -5,7 +5,7 @@ import torch
 
 from aae_core import latent
 from app import resources
-from app.helpers import morph_figure
+from app.helpers import add_path, latent_figure, morph_figure
 from app.widgets import model_picker, number_from_url, safe_fragment
 
 N_TEST = 10_000
@@ -50,11 +50,24 @@ def frames_at(ts: np.ndarray) -> np.ndarray:
     return resources.decode(name, latent.interpolate(za_t, zb_t, torch.from_numpy(ts.astype(np.float32)), method).numpy())
 
 
-ends = st.columns(2)
-ends[0].image(latent.png_bytes(latent.to_uint8(images[int(ia)]).reshape(28, 28), 112),
-              caption=f"A: test #{int(ia)}, label {labels[int(ia)]}", output_format="PNG")
-ends[1].image(latent.png_bytes(latent.to_uint8(images[int(ib)]).reshape(28, 28), 112),
-              caption=f"B: test #{int(ib)}, label {labels[int(ib)]}", output_format="PNG")
+ends, path_col = st.columns([2, 3])
+with ends:
+    st.markdown("**The two ends**: each input image and its reconstruction D(E(x)) — the walk runs between "
+                "the *reconstructions* (t = 0 and t = 1), not the inputs.")
+    recon = resources.reconstruct(name, images[[int(ia), int(ib)]])
+    for row, (which, i, r) in enumerate((("A", int(ia), recon[0]), ("B", int(ib), recon[1]))):
+        c_in, c_rec = st.columns(2)
+        c_in.image(latent.png_bytes(latent.to_uint8(images[i]).reshape(28, 28), 112),
+                   caption=f"{which}: test #{i}, label {labels[i]}", output_format="PNG")
+        c_rec.image(latent.png_bytes(latent.to_uint8(r).reshape(28, 28), 112),
+                    caption=f"D(E({which})): t = {row}", output_format="PNG")
+with path_col:
+    lo, hi = resources.extent(name)
+    path = latent.interpolate(za_t, zb_t, torch.linspace(0, 1, 11), method).numpy()
+    walk_map = add_path(latent_figure(codes, labels, (lo, hi), height=380, marker_size=2, show_legend=False),
+                        path, f"{method} path A → B", labels=2)
+    st.plotly_chart(walk_map, key=f"walk-map-{name}", config={"displaylogo": False})
+    st.caption("The path on the latent map, from A (1) to B (11): where the decoder is asked to draw.")
 
 
 @safe_fragment

@@ -6,8 +6,6 @@ PORT ?= 8501
 # The server listens on this machine only. To serve a classroom: `make run ADDRESS=0.0.0.0` (README).
 ADDRESS ?= 127.0.0.1
 MNIST ?= ../shared/data/mnist
-EPOCHS ?= 40
-AAE_EPOCHS ?= 30
 
 .PHONY: run test install install-test bench pretrained pretrained-all results clean
 

@@ -31,8 +31,12 @@ def _folder(name: str, root: str | os.PathLike | None) -> Path:
     names = list_pretrained(root)
     if name not in names:
         raise KeyError(f"no pretrained model {name!r}; available: {', '.join(names) or 'none'}")
-    base = Path(root or PRETRAINED_DIR)
-    if not base.resolve() in (base / name).resolve().parents:
+    return _inside(Path(root or PRETRAINED_DIR), name)
+
+
+def _inside(base: Path, name: str) -> Path:
+    """base/name, refused when it is a link to a folder outside ``base``."""
+    if base.resolve() not in (base / name).resolve().parents:
         raise WeightsError(f"{base / name}: a link to a folder outside {base.name}/, refused")
     return base / name
 
@@ -52,7 +56,7 @@ def load_test_set(root: str | os.PathLike | None = None):
     from aae_core.data import DataError, load_split
     from aae_core.weights import verify_folder
 
-    folder = Path(root or PRETRAINED_DIR) / "mnist-test"
+    folder = _inside(Path(root or PRETRAINED_DIR), "mnist-test")
     verify_folder(folder, required=("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"))
     try:
         return load_split(folder, "test", "mnist")

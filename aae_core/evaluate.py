@@ -197,6 +197,17 @@ def _recipe_line(card: dict) -> str:
     return f"`{card.get('recipe_name', 'custom')}` ({phases}{'; ' + '; '.join(extras) if extras else ''}){tried}"
 
 
+def _today(name: str, card: dict) -> str:
+    """For a model in the table of shipped models: the command that reruns it with today's code."""
+    from aae_core.shipped import SHIPPED
+
+    row = SHIPPED.get(name)
+    if row is None or card.get("recipe_name") not in row.recipes:
+        return ""
+    return (f" (as run; the same run with today's code: "
+            f"`python -m aae_core.shipped command {name} --recipe {card['recipe_name']}`)")
+
+
 def _quantization_section(card: dict) -> str:
     q = card.get("quantization")
     if not q:
@@ -239,8 +250,7 @@ wall time {card['wall_s']:.0f} s on {card['hardware']}
 {_selection_line(card)}- recipe: {_recipe_line(card)}
 - weights: {card['weights_dtype']}{' (8-bit rows with a float32 scale each, dequantised at load)' if card['weights_dtype'] == 'int8' else ''}; \
 encoder + decoder only, the discriminators are training-only
-- command: `{card['command']}` (as run; the same run with today's code: \
-`python -m aae_core.shipped command {name} --recipe {card.get('recipe_name', '')}`)
+- command: `{card['command']}`{_today(name, card)}
 {_quantization_section(card)}
 ## Test-set metrics (MNIST test set, 10,000 images; used for nothing but this table)
 

@@ -142,7 +142,8 @@ def parzen_select_sigma(samples: torch.Tensor, x_val: torch.Tensor, sigmas=PARZE
                         batch: int = 250) -> tuple[float, dict]:
     """The kernel width with the highest mean validation log-likelihood, and every width's score.
     Distances are computed once for all widths; while the best width sits on the grid's edge the
-    grid is extended by the same step (up to 100 times), so the chosen width is an interior optimum."""
+    grid is extended by the same step, up to 100 times, so that the chosen width is an interior
+    optimum (past that cap it may sit on the edge: the returned scores show it)."""
     d2 = list(_parzen_d2(samples, x_val, batch))
     score = lambda s: float(torch.cat([_parzen_from_d2(b, len(samples), x_val.shape[1], s) for b in d2]).mean())  # noqa: E731
     sigmas = sorted(float(s) for s in sigmas)
@@ -151,9 +152,9 @@ def parzen_select_sigma(samples: torch.Tensor, x_val: torch.Tensor, sigmas=PARZE
     for _ in range(100):
         best, grid = max(scores, key=scores.get), sorted(scores)
         if best == grid[0]:
-            new = round(grid[0] / ratio, 6)
+            new = grid[0] / ratio
         elif best == grid[-1]:
-            new = round(grid[-1] * ratio, 6)
+            new = grid[-1] * ratio
         else:
             break
         scores[new] = score(new)

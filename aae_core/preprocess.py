@@ -18,6 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_BYTES = 20 * 2**20  # uploads larger than this are refused before decoding
 MAX_PIXELS = 40_000_000  # width × height; beyond it Pillow's decompression-bomb guard refuses
 WORK_SIZE = 512  # images are shrunk to at most this many pixels per side before any arithmetic
+MIN_RAW_RANGE = 64  # 16/32-bit images whose values span less than this (of 65,535) are blank, not stretched
 
 
 class ImageError(ValueError):
@@ -70,9 +71,9 @@ def to_gray(img: Image.Image) -> np.ndarray:
     whichever shows the drawing with more contrast."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        if img.mode != "F":  # 16/32-bit integers: scaled by the image's own range, not the type's
-            lo, hi = arr.min(initial=0.0), arr.max(initial=0.0)  # (a scan's ink often uses a low range)
-            return (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
+        if img.mode != "F":  # 16/32-bit integers: stretched from their own darkest to brightest value,
+            lo, hi = float(arr.min()), float(arr.max())  # not the type's range (a scan's ink often uses a low one)
+            return (arr - lo) / (hi - lo) if hi - lo >= MIN_RAW_RANGE else np.zeros_like(arr)  # else: blank
         arr = np.nan_to_num(arr, nan=0.0, posinf=1.0, neginf=0.0)
         lo, hi = arr.min(initial=0.0), arr.max(initial=0.0)
         return np.clip(arr, 0, 1) if lo >= 0 and hi <= 1 else (arr - lo) / (hi - lo if hi > lo else 1.0)

@@ -27,6 +27,9 @@ from aae_core.weights import (CODES, WEIGHTS, WeightsError, load_codes, load_ten
 
 # The numbers that must survive rounding (lower- or higher-is-better alike), where a model has them.
 CHECKED = ("recon_bce", "knn5_accuracy", "error", "cluster_error_paper", "cluster_error_majority")
+# Error rates near 1 % move by more than 1 % relative when a single test image flips: for them a
+# change of up to 0.1 percentage point (10 of 10,000 images) is allowed as well.
+RATES, RATE_SLACK = ("error", "cluster_error_paper", "cluster_error_majority"), 0.001
 
 
 def load_any(folder: Path):
@@ -54,29 +57,34 @@ def relative_changes(before: dict, after: dict) -> dict:
     return {k: abs(after[k] - before[k]) / max(abs(before[k]), 1e-12) for k in CHECKED if k in before}
 
 
-def quantize_folder(folder: Path, train, test, tolerance: float) -> dict:
+def quantize_folder(folder: Path, train, test, tolerance: float, name: str | None = None) -> dict:
+    """Round one folder to int8 (see the module docstring); ``name``: the model's name on its card and
+    in the command it records (default: the folder's name)."""
+    name = name or folder.name
     model, card, dtype = load_any(folder)
     data = eval_data(card, train, test)
     if dtype == "int8":
         return {"folder": str(folder), "skipped": "already int8, compressed"}
     if dtype == "int8-plain":  # an 8-bit folder of the first format: same weights, stored compressed
         codes = load_codes(folder) if stored_name(verify_folder(folder), CODES) else None
-        save_model(model, folder, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(folder.name, card))
+        save_model(model, folder, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(name, card))
         return {"folder": str(folder), "repacked": "xz-compressed, codes in float16"}
     before, _ = evaluate(model, data, with_parzen=False)
     model.load_inference_state_dict(as_stored(model.inference_state_dict(), "int8"))
     after, _ = evaluate(model, data, with_parzen=False)
     change = relative_changes(before, after)
     report = {"folder": str(folder), "from": dtype, "relative_change": change}
-    if any(v > tolerance for v in change.values()):
-        return {**report, "refused": f"a metric moved by more than {tolerance:.1%}"}
+    too_far = [k for k, v in change.items() if v > tolerance
+               and not (k in RATES and abs(after[k] - before[k]) <= RATE_SLACK)]
+    if too_far:
+        return {**report, "refused": f"{', '.join(too_far)} moved by more than {tolerance:.1%}"}
     scores, codes = evaluate(model, data)
     card.update(metrics=scores, weights_dtype="int8", quantization={
         "from": dtype, "tolerance": tolerance,
         "before": {k: before[k] for k in change}, "after": {k: after[k] for k in change},
         "relative_change": change,
-        "command": f"python -m aae_core.quantize pretrained/{folder.name} --data MNIST_FOLDER"})
-    save_model(model, folder, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(folder.name, card))
+        "command": f"python -m aae_core.quantize pretrained/{name} --data MNIST_FOLDER"})
+    save_model(model, folder, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(name, card))
     return report
 
 

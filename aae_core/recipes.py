@@ -139,7 +139,10 @@ class Recipe:
         raise ValueError(f"the recipe has no optimizer for phase {name!r} (it has {sorted(self.phases)})")
 
     def check(self, model) -> None:
-        """Refuse discriminator noise for discriminators that ``model`` (a model or its class) lacks."""
+        """Refuse a recipe that does not fit ``model`` (a model or its class): a phase of the model
+        without an optimizer, or discriminator noise for a discriminator it lacks."""
+        for phase in model.phases:
+            self.phase(phase)
         stray = set(self.disc_noise) - set(model.discriminator_phases)
         if stray:
             raise ValueError(f"disc_noise names {sorted(stray)}, but {model.model_name}'s discriminators are "

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aae_core.recipes import RECIPES
+from aae_core.train import DIVERGED
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER_MLP, SMALL = (1000, 1000), (500, 500)
@@ -143,12 +144,15 @@ def train_rows(names: list[str], data: str, runs: Path, jobs: int) -> int:
             if not finished(run_folder(n, r, runs))]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         codes = list(pool.map(lambda cmd: subprocess.call(cmd, cwd=ROOT), todo))
-    return max(codes, default=0)
+    # a diverged run is an outcome (pick records it); any other failure, or a signal, is not
+    return next((c for c in codes if c not in (0, DIVERGED)), 0)
 
 
 def finished(folder: Path) -> bool:
-    """A run that wrote its weights folder and left no checkpoint: nothing more to train."""
-    return (folder / "card.json").exists() and not (folder / "checkpoint.pt").exists()
+    """Nothing more to train: the run wrote its weights folder and left no checkpoint, or it diverged
+    (a result, recorded on the card by ``pick``; rerunning would diverge again)."""
+    done = (folder / "card.json").exists() and not (folder / "checkpoint.pt").exists()
+    return done or stop_reason(folder).get("reason") == "diverged"
 
 
 def validation_score(folder: Path) -> float:
@@ -206,7 +210,7 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("checkpoint.pt"))
     if read_json(tmp / "config.json").get("dtype") != "int8":
-        report = quantize.quantize_folder(tmp, load_dataset(data, "train"), load_dataset(data, "test"), 0.01)
+        report = quantize.quantize_folder(tmp, load_dataset(data, "train"), load_dataset(data, "test"), 0.01, name=name)
         if "refused" in report:
             shutil.rmtree(tmp)
             raise ValueError(f"{name}: {report}")
@@ -223,9 +227,8 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
                                          + (f"(diverged in epoch {why['epoch']}: a loss became NaN)"
                                             if why.get("reason") == "diverged" else "(stopped before its last epoch)")}
     card = dict(model.card, name=name, recipe_name=best, recipes_compared=compared)
-    save_model(model, tmp, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(name, card))
-    shutil.rmtree(dst, ignore_errors=True)
-    tmp.rename(dst)
+    save_model(model, dst, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(name, card))
+    shutil.rmtree(tmp, ignore_errors=True)  # save_model swapped the new folder in whole
     return {"name": name, "shipped": best, "validation_scores": scores}
 
 

@@ -33,6 +33,7 @@ from aae_core.weights import DTYPES, dequantize_int8, quantize_int8, save_model
 
 CHECKPOINT = "checkpoint.pt"
 STOPPED = "stopped.json"  # written beside the checkpoint when a run stops on a NaN/inf loss
+DIVERGED = 4  # the exit code of a run that stopped on a NaN/inf loss (3: any other failure)
 
 
 class DivergenceError(RuntimeError):
@@ -308,6 +309,12 @@ def build_config(args: argparse.Namespace):
 def build_recipe(cls, name: str | None, overrides: dict) -> Recipe:
     """The named recipe (default: the family's own) with ``--set`` overrides, kept to the model's own
     discriminators; a setting the recipe or the model does not know is an error."""
+    phases = set(cls.phases) | {p.split("_")[0] for p in cls.phases}  # "d" also sets d_y and d_z
+    for key in overrides:
+        head, _, rest = key.partition(".")
+        if rest and head != "disc_noise" and head not in phases:
+            raise ValueError(f"--set {key}: {cls.model_name} has no training phase {head!r} "
+                             f"(its phases: {', '.join(cls.phases)})")
     recipe = recipe_for(cls, get_recipe(name or cls.default_recipe)).with_overrides(overrides)
     recipe.check(cls)
     return recipe
@@ -359,7 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = train(model, x, settings, out, fingerprint, resume=not args.restart, progress=not args.no_progress,
                     y=None if y is None else torch.from_numpy(y).to(device), select=select)
-    except (DivergenceError, RuntimeError, ValueError) as exc:
+    except DivergenceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return DIVERGED
+    except (RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     model.load_inference_state_dict(as_stored(model.inference_state_dict(), args.weights))  # evaluate what ships

@@ -160,7 +160,7 @@ def dequantize_int8(stored: dict[str, torch.Tensor], where: Path) -> dict[str, t
         if t.dtype == torch.int8:
             scale = stored.get(name + SCALE)
             if t.dim() != 2 or scale is None or scale.dtype != torch.float32 or scale.shape != (t.shape[0],) \
-                    or not bool(torch.isfinite(scale).all()) or bool((scale <= 0).any()) or int(t.min()) < -127:
+                    or not bool(torch.isfinite(scale).all()) or bool((scale <= 0).any()) or bool((t == -128).any()):
                 raise WeightsError(f"{where}: int8 weight {name!r} lacks a valid per-row scale (tampered with?)")
             state[name] = t.float() * scale[:, None]
         elif t.dtype == torch.float32 and name + SCALE not in stored:
@@ -206,16 +206,27 @@ def _write_folder(model, build: Path, card: dict, dtype: str, codes, card_markdo
 
 
 def _swap_in(build: Path, folder: Path) -> None:
-    """Replace ``folder`` by the finished ``build`` (two renames; the old folder is removed last)."""
+    """Replace ``folder`` by the finished ``build``: the old folder is renamed aside, the new one
+    renamed in (the old one is put back if that fails), then files the old folder held that a
+    weights folder does not own (a training run's checkpoint) move across, and the old one goes."""
     old = folder.with_name(f".{folder.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        # files a weights folder does not own (a training run's checkpoint) stay with it
-        for extra in folder.iterdir():
-            if not (build / extra.name).exists() and extra.name != MANIFEST and extra.name not in _OWNED:
-                os.replace(extra, build / extra.name)
-        os.replace(folder, old)
-    os.replace(build, folder)
+    if old.exists():  # left by a crash between the two renames: the only copy if folder is missing
+        if folder.exists():
+            shutil.rmtree(old)
+        else:
+            os.replace(old, folder)
+    if not folder.exists():
+        os.replace(build, folder)
+        return
+    os.replace(folder, old)
+    try:
+        os.replace(build, folder)
+    except OSError:
+        os.replace(old, folder)
+        raise
+    for extra in old.iterdir():
+        if extra.name not in _OWNED and extra.name != MANIFEST and not (folder / extra.name).exists():
+            os.replace(extra, folder / extra.name)
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -243,7 +254,7 @@ def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         data = path.read_bytes()
         if path.name.endswith(".xz"):
-            inflate = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+            inflate = lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=64 << 20)
             data = inflate.decompress(data, max_length=MAX_TENSOR_BYTES)
             if not inflate.eof:
                 raise WeightsError(f"{path}: inflates beyond {MAX_TENSOR_BYTES >> 20} MiB or is truncated, refused")
@@ -276,7 +287,10 @@ def load_model(folder: str | os.PathLike):
         raise WeightsError(f"{folder / 'config.json'}: dtype must be one of {DTYPES}, got {meta.get('dtype')!r}")
     state = load_tensors(folder, manifest, WEIGHTS)
     if meta["dtype"] == "int8":
-        state = dequantize_int8(state, folder / WEIGHTS)
+        try:
+            state = dequantize_int8(state, folder / WEIGHTS)
+        except RuntimeError as exc:  # shapes that cannot broadcast: a crafted file
+            raise WeightsError(f"{folder / WEIGHTS}: malformed int8 weights ({exc})") from None
     if manifest.get("parameters") != count_parameters(state):
         raise WeightsError(f"{folder}: {count_parameters(state)} parameters, the manifest says {manifest.get('parameters')}")
     model = cls(config)

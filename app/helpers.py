@@ -60,7 +60,7 @@ def choose(value, options: list, default, refused: dict[str, str] | None = None)
     if value is None or value in options:
         return (default if value is None else value), None
     if refused and value in refused:
-        return default, f"The model {literal(value)} was refused: {refused[value]}. Showing {literal(default)} instead."
+        return default, f"The model {literal(value)} was refused: {literal(refused[value], 200)}. Showing {literal(default)} instead."
     return default, f"Ignored unknown value {literal(value)}; choose one of: {', '.join(map(str, options))}."
 
 
@@ -117,15 +117,16 @@ def verdict(metrics: dict[str, dict]) -> str:
 
 def comparison_summary(cards: dict[str, dict]) -> str:
     """One sentence on every prior that ships a 2-D VAE and AAE: which matches it more closely."""
-    parts = []
+    parts, winners = [], []
     for prior, names in sorted(prior_pairs(cards).items()):
         by = closer_to_prior({k: cards[n].get("metrics", {}) for k, n in names.items()})
         winner = by["prior_swd"] if by["prior_swd"] == by["prior_mmd"] else None
+        winners.append(winner)
         parts.append(f"on the {prior} prior " + (f"the **{winner.upper()}**'s codes match it more closely (both measures)"
                                                   if winner else "the two prior-match measures disagree"))
     if not parts:
         return ""
-    agree = all("AAE" in p for p in parts)
+    agree = all(w == "aae" for w in winners)
     return ("2-D VAE vs AAE: " + "; ".join(parts) + (" — as in the paper's Figure 2." if agree else
                                                         " — not everywhere what the paper's Figure 2 shows."))
 

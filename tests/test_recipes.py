@@ -84,7 +84,7 @@ def test_the_training_loop_applies_the_schedule():
     assert seen == [pytest.approx(1e-3)] * 2 + [pytest.approx(1e-4)] * 2
 
 
-def _disc_inputs(model, phase_of_interest):
+def _disc_inputs(model):
     """What each discriminator saw during one training step (captured by forward hooks)."""
     seen = {}
     for phase, module in (("d", "discriminator"), ("d_y", "disc_y"), ("d_z", "disc_z")):
@@ -100,7 +100,7 @@ def test_discriminator_noise_applies_where_set_and_nowhere_else():
     recipe = recipe_for(model, get_recipe("adam-balanced")).with_overrides({"disc_noise.d_z": 0.5})
     model.use_recipe(recipe)
     opts = recipe.build_optimizers(model)
-    seen = _disc_inputs(model, "d_z")
+    seen = _disc_inputs(model)
     from tests.test_models import batch_for
 
     model.train_step(batch_for(model), opts)
@@ -109,8 +109,31 @@ def test_discriminator_noise_applies_where_set_and_nowhere_else():
     assert set(real_y.unique().tolist()) <= {0.0, 1.0} and torch.equal(real_y.sum(1), torch.ones(len(real_y)))
     # d_z saw prior samples with noise: the noise of std 0.5 is there (N(0, 1) prior → std ≈ 1.118)
     assert model.disc_noise == {"d_z": 0.5}
+    # d_z's real inputs were N(0, 1) prior samples plus noise of std 0.5: std √1.25 ≈ 1.118
+    real_z = seen["d_z"][0]
+    assert real_z.std().item() == pytest.approx(1.118, rel=0.15)
     assert model.for_discriminator("d_y", torch.zeros(1000, 3)).abs().max() == 0
     assert model.for_discriminator("d_z", torch.zeros(1000, 3)).std().item() == pytest.approx(0.5, rel=0.1)
+
+
+def test_a_setting_for_a_phase_the_model_lacks_is_refused():
+    aae = get_model_class("aae")
+    with pytest.raises(ValueError, match="no training phase 'gen'"):
+        build_recipe(aae, "adam-balanced", {"gen.lr": 5e-5})
+    with pytest.raises(ValueError, match="no training phase 'xent'"):
+        build_recipe(aae, "adam-balanced", {"xent.lr": 5e-5})
+    semi = get_model_class("semi-aae")
+    assert build_recipe(semi, "adam-balanced", {"d.lr": 2e-4}).phase("d_z").lr == 2e-4  # "d" sets d_y and d_z
+    assert build_recipe(semi, "adam-balanced", {"d_y.lr": 3e-4}).phase("d_y").lr == 3e-4
+    with pytest.raises(ValueError, match="no optimizer for phase 'vae'"):
+        build_recipe(get_model_class("vae"), "adam-balanced", {})
+
+
+def test_every_model_declares_its_phases():
+    for name in list_models():
+        model = tiny(name)
+        assert set(model.phase_parameters()) <= set(type(model).phases), name
+        assert set(type(model).discriminator_phases) <= set(type(model).phases), name
 
 
 def test_noise_for_a_discriminator_the_model_lacks_is_refused():
@@ -194,8 +217,10 @@ def test_every_shipped_row_builds_a_valid_training_run():
             args = parse_args(row.train_args("DATA", f"runs/{row.name}--{recipe}", recipe))
             cls, config, built = build_config(args)  # refuses unknown fields, recipes and settings
             assert cls.model_name == row.family and args.recipe == recipe
-            assert built.phases  # every phase of the family has an optimizer
-            built.check(cls)
+            model = cls(config)
+            opts = built.build_optimizers(model)  # every phase of the model gets its optimizer
+            assert set(opts) == set(model.phase_parameters()) == set(cls.phases) - (
+                set() if model.training_labels == "pool" else {"xent"})
 
 
 def test_the_table_and_pretrained_name_the_same_models():
@@ -268,3 +293,21 @@ def test_curves_draw_every_compared_recipe_and_mark_the_shipped_epoch():
     colors = {c for _, c in img.getcolors(1 << 20)}
     assert ImageColor.getrgb(COLORS[0]) in colors and ImageColor.getrgb(COLORS[1]) in colors
     assert (0, 0, 0) in colors  # the shipped epoch's ring
+
+
+def test_train_rows_skips_finished_and_diverged_runs_and_only_fails_on_real_failures(tmp_path, monkeypatch):
+    from aae_core import shipped, train
+
+    row = shipped.ShippedModel("toy", "aae", "a toy", "adam-balanced", 2, compare=("adam-balanced", "paper-sgd", "adam"))
+    monkeypatch.setitem(shipped.SHIPPED, "toy", row)
+    runs = tmp_path / "runs"
+    (runs / "toy--paper-sgd").mkdir(parents=True)
+    (runs / "toy--paper-sgd" / train.STOPPED).write_text('{"reason": "diverged", "epoch": 1}')
+    (runs / "toy--adam").mkdir()
+    (runs / "toy--adam" / "card.json").write_text("{}")
+    started = []
+    monkeypatch.setattr(shipped.subprocess, "call", lambda cmd, cwd: started.append(cmd[cmd.index("--out") + 1]) or train.DIVERGED)
+    assert shipped.train_rows(["toy"], "DATA", runs, jobs=1) == 0  # a divergence is an outcome
+    assert started == [str(runs / "toy--adam-balanced")]  # the finished and the diverged runs are not rerun
+    monkeypatch.setattr(shipped.subprocess, "call", lambda cmd, cwd: -9)  # killed by a signal
+    assert shipped.train_rows(["toy"], "DATA", runs, jobs=1) == -9

@@ -47,9 +47,10 @@ def test_literal_makes_any_text_one_code_span(text):
 
 def test_notes_quote_the_users_text_only_as_code():
     notes = [choose(LINK, ["a", "b"], "a")[1], clamp_int(IMAGE, 0, 5, 0)[1], parse_floats(LINK, 2, -1, 1)[1],
-             choose("broken", ["a"], "a", refused={"broken": "sha256 does not match"})[1]]
+             choose("broken", ["a"], "a", refused={"broken": "sha256 does not match"})[1],
+             choose("evil", ["a"], "a", refused={"evil": f"bad entry {LINK!r}"})[1]]
     assert all(n and "evil.example" not in outside_code(n) and "127.0.0.1" not in outside_code(n) for n in notes)
-    assert "was refused: sha256 does not match" in notes[-1]
+    assert "was refused: `sha256 does not match`" in notes[-2]
 
 
 def open_page(page: str, query: dict) -> AppTest:

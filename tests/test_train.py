@@ -93,7 +93,7 @@ def test_a_checkpoint_from_another_run_is_not_silently_reused(idx_folder, tmp_pa
 def test_divergence_stops_with_a_clear_message_and_writes_nothing(idx_folder, tmp_path, capsys):
     rc = cli(idx_folder, tmp_path / "nan", "--set", "ae.lr=1e30", "--set", "g.lr=1e30", "--set", "d.lr=1e30", epochs=2)
     err = capsys.readouterr().err
-    assert rc == 3 and "diverged" in err and "learning rate" in err
+    assert rc == train.DIVERGED and "diverged" in err and "learning rate" in err
     assert not (tmp_path / "nan" / "model.safetensors.xz").exists()
     stopped = json.loads((tmp_path / "nan" / "stopped.json").read_text())
     assert stopped["reason"] == "diverged" and stopped["epoch"] == 1

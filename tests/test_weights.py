@@ -303,3 +303,39 @@ def test_plain_first_format_folders_still_load_and_repack_to_the_same_weights(tr
     after = load_model(folder).inference_state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     torch.testing.assert_close(load_codes(folder)["codes"], load_codes(trained_dir)["codes"])
+
+
+def test_an_empty_int8_weight_is_refused_not_a_crash(copy):
+    tensors = _stored(copy)
+    tensors["encoder.0.weight"] = torch.zeros(0, 784, dtype=torch.int8)
+    tensors["encoder.0.weight::scale"] = torch.ones(0)
+    _resave(copy, tensors)
+    with pytest.raises(WeightsError):
+        load_model(copy)
+
+
+def test_a_failed_swap_puts_the_old_folder_back_with_its_checkpoint(copy, monkeypatch):
+    """The second rename of the swap fails: the previous folder and a training checkpoint in it survive."""
+    import os
+    from pathlib import Path
+
+    from aae_core import weights
+
+    (copy / "checkpoint.pt").write_bytes(b"training state")
+    before = {p.name: p.read_bytes() for p in copy.iterdir()}
+    real_replace = os.replace
+
+    def flaky_replace(src, dst):
+        if str(src).endswith(".writing") and Path(dst) == copy:  # build → folder
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(weights.os, "replace", flaky_replace)
+    with pytest.raises(OSError):
+        weights.save_model(load_model(copy), copy, card={"new": True}, dtype="int8")
+    monkeypatch.setattr(weights.os, "replace", real_replace)
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+    assert [p.name for p in copy.parent.iterdir() if p.name.startswith(".")] == []
+    # and a successful save keeps the checkpoint it does not own
+    weights.save_model(load_model(copy), copy, card={"new": True}, dtype="int8")
+    assert (copy / "checkpoint.pt").read_bytes() == b"training state" and load_model(copy).card == {"new": True}

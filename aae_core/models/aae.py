@@ -38,6 +38,7 @@ class AAE(Autoencoder):
     config_class = AAEConfig
     selection_metric = "prior_swd"
     discriminator_phases = ("d",)
+    phases = ("ae", "d", "g")
     default_recipe = "adam-balanced"
     decoder_extra = 0  # decoder inputs besides the code (a one-hot label in the supervised AAE)
     condition_dim = 0  # discriminator inputs besides the code (a one-hot label when conditioned)

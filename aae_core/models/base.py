@@ -126,7 +126,9 @@ class Autoencoder(nn.Module):
     n_classes = 0  # size of that label (decoder input) or categorical code
     # The validation number that picks the epoch to ship (lower is better), see aae_core.evaluate.
     selection_metric = "recon_bce"
-    # The phases of ``phase_parameters`` that train a discriminator (each may get its own input noise).
+    # The keys of ``phase_parameters`` (known without building the model, to check a recipe's
+    # settings), and those among them that train a discriminator (each may get its own input noise).
+    phases: tuple[str, ...] = ()
     discriminator_phases: tuple[str, ...] = ()
     default_recipe = "adam"  # the named recipe (aae_core.recipes.RECIPES) a training run uses unless told
 

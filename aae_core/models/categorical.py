@@ -42,6 +42,7 @@ class CategoricalAAE(Autoencoder):
     training_labels = "pool"
     label_input = True
     discriminator_phases = ("d_y", "d_z")
+    phases = ("ae", "d_y", "d_z", "g", "xent")  # xent: when labelled images are given
     default_recipe = "adam-balanced"
 
     def __init__(self, config: CategoricalAAEConfig) -> None:
@@ -99,7 +100,7 @@ class CategoricalAAE(Autoencoder):
     def phase_parameters(self):
         phases = {"ae": self._reconstruction_params(), "d_y": list(self.disc_y.parameters()),
                   "d_z": list(self.disc_z.parameters()), "g": list(self.encoder.parameters())}
-        if self.training_labels == "pool":  # a cross-entropy phase whenever labelled images are given
+        if "xent" in self.phases:  # a cross-entropy phase whenever labelled images are given
             phases["xent"] = list(self.encoder.parameters())
         return phases
 

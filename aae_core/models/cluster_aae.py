@@ -24,6 +24,7 @@ class ClusteringAAEConfig(CategoricalAAEConfig):
 class ClusteringAAE(CategoricalAAE):
     config_class = ClusteringAAEConfig
     training_labels = "none"  # no semi-supervised phase: labels are never seen in training
+    phases = ("ae", "d_y", "d_z", "g")
 
     def cluster(self, x: torch.Tensor) -> torch.Tensor:
         """Cluster probabilities q(y|x): N×784 → N×K."""

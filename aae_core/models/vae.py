@@ -29,6 +29,7 @@ class VAEConfig(ModelConfig):
 @register_model("vae")
 class VAE(Autoencoder):
     config_class = VAEConfig
+    phases = ("vae",)
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__(config)

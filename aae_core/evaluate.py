@@ -204,8 +204,9 @@ def _today(name: str, card: dict) -> str:
     row = SHIPPED.get(name)
     if row is None or card.get("recipe_name") not in row.recipes:
         return ""
+    epochs = f" --epochs {card['epochs']}" if card.get("epochs") != row.epochs else ""
     return (f" (as run; the same run with today's code: "
-            f"`python -m aae_core.shipped command {name} --recipe {card['recipe_name']}`)")
+            f"`python -m aae_core.shipped command {name} --recipe {card['recipe_name']}{epochs}`)")
 
 
 def _quantization_section(card: dict) -> str:

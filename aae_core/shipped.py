@@ -55,10 +55,11 @@ class ShippedModel:
     def recipes(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*self.compare, self.recipe)))
 
-    def train_args(self, data: str, out: str, recipe: str | None = None, threads: int = 1) -> list[str]:
+    def train_args(self, data: str, out: str, recipe: str | None = None, threads: int = 1,
+                   epochs: int | None = None) -> list[str]:
         args = ["--model", self.family, "--data", data, "--val-size", str(self.val_size), "--seed", "0",
                 "--threads", str(threads), "--no-progress", "--hidden", ",".join(map(str, self.hidden)),
-                "--epochs", str(self.epochs), "--recipe", recipe or self.recipe]
+                "--epochs", str(epochs or self.epochs), "--recipe", recipe or self.recipe]
         if self.prior:
             args += ["--prior", self.prior]
         if self.latent_dim is not None:
@@ -92,7 +93,7 @@ SHIPPED: dict[str, ShippedModel] = {m.name: m for m in [
                  "10-Gaussian mixture, 10k labelled + 40k unlabelled (Figure 4)", "adam-balanced", 60,
                  prior="mixture10", hidden=SMALL, labels=10000, compare=(*R2, LEGACY)),
     ShippedModel("label-aae-swissroll", "label-aae", "2-D AAE with label-conditioned regularization on the "
-                 "swiss roll, 10k labelled + 40k unlabelled (Figure 4)", "adam-balanced", 60,
+                 "swiss roll, 10k labelled + 40k unlabelled (Figure 4)", LEGACY, 60,
                  prior="swissroll", hidden=SMALL, labels=10000, compare=(*R2, LEGACY)),
     # -- the label-aware family's first CPU runs (issue 3), weights stored in 8 bits since -------------
     ShippedModel("semi-aae-100", "semi-aae", "Semi-supervised AAE, 100 labels (the paper's Table 2)",
@@ -242,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--recipe", default=None)
     c.add_argument("--data", default="../shared/data/mnist")
     c.add_argument("--out", default=None, help="output folder (default: pretrained/NAME)")
+    c.add_argument("--epochs", type=int, default=None, help="epochs (default: the row's)")
     for verb in ("train", "pick"):
         t = sub.add_parser(verb)
         t.add_argument("names", nargs="+", help="rows of the table, or 'all'")
@@ -260,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "command":
             row = get_row(args.name)
             print(shlex.join(["python", "-m", "aae_core.train",
-                              *row.train_args(args.data, args.out or f"pretrained/{row.name}", args.recipe)]))
+                              *row.train_args(args.data, args.out or f"pretrained/{row.name}", args.recipe,
+                                              epochs=args.epochs)]))
             return 0
         names = list(SHIPPED) if args.names == ["all"] else args.names
         for n in names:

@@ -13,6 +13,7 @@ import sys
 from PIL import Image, ImageDraw
 
 import aae_core
+from aae_core.evaluate import selection_metric_of
 
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
 W, H, PAD = 460, 300, 48
@@ -30,7 +31,7 @@ def panel(name: str, card: dict) -> Image.Image:
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     curves = {r: c for r, c in curves_of(card).items() if c}
-    d.text((PAD, 6), f"{name}: validation {card.get('selection_metric') or 'score'} by epoch", fill="black")
+    d.text((PAD, 6), f"{name}: validation {selection_metric_of(card)} by epoch", fill="black")
     if not curves:
         d.text((PAD, H // 2), "no validation curve on this card", fill="black")
         return img

@@ -160,18 +160,24 @@ SELECTION_WORDS = {
 }
 
 
-def _selection_line(card: dict) -> str:
-    selection = card.get("selection") or {}
-    if not selection:
-        return ""
+def selection_metric_of(card: dict) -> str:
+    """The validation metric that chose a card's epoch (cards written before it was recorded: the
+    family's rule of the time)."""
     metric = card.get("selection_metric")
-    if metric is None:  # cards written before the metric was recorded: the family's rule of the time
+    if metric is None:
         from aae_core.registry import get_model_class
 
         cls = get_model_class(card["model"])
         metric = (("error" if card.get("labelled") else "cluster_error_majority") if hasattr(cls, "class_probs")
                   else cls.selection_metric)
-    how = SELECTION_WORDS[metric]
+    return metric
+
+
+def _selection_line(card: dict) -> str:
+    selection = card.get("selection") or {}
+    if not selection:
+        return ""
+    how = SELECTION_WORDS[selection_metric_of(card)]
     return (f"- epoch shipped: {card.get('selected_epoch')} of {card['epochs']}, chosen on the validation split by "
             f"{how} (score {selection.get('score', float('nan')):.4g})\n")
 
@@ -215,13 +221,15 @@ def _quantization_section(card: dict) -> str:
         return ""
     rows = "\n".join(f"| {k} | {q['before'][k]:.6g} | {q['after'][k]:.6g} | {100 * q['relative_change'][k]:.3f} % |"
                       for k in q["relative_change"])
+    to = q.get("to", "int8")
+    refused = "".join(f" Not stored as {d}: {why}." for d, why in (q.get("refused") or {}).items())
     return f"""
-## 8-bit weights: what the rounding changed (test set)
+## Stored weights: what the rounding changed (test set)
 
-Stored first as {q['from']}, then rounded to int8 (`{q['command']}`); refused had any of these moved by
-more than {100 * q['tolerance']:g} % relative.
+Trained as {q['from']}, stored as {to} (`{q['command']}`); refused had any of these moved by more than
+{100 * q['tolerance']:g} % relative (error rates: or 0.1 percentage point).{refused}
 
-| metric | {q['from']} weights | int8 weights | relative change |
+| metric | {q['from']} weights | {to} weights | relative change |
 |---|---|---|---|
 {rows}
 """

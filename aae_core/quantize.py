@@ -57,9 +57,11 @@ def relative_changes(before: dict, after: dict) -> dict:
     return {k: abs(after[k] - before[k]) / max(abs(before[k]), 1e-12) for k in CHECKED if k in before}
 
 
-def quantize_folder(folder: Path, train, test, tolerance: float, name: str | None = None) -> dict:
+def quantize_folder(folder: Path, train, test, tolerance: float, name: str | None = None,
+                    fallback: bool = False) -> dict:
     """Round one folder to int8 (see the module docstring); ``name``: the model's name on its card and
-    in the command it records (default: the folder's name)."""
+    in the command it records (default: the folder's name). ``fallback``: where 8 bits move a metric
+    too far, store float16 instead (if that stays within the tolerance) and say so on the card."""
     name = name or folder.name
     model, card, dtype = load_any(folder)
     data = eval_data(card, train, test)
@@ -70,21 +72,29 @@ def quantize_folder(folder: Path, train, test, tolerance: float, name: str | Non
         save_model(model, folder, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(name, card))
         return {"folder": str(folder), "repacked": "xz-compressed, codes in float16"}
     before, _ = evaluate(model, data, with_parzen=False)
-    model.load_inference_state_dict(as_stored(model.inference_state_dict(), "int8"))
-    after, _ = evaluate(model, data, with_parzen=False)
-    change = relative_changes(before, after)
-    report = {"folder": str(folder), "from": dtype, "relative_change": change}
-    too_far = [k for k, v in change.items() if v > tolerance
-               and not (k in RATES and abs(after[k] - before[k]) <= RATE_SLACK)]
+    weights = {k: v.clone() for k, v in model.inference_state_dict().items()}
+    refusals = {}
+    for target in (("int8", "float16") if fallback else ("int8",)):
+        model.load_inference_state_dict(as_stored(weights, target))
+        after, _ = evaluate(model, data, with_parzen=False)
+        change = relative_changes(before, after)
+        too_far = [k for k, v in change.items() if v > tolerance
+                   and not (k in RATES and abs(after[k] - before[k]) <= RATE_SLACK)]
+        if not too_far:
+            break
+        refusals[target] = f"{', '.join(too_far)} moved by more than {tolerance:.1%}"
+    report = {"folder": str(folder), "from": dtype, "to": target, "relative_change": change,
+              **({"not_stored_as": refusals} if refusals else {})}
     if too_far:
-        return {**report, "refused": f"{', '.join(too_far)} moved by more than {tolerance:.1%}"}
+        return {**report, "refused": refusals[target]}
     scores, codes = evaluate(model, data)
-    card.update(metrics=scores, weights_dtype="int8", quantization={
-        "from": dtype, "tolerance": tolerance,
+    card.update(metrics=scores, weights_dtype=target, quantization={
+        "from": dtype, "to": target, "tolerance": tolerance, "refused": refusals,
         "before": {k: before[k] for k in change}, "after": {k: after[k] for k in change},
         "relative_change": change,
-        "command": f"python -m aae_core.quantize pretrained/{name} --data MNIST_FOLDER"})
-    save_model(model, folder, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(name, card))
+        "command": f"python -m aae_core.quantize pretrained/{name} --data MNIST_FOLDER"
+                   + (" --fallback" if fallback else "")})
+    save_model(model, folder, card=card, dtype=target, codes=codes, card_markdown=card_markdown(name, card))
     return report
 
 
@@ -95,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=None, help="folder with the four MNIST IDX files")
     p.add_argument("--dataset", choices=DATASETS, default="mnist")
     p.add_argument("--tolerance", type=float, default=0.01, help="largest relative change allowed (0.01 = 1 %%)")
+    p.add_argument("--fallback", action="store_true",
+                   help="where 8 bits move a metric too far, store float16 instead (said on the card)")
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
     if args.threads:
@@ -107,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     rc = 0
     for folder in args.folders:
         try:
-            report = quantize_folder(Path(folder), train, test, args.tolerance)
+            report = quantize_folder(Path(folder), train, test, args.tolerance, fallback=args.fallback)
         except (WeightsError, ValueError) as exc:
             report, rc = {"folder": folder, "error": str(exc)}, 2
         if "refused" in report:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aae_core
 from aae_core import paper
-from aae_core.evaluate import card_markdown
+from aae_core.evaluate import card_markdown, selection_metric_of
 from aae_core.weights import rewrite_card_markdown
 
 PROTOCOL = """Protocol (the paper's): the last 10,000 of the 60,000 training images are the validation split; the
@@ -106,9 +106,9 @@ def recipes_table(cards: dict[str, dict]) -> str:
         for recipe, v in sorted(compared.items(), key=lambda kv: (kv[1].get("validation_score") is None,
                                                                   kv[1].get("validation_score") or 0)):
             shown = (f"{v['validation_score']:.4g}" if v.get("validation_score") is not None
-                     else v.get("unfinished", "did not finish").split(" (")[0])
+                     else v.get("unfinished", "did not finish"))
             cells.append(f"**`{recipe}` {shown} (shipped)**" if recipe == card.get("recipe_name") else f"`{recipe}` {shown}")
-        rows.append(f"| `{name}` | {card.get('selection_metric') or 'family'} | {'; '.join(cells)} |")
+        rows.append(f"| `{name}` | {selection_metric_of(card)} | {'; '.join(cells)} |")
     return "\n".join(rows) if len(rows) > 2 else "No model here was chosen among several recipes."
 
 

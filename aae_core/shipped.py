@@ -210,8 +210,9 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
     tmp = pretrained / f".{name}.new"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("checkpoint.pt"))
-    if read_json(tmp / "config.json").get("dtype") != "int8":
-        report = quantize.quantize_folder(tmp, load_dataset(data, "train"), load_dataset(data, "test"), 0.01, name=name)
+    if read_json(tmp / "config.json").get("dtype") not in ("int8", "float16"):  # 8 bits, else 16 (said on the card)
+        report = quantize.quantize_folder(tmp, load_dataset(data, "train"), load_dataset(data, "test"), 0.01, name=name,
+                                          fallback=True)
         if "refused" in report:
             shutil.rmtree(tmp)
             raise ValueError(f"{name}: {report}")
@@ -223,12 +224,13 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
         if r not in scores and ((folder / "checkpoint.pt").exists() or stop_reason(folder)):
             done = run_history(folder)
             why = stop_reason(folder)
+            last = done[-1]["epoch"] if done else 0
+            how = (f"diverged in epoch {why['epoch']} of {row.epochs} (a loss became NaN)" if why.get("reason") == "diverged"
+                   else f"stopped after epoch {last} of {row.epochs}")
             compared[r] = {"validation_score": None, "run": folder.name, "curve": validation_curve(folder),
-                           "unfinished": f"stopped after epoch {done[-1]['epoch'] if done else 0} of {row.epochs} "
-                                         + (f"(diverged in epoch {why['epoch']}: a loss became NaN)"
-                                            if why.get("reason") == "diverged" else "(stopped before its last epoch)")}
+                           "unfinished": how + (f", after {last} full epoch{'s' if last != 1 else ''}" if why else "")}
     card = dict(model.card, name=name, recipe_name=best, recipes_compared=compared)
-    save_model(model, dst, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(name, card))
+    save_model(model, dst, card=card, dtype=card["weights_dtype"], codes=codes, card_markdown=card_markdown(name, card))
     shutil.rmtree(tmp, ignore_errors=True)  # save_model swapped the new folder in whole
     return {"name": name, "shipped": best, "validation_scores": scores}
 

@@ -6,6 +6,8 @@
 2. Training throughput of every model family with the paper's MLP (hidden 1000-1000, batch 100) in
    samples/s: every phase of a training step, data resident on the device, no host synchronisation,
    on the CPU and, if present, a GPU.
+3. Stacked training (``aae_core.stacked``): aggregate samples/s of N stacked AAEs (N = 1, 4, 16) beside
+   the plain per-model loop of the same step (one AAE, ``AAE.train_step``) measured in the same run.
 """
 from __future__ import annotations
 
@@ -123,12 +125,34 @@ def train_throughput(name: str, device: torch.device, steps: int = 60, batch: in
     return steps * batch / (time.perf_counter() - t0)
 
 
+def stacked_throughput(n: int, device: torch.device, steps: int, batch: int = 100,
+                       hidden: tuple[int, ...] = (1000, 1000)) -> float:
+    """Aggregate samples/s of n stacked paper-MLP AAEs (every phase of a step, batch 100 each)."""
+    from aae_core.models.aae import AAEConfig
+    from aae_core.stacked import StackedAAE
+
+    config = AAEConfig(hidden=hidden, disc_hidden=hidden, prior={"name": "gaussian", "std": 5.0})
+    stacked = StackedAAE(config, list(range(n)), [get_recipe("adam-balanced")] * n, device)
+    x = torch.rand(n, batch, 784, device=device)
+    for _ in range(3):
+        stacked.train_step(x)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        stacked.train_step(x)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return n * steps * batch / (time.perf_counter() - t0)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m aae_core.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="aae-gaussian-2d", help="shipped model for the slider benchmark")
     p.add_argument("--steps", type=int, default=60, help="training steps timed per model")
     p.add_argument("--families", nargs="*", default=None, help="model families to time (default: every one)")
+    p.add_argument("--stacked", nargs="*", type=int, default=[1, 4, 16], help="stacked-model counts to time")
     args = p.parse_args(argv)
     import aae_core
 
@@ -154,6 +178,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| training `{name}`, paper MLP, every phase, batch 100 | {where} | {sps:,.0f} samples/s "
                   f"({50_000 / sps:.1f} s per 50k-image epoch; {used:,.0f} GFLOP/s = {100 * used / peak:.0f} % "
                   "of the ceiling) |", flush=True)
+        plain = train_throughput("aae", device, steps=args.steps)
+        print(f"| plain loop, one `aae` (AAE.train_step), paper MLP, batch 100 | {where} | {plain:,.0f} samples/s |")
+        for n in args.stacked:
+            sps = stacked_throughput(n, device, steps=max(5, args.steps // n))
+            print(f"| {n} stacked `aae` (aae_core.stacked), paper MLP, batch 100 each | {where} | {sps:,.0f} samples/s "
+                  f"in all ({sps / plain:.2f}× the plain loop) |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,100 @@
+"""Stacked training (issue 9, CPU core): N models at once = N runs of one, and each exports."""
+import pytest
+import torch
+
+from aae_core.models.aae import AAE, AAEConfig
+from aae_core.recipes import PhaseOptim, Recipe, get_recipe
+from aae_core.stacked import StackedAAE, StackedOptimizer
+
+CONFIG = AAEConfig(hidden=(32, 32), disc_hidden=(16,), prior={"name": "mixture10"})
+
+
+def recipes():
+    """Three models, three recipes: Adam at two learning rates with a decay, and SGD for the adversaries."""
+    base = get_recipe("adam-balanced")
+    return [base.with_overrides({"ae.decay_at": [1]}),
+            base.with_overrides({"g.lr": 3e-4, "disc_noise.d": 0.2}),
+            Recipe(phases={"ae": PhaseOptim(lr=2e-3), "g": PhaseOptim(lr=1e-3), "d": PhaseOptim(lr=5e-4, betas=(0.5, 0.9))})]
+
+
+def params(model: AAE) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_n_stacked_models_train_as_n_runs_of_one():
+    torch.manual_seed(123)
+    x = torch.rand(60, 784)
+    seeds, rs = [0, 1, 2], recipes()
+    stacked = StackedAAE(CONFIG, seeds, rs)
+    history = stacked.fit(x, epochs=2, batch_size=20)
+    assert len(history) == 2 and len(history[0]["recon"]) == 3
+    for i, (seed, recipe) in enumerate(zip(seeds, rs)):
+        alone = StackedAAE(CONFIG, [seed], [recipe])
+        alone.fit(x, epochs=2, batch_size=20)
+        a, b = params(stacked.export(i)), params(alone.export(0))
+        for k in a:
+            torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=f"model {i}, {k}")
+    # the three models really differ (seeds and recipes), and they all learned something
+    w = [stacked.export(i).encoder[0].weight for i in range(3)]
+    assert not torch.allclose(w[0], w[1]) and not torch.allclose(w[1], w[2])
+    assert all(h1 < h0 for h0, h1 in zip(history[0]["recon"], history[1]["recon"]))
+
+
+def test_a_model_starts_as_its_single_run_and_exports_as_an_ordinary_aae():
+    stacked = StackedAAE(CONFIG, [7, 8], [get_recipe("adam-balanced")] * 2)
+    torch.manual_seed(7)
+    fresh = AAE(CONFIG)
+    exported = stacked.export(0)
+    for k, v in params(fresh).items():
+        torch.testing.assert_close(params(exported)[k], v)
+    x = torch.rand(5, 784)
+    z = stacked.encoder(torch.stack([x, x]))  # N×B×d
+    torch.testing.assert_close(z[0], exported.encode(x), rtol=1e-5, atol=1e-6)
+    assert isinstance(exported, AAE) and not exported.training
+
+
+def test_the_stacked_optimizer_is_torch_s_update_per_model():
+    torch.manual_seed(0)
+    specs = [PhaseOptim(lr=1e-2, betas=(0.5, 0.99)), PhaseOptim(lr=3e-3)]
+    p = torch.nn.Parameter(torch.randn(2, 4, 3))
+    refs = [torch.nn.Parameter(p[i].detach().clone()) for i in range(2)]
+    stacked = StackedOptimizer([p], specs)
+    torch_opts = [torch.optim.Adam([r], lr=s.lr, betas=s.betas) for r, s in zip(refs, specs)]
+    for _ in range(3):
+        g = torch.randn(2, 4, 3)
+        p.grad = g.clone()
+        stacked.step()
+        for i, (r, o) in enumerate(zip(refs, torch_opts)):
+            r.grad = g[i].clone()
+            o.step()
+    for i in range(2):
+        torch.testing.assert_close(p[i].detach(), refs[i].detach(), rtol=1e-5, atol=1e-6)
+    # SGD with momentum, and decays per model
+    sgd = [PhaseOptim(kind="sgd", lr=0.1, momentum=0.9, decay_at=(1,)), PhaseOptim(kind="sgd", lr=0.05, momentum=0.1)]
+    q = torch.nn.Parameter(torch.randn(2, 3))
+    refs = [torch.nn.Parameter(q[i].detach().clone()) for i in range(2)]
+    stacked = StackedOptimizer([q], sgd)
+    torch_opts = [torch.optim.SGD([r], lr=s.lr, momentum=s.momentum) for r, s in zip(refs, sgd)]
+    for epoch in range(2):
+        stacked.set_epoch(epoch)
+        for o, s in zip(torch_opts, sgd):
+            o.param_groups[0]["lr"] = s.lr_at(epoch)
+        for _ in range(2):
+            g = torch.randn(2, 3)
+            q.grad = g.clone()
+            stacked.step()
+            for i, (r, o) in enumerate(zip(refs, torch_opts)):
+                r.grad = g[i].clone()
+                o.step()
+    for i in range(2):
+        torch.testing.assert_close(q[i].detach(), refs[i].detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_what_stacking_does_not_support_yet_is_refused_by_name():
+    with pytest.raises(ValueError, match="deterministic encoder"):
+        StackedAAE(AAEConfig(hidden=(8,), disc_hidden=(8,), encoder_type="gaussian"), [0], [get_recipe("adam")])
+    with pytest.raises(ValueError, match="encoder-input noise"):
+        StackedAAE(CONFIG, [0], [get_recipe("paper-sgd")])  # N(0, σ) init
+    with pytest.raises(ValueError, match="optimizer kind"):
+        StackedAAE(CONFIG, [0, 1], [get_recipe("adam-balanced"), get_recipe("adam-balanced").with_overrides(
+            {"d.kind": "sgd"})])

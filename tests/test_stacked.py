@@ -53,41 +53,34 @@ def test_a_model_starts_as_its_single_run_and_exports_as_an_ordinary_aae():
     assert isinstance(exported, AAE) and not exported.training
 
 
-def test_the_stacked_optimizer_is_torch_s_update_per_model():
-    torch.manual_seed(0)
-    specs = [PhaseOptim(lr=1e-2, betas=(0.5, 0.99)), PhaseOptim(lr=3e-3)]
-    p = torch.nn.Parameter(torch.randn(2, 4, 3))
-    refs = [torch.nn.Parameter(p[i].detach().clone()) for i in range(2)]
+def _same_as_torch(specs: list[PhaseOptim], shape: tuple[int, ...], torch_opt, epochs: int = 2, steps: int = 2):
+    """Run the stacked optimizer and one torch optimizer per model on the same gradients."""
+    p = torch.nn.Parameter(torch.randn(len(specs), *shape))
+    refs = [torch.nn.Parameter(p[i].detach().clone()) for i in range(len(specs))]
     stacked = StackedOptimizer([p], specs)
-    torch_opts = [torch.optim.Adam([r], lr=s.lr, betas=s.betas) for r, s in zip(refs, specs)]
-    for _ in range(3):
-        g = torch.randn(2, 4, 3)
-        p.grad = g.clone()
-        stacked.step()
-        for i, (r, o) in enumerate(zip(refs, torch_opts)):
-            r.grad = g[i].clone()
-            o.step()
-    for i in range(2):
-        torch.testing.assert_close(p[i].detach(), refs[i].detach(), rtol=1e-5, atol=1e-6)
-    # SGD with momentum, and decays per model
-    sgd = [PhaseOptim(kind="sgd", lr=0.1, momentum=0.9, decay_at=(1,)), PhaseOptim(kind="sgd", lr=0.05, momentum=0.1)]
-    q = torch.nn.Parameter(torch.randn(2, 3))
-    refs = [torch.nn.Parameter(q[i].detach().clone()) for i in range(2)]
-    stacked = StackedOptimizer([q], sgd)
-    torch_opts = [torch.optim.SGD([r], lr=s.lr, momentum=s.momentum) for r, s in zip(refs, sgd)]
-    for epoch in range(2):
+    opts = [torch_opt([r], s) for r, s in zip(refs, specs)]
+    for epoch in range(epochs):
         stacked.set_epoch(epoch)
-        for o, s in zip(torch_opts, sgd):
+        for o, s in zip(opts, specs):
             o.param_groups[0]["lr"] = s.lr_at(epoch)
-        for _ in range(2):
-            g = torch.randn(2, 3)
-            q.grad = g.clone()
+        for _ in range(steps):
+            g = torch.randn_like(p)
+            p.grad = g.clone()
             stacked.step()
-            for i, (r, o) in enumerate(zip(refs, torch_opts)):
+            for i, (r, o) in enumerate(zip(refs, opts)):
                 r.grad = g[i].clone()
                 o.step()
-    for i in range(2):
-        torch.testing.assert_close(q[i].detach(), refs[i].detach(), rtol=1e-5, atol=1e-6)
+    for i in range(len(specs)):
+        torch.testing.assert_close(p[i].detach(), refs[i].detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_the_stacked_optimizer_is_torch_s_update_per_model():
+    torch.manual_seed(0)
+    _same_as_torch([PhaseOptim(lr=1e-2, betas=(0.5, 0.99), decay_at=(1,)), PhaseOptim(lr=3e-3)], (4, 3),
+                   lambda ps, s: torch.optim.Adam(ps, lr=s.lr, betas=s.betas))
+    _same_as_torch([PhaseOptim(kind="sgd", lr=0.1, momentum=0.9, decay_at=(1,)),
+                    PhaseOptim(kind="sgd", lr=0.05, momentum=0.1)], (3,),
+                   lambda ps, s: torch.optim.SGD(ps, lr=s.lr, momentum=s.momentum))
 
 
 def test_what_stacking_does_not_support_yet_is_refused_by_name():

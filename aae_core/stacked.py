@@ -173,24 +173,25 @@ class StackedAAE:
         self.opts["g"].step()
         return {"recon": recon.detach(), "d": d_loss.detach(), "g": g_loss.detach()}
 
-    def fit(self, x: torch.Tensor, epochs: int, batch_size: int = 100) -> list[dict[str, list[float]]]:
-        """Train on x (M×784, on the device) for ``epochs``; each model shuffles with its own
-        generator. Returns per epoch each model's mean losses."""
+    def train_epoch(self, x: torch.Tensor, epoch: int, batch_size: int = 100) -> dict[str, list[float]]:
+        """One epoch (0-based ``epoch``, for the step decays) on x (M×784, on the device); each model
+        shuffles with its own generator. Returns each model's mean losses."""
         steps = len(x) // batch_size
         if steps < 1:
             raise ValueError(f"batch size {batch_size} is larger than the {len(x)} training images")
-        history = []
-        for epoch in range(epochs):
-            for opt in self.opts.values():
-                opt.set_epoch(epoch)
-            perms = torch.stack([torch.randperm(len(x), generator=g, device=self.device) for g in self.generators])
-            sums = {}
-            for step in range(steps):
-                idx = perms[:, step * batch_size:(step + 1) * batch_size]  # N×B
-                for k, v in self.train_step(x[idx]).items():
-                    sums[k] = sums.get(k, 0) + v
-            history.append({k: (v / steps).tolist() for k, v in sums.items()})
-        return history
+        for opt in self.opts.values():
+            opt.set_epoch(epoch)
+        perms = torch.stack([torch.randperm(len(x), generator=g, device=self.device) for g in self.generators])
+        sums = {}
+        for step in range(steps):
+            idx = perms[:, step * batch_size:(step + 1) * batch_size]  # N×B
+            for k, v in self.train_step(x[idx]).items():
+                sums[k] = sums.get(k, 0) + v
+        return {k: (v / steps).tolist() for k, v in sums.items()}
+
+    def fit(self, x: torch.Tensor, epochs: int, batch_size: int = 100) -> list[dict[str, list[float]]]:
+        """``epochs`` epochs from the first; per epoch each model's mean losses."""
+        return [self.train_epoch(x, epoch, batch_size) for epoch in range(epochs)]
 
     def export(self, i: int) -> AAE:
         """Model i as an ordinary AAE (eval mode, CPU), ready for ``weights.save_model``."""

@@ -203,6 +203,11 @@ def _recipe_line(card: dict) -> str:
     return f"`{card.get('recipe_name', 'custom')}` ({phases}{'; ' + '; '.join(extras) if extras else ''}){tried}"
 
 
+def _budget_note(card: dict) -> str:
+    done = card.get("epochs_done", card["epochs"])
+    return f" asked, {done} done (its time budget ran out)" if done < card["epochs"] else ""
+
+
 def _today(name: str, card: dict) -> str:
     """For a model in the table of shipped models: the command that reruns it with today's code."""
     from aae_core.shipped import SHIPPED
@@ -254,7 +259,7 @@ def card_markdown(name: str, card: dict) -> str:
 
 - model: `{card['model']}`, latent dimension {card['latent_dim']}, prior `{json.dumps(card['prior'])}`
 - data: {card['data']}
-- training: {card['epochs']} epochs, batch {card['batch_size']}, seed {card['seed']}, \
+- training: {card['epochs']} epochs{_budget_note(card)}, batch {card['batch_size']}, seed {card['seed']}, \
 wall time {card['wall_s']:.0f} s on {card['hardware']}
 {_selection_line(card)}- recipe: {_recipe_line(card)}
 - weights: {card['weights_dtype']}{' (8-bit rows with a float32 scale each, dequantised at load)' if card['weights_dtype'] == 'int8' else ''}; \

@@ -48,6 +48,7 @@ class TrainSettings:
     log_every: int = 50  # host synchronisations (for the progress bar and the NaN check) per N steps
     select_every: int = 0  # score the validation split every N epochs and keep the best (0: keep the last)
     recipe: Recipe | None = None  # how to train (None: the model family's default recipe)
+    time_budget_s: float = 0.0  # stop after the epoch that uses it up (0: no limit); the run still finishes
     history: list = field(default_factory=list)
     best: dict = field(default_factory=dict)  # {"epoch", "score", **validation metrics} of the kept weights
 
@@ -182,8 +183,9 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
                 bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()})
         wall = wall0 + time.perf_counter() - t0
         entry = {"epoch": epoch + 1, **means, "wall_s": round(wall, 2)}
+        out_of_time = bool(settings.time_budget_s) and time.perf_counter() - t0 >= settings.time_budget_s
         if select is not None and settings.select_every and (
-                (epoch + 1) % settings.select_every == 0 or epoch + 1 == settings.epochs):
+                (epoch + 1) % settings.select_every == 0 or epoch + 1 == settings.epochs or out_of_time):
             model.eval()
             scores = select(model)
             entry.update({f"val_{k}": v for k, v in scores.items()})
@@ -197,11 +199,15 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
                 file=sys.stderr)
         if ckpt is not None:
             save_checkpoint(ckpt, _state(model, opts, epoch + 1, settings, fingerprint, wall, best_state))
+        if out_of_time and epoch + 1 < settings.epochs:
+            if log:
+                print(f"time budget of {settings.time_budget_s:.0f} s used up after epoch {epoch + 1}", file=sys.stderr)
+            break
     if best_state:
         model.load_inference_state_dict(best_state)
     model.eval()
     return {"history": settings.history, "wall_s": wall0 + time.perf_counter() - t0, "start_epoch": start,
-            "best": settings.best}
+            "best": settings.best, "epochs_done": settings.history[-1]["epoch"] if settings.history else start}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -223,6 +229,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "ae.decay_at=[50], disc_noise.d=0.3, input_noise=0.3; repeatable)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--time-budget", type=float, default=0.0, metavar="SECONDS",
+                   help="stop after the epoch that uses up this much training time (0: none); the run is "
+                        "evaluated and saved as usual, its card says how many epochs it did")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="folder with the four IDX files (default: download to a cache)")
     p.add_argument("--dataset", choices=DATASETS, default="mnist",
@@ -359,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     model = cls(config).to(device)
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                             select_every=args.select_every if args.val_size else 0, recipe=recipe)
+                             select_every=args.select_every if args.val_size else 0, recipe=recipe,
+                             time_budget_s=args.time_budget)
     fingerprint = {"dataset": args.dataset, "n": n, "val_size": args.val_size, "labels": args.labels,
                    "label_seed": args.label_seed}
     select = (lambda m: selection_score(m, val_x, val_y, labelled, args.select_by)) if args.val_size else None
@@ -386,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         "data": describe_data(args.dataset, n, args.val_size, n_labels, args.label_seed),
         "train_images": n, "val_images": [va.start, va.stop] if args.val_size else None,
         "labels": n_labels, "label_seed": args.label_seed, "labelled": labelled,
-        "epochs": args.epochs, "selected_epoch": run["best"].get("epoch", args.epochs),
+        "epochs": args.epochs, "epochs_done": run["epochs_done"],
+        "selected_epoch": run["best"].get("epoch", run["epochs_done"]),
         "selection_metric": None if not args.val_size else (
             ("error" if labelled else "cluster_error_majority") if hasattr(model, "class_probs")
             else args.select_by or model.selection_metric),

@@ -117,3 +117,39 @@ def test_a_sweep_trains_recipes_times_seeds_and_chooses_on_validation(idx_folder
     # a recipe the stacked trainer cannot run yet is refused with its reason
     assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--recipes", "paper-sgd", "--epochs", "1",
                        "--val-size", "100", "--out", str(tmp_path / "no")]) == 2
+
+
+def test_the_device_run_trains_rows_in_a_budget_packs_bundles_and_unpacks_them(idx_folder, tmp_path, monkeypatch):
+    """The GPU machine's one command, smoke-tested on the CPU with tiny data: rows trained within a
+    budget, results packed within the return limits, unpacked safely, then picked as usual."""
+    import json
+    import tarfile
+
+    from aae_core import device_run, shipped
+    from aae_core.weights import load_model
+
+    row = shipped.ShippedModel("toy", "aae", "a toy", "adam-balanced", 2, hidden=(16, 16), val_size=100,
+                               compare=("adam-balanced", "adam-musyoku"))
+    monkeypatch.setitem(shipped.SHIPPED, "toy", row)
+    out, work, runs = tmp_path / "OUT", tmp_path / "work", tmp_path / "runs"
+    rc = device_run.main(["train", "--rows", "toy", "--data", str(idx_folder), "--dataset", "idx", "--device", "cpu",
+                          "--budget", "60", "--work", str(work), "--out", str(out)])
+    assert rc == 0
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["bundle-1.tar.xz", "device-log.json"] and len(files) <= 8
+    assert all(p.stat().st_size <= 16 << 20 for p in out.iterdir())
+    log = json.loads((out / "device-log.json").read_text())
+    assert [r["outcome"] for r in log["runs"]] == ["finished", "finished"] and log["device"].startswith("CPU")
+    assert device_run.main(["unpack", str(out / "bundle-1.tar.xz"), "--runs", str(runs)]) == 0
+    assert load_model(runs / "toy--adam-musyoku").card["recipe_name"] == "adam-musyoku"
+    assert not (runs / "toy--adam-musyoku" / "checkpoint.pt").exists()
+    assert shipped.main(["pick", "toy", "--runs", str(runs), "--pretrained", str(tmp_path / "pretrained"),
+                         "--data", str(idx_folder)]) == 0
+    # a hostile bundle: a path out of runs/ is refused, nothing written
+    evil = tmp_path / "evil.tar.xz"
+    with tarfile.open(evil, "w:xz") as tar:
+        info = tarfile.TarInfo("../outside.json")
+        info.size = 2
+        tar.addfile(info, __import__("io").BytesIO(b"{}"))
+    assert device_run.main(["unpack", str(evil), "--runs", str(runs)]) == 2
+    assert not (tmp_path / "outside.json").exists()

@@ -137,3 +137,22 @@ def test_evaluate_cli_reproduces_the_card_and_scores_a_validation_slice(trained_
     val = json.loads(capsys.readouterr().out)
     assert val["split"] == "train[200:300]" and set(val) == {"split", "recon_bce", "recon_mse", "prior_swd"}
     assert evaluate.main([str(trained_dir / "nope"), "--data", str(idx_folder)]) == 2
+
+
+def test_a_time_budget_stops_after_the_epoch_that_uses_it_and_still_ships(idx_folder, tmp_path, monkeypatch):
+    import aae_core.train as train_module
+
+    clock = {"t": 0.0}
+
+    def fake_clock():  # every call advances 1 s: the budget runs out during epoch 2
+        clock["t"] += 1.0
+        return clock["t"]
+
+    monkeypatch.setattr(train_module.time, "perf_counter", fake_clock)
+    out = tmp_path / "budget"
+    assert cli(idx_folder, out, "--val-size", "100", "--time-budget", "3", epochs=10) == 0
+    card = load_model(out).card
+    assert card["epochs"] == 10 and 1 <= card["epochs_done"] < 10
+    assert [h["epoch"] for h in card["history"]] == list(range(1, card["epochs_done"] + 1))
+    assert "val_score" in card["history"][-1]  # the last epoch was scored before stopping
+    assert f"{card['epochs_done']} done (its time budget ran out)" in (out / "README.md").read_text()

@@ -29,21 +29,50 @@ from aae_core.recipes import RECIPES, get_recipe, recipe_for
 from aae_core.stacked import StackedAAE
 
 
+def shard() -> tuple[int, int]:
+    """(rank, world size) under ``torchrun`` (the gloo backend on CPUs, NCCL on GPUs), else (0, 1)."""
+    import os
+
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
 def run_sweep(config: AAEConfig, recipes: list[str], seeds: list[int], train_x: torch.Tensor,
               val_x: torch.Tensor, val_y: np.ndarray, epochs: int, every: int = 1, batch_size: int = 100,
               metric: str = "prior_swd", device: str = "cpu") -> dict:
-    """Train every (recipe, seed) as one stack; returns the grid with each model's validation curve."""
+    """Train every (recipe, seed) as one stack; returns the grid with each model's validation curve.
+
+    Under ``torchrun --nproc_per_node=K`` the grid is sharded: process r trains models r, r+K, … as
+    its own stack (every model has its own random streams, so where it trains changes nothing), and
+    the curves are gathered; every process returns the whole grid."""
     from aae_core.models.aae import AAE
 
+    rank, world = shard()
     grid = [(r, s) for r in recipes for s in seeds]
-    stack = StackedAAE(config, [s for _, s in grid], [recipe_for(AAE, get_recipe(r)) for r, _ in grid], device)
-    curves: list[list[list[float]]] = [[] for _ in grid]
+    mine = list(range(rank, len(grid), world))
+    if not mine:
+        raise ValueError(f"{world} processes for {len(grid)} models: use at most as many processes as models")
+    local = [grid[i] for i in mine]
+    stack = StackedAAE(config, [s for _, s in local], [recipe_for(AAE, get_recipe(r)) for r, _ in local], device)
+    curves: list[list[list[float]]] = [[] for _ in local]
     for epoch in range(epochs):
         stack.train_epoch(train_x, epoch, batch_size)
         if (epoch + 1) % every == 0 or epoch + 1 == epochs:
-            for i in range(len(grid)):
+            for i in range(len(local)):
                 score = selection_score(stack.export(i), val_x, val_y, labelled=False, metric=metric)["score"]
                 curves[i].append([epoch + 1, float(score)])
+    if world > 1:  # every process gets every shard's curves, in grid order
+        import torch.distributed as dist
+
+        shards: list = [None] * world
+        dist.all_gather_object(shards, dict(zip(mine, curves)))
+        gathered = {i: c for part in shards for i, c in part.items()}
+        curves = [gathered[i] for i in range(len(grid))]
     models = []
     for (recipe, seed), curve in zip(grid, curves):
         best = min(curve, key=lambda point: point[1])
@@ -137,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    result["processes"] = shard()[1]
+    if shard()[0] != 0:  # one writer
+        return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result["command"] = "python -m aae_core.sweep " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -1,4 +1,5 @@
 """Stacked training (issue 9, CPU core): N models at once = N runs of one, and each exports."""
+import numpy as np
 import pytest
 import torch
 
@@ -153,3 +154,31 @@ def test_the_device_run_trains_rows_in_a_budget_packs_bundles_and_unpacks_them(i
         tar.addfile(info, __import__("io").BytesIO(b"{}"))
     assert device_run.main(["unpack", str(evil), "--runs", str(runs)]) == 2
     assert not (tmp_path / "outside.json").exists()
+
+
+def test_torchrun_shards_a_sweep_over_processes_with_the_same_result(idx_folder, tmp_path):
+    """Two gloo processes train half the grid each: the curves equal one process's."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    args = ["--data", str(idx_folder), "--dataset", "idx", "--hidden", "16,16", "--recipes",
+            "adam-balanced,adam-musyoku", "--seeds", "0,1", "--epochs", "2", "--val-size", "100",
+            "--batch-size", "50", "--threads", "1"]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    one = subprocess.run([sys.executable, "-m", "aae_core.sweep", *args, "--out", str(tmp_path / "one")],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port",
+                          str(29500 + os.getpid() % 1000), "-m", "aae_core.sweep", *args, "--out", str(tmp_path / "two")],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert two.returncode == 0, two.stderr[-2000:]
+    a = json.loads((tmp_path / "one" / "sweep.json").read_text())
+    b = json.loads((tmp_path / "two" / "sweep.json").read_text())
+    assert b["processes"] == 2 and a["processes"] == 1
+    for ma, mb in zip(a["models"], b["models"]):
+        assert (ma["recipe"], ma["seed"]) == (mb["recipe"], mb["seed"])
+        assert np.allclose([v for _, v in ma["curve"]], [v for _, v in mb["curve"]], rtol=1e-4, atol=1e-6)

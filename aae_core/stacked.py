@@ -52,24 +52,31 @@ class StackedMLP(nn.Module):
 
 class StackedOptimizer:
     """Adam or SGD with momentum over stacked parameters (model index first), with its learning
-    rate, betas or momentum per model; the same update as ``torch.optim`` applied to each model."""
+    rate, betas or momentum per model; the same update as ``torch.optim`` applied to each model.
+    Where every model has the same settings (a sweep over seeds), torch's own (fused) optimizer runs
+    on the stacked tensors directly: its update is element by element, so still one per model."""
 
-    def __init__(self, params, specs: list[PhaseOptim], eps: float = 1e-8) -> None:
+    def __init__(self, params, specs: list[PhaseOptim], eps: float = 1e-8, use_torch: bool = True) -> None:
         kinds = {s.kind for s in specs}
         if len(kinds) != 1:
             raise ValueError(f"stacked models must share an optimizer kind per phase, got {sorted(kinds)}")
         self.kind, self.specs, self.eps, self.t = kinds.pop(), specs, eps, 0
         self.params = list(params)
+        same = use_torch and all(s == specs[0] for s in specs)
+        self.shared = specs[0].build(self.params) if same else None
         device = self.params[0].device
         per_model = lambda values: torch.tensor(values, dtype=torch.float32, device=device)  # noqa: E731
         self.beta1, self.beta2 = per_model([s.betas[0] for s in specs]), per_model([s.betas[1] for s in specs])
         self.momentum = per_model([s.momentum for s in specs])
-        self.state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.params]
+        self.state = [] if self.shared is not None else [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.params]
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
         """Each model's learning rate for the 0-based ``epoch`` (its own step decays)."""
         self.lr = torch.tensor([s.lr_at(epoch) for s in self.specs], dtype=torch.float32, device=self.beta1.device)
+        if self.shared is not None:
+            for group in self.shared.param_groups:
+                group["lr"] = self.specs[0].lr_at(epoch)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -77,6 +84,9 @@ class StackedOptimizer:
 
     @torch.no_grad()
     def step(self) -> None:
+        if self.shared is not None:
+            self.shared.step()
+            return
         self.t += 1
         for p, (m, v) in zip(self.params, self.state):
             if p.grad is None:
@@ -101,7 +111,7 @@ class StackedAAE:
     """N plain AAEs (one config) trained together: ``seeds`` and one recipe per model."""
 
     def __init__(self, config: AAEConfig, seeds: list[int], recipes: list[Recipe],
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", use_torch_optimizers: bool = True) -> None:
         if config.encoder_type != "deterministic":
             raise ValueError("stacked training supports the deterministic encoder for now")
         if len(seeds) != len(recipes) or not seeds:
@@ -125,11 +135,9 @@ class StackedAAE:
         self.disc_noise = torch.tensor([r.disc_noise.get("d", 0.0) for r in recipes], device=self.device)
         self.noisy_models = {i for i, r in enumerate(recipes) if r.disc_noise.get("d", 0.0) > 0}
         spec = lambda phase: [r.phase(phase) for r in recipes]  # noqa: E731
-        self.opts = {
-            "ae": StackedOptimizer([*self.encoder.parameters(), *self.decoder.parameters()], spec("ae")),
-            "d": StackedOptimizer(self.discriminator.parameters(), spec("d")),
-            "g": StackedOptimizer(self.encoder.parameters(), spec("g")),
-        }
+        opt = lambda params, phase: StackedOptimizer(params, spec(phase), use_torch=use_torch_optimizers)  # noqa: E731
+        self.opts = {"ae": opt([*self.encoder.parameters(), *self.decoder.parameters()], "ae"),
+                     "d": opt(self.discriminator.parameters(), "d"), "g": opt(self.encoder.parameters(), "g")}
 
     @property
     def n(self) -> int:

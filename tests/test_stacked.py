@@ -22,20 +22,24 @@ def params(model: AAE) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def test_n_stacked_models_train_as_n_runs_of_one():
+@pytest.mark.parametrize("per_model_recipes", [True, False])
+def test_n_stacked_models_train_as_n_runs_of_one(per_model_recipes):
+    """Per-model recipes (the stack's own optimizer, in both) and seeds alone (torch's fused one)."""
     torch.manual_seed(123)
     x = torch.rand(60, 784)
-    seeds, rs = [0, 1, 2], recipes()
+    seeds = [0, 1, 2]
+    rs = recipes() if per_model_recipes else [get_recipe("adam-balanced")] * 3
     stacked = StackedAAE(CONFIG, seeds, rs)
+    assert all((opt.shared is None) == per_model_recipes for opt in stacked.opts.values())
     history = stacked.fit(x, epochs=2, batch_size=20)
     assert len(history) == 2 and len(history[0]["recon"]) == 3
     for i, (seed, recipe) in enumerate(zip(seeds, rs)):
-        alone = StackedAAE(CONFIG, [seed], [recipe])
+        alone = StackedAAE(CONFIG, [seed], [recipe], use_torch_optimizers=not per_model_recipes)
         alone.fit(x, epochs=2, batch_size=20)
         a, b = params(stacked.export(i)), params(alone.export(0))
         for k in a:
             torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=f"model {i}, {k}")
-    # the three models really differ (seeds and recipes), and they all learned something
+    # the three models really differ, and they all learned something
     w = [stacked.export(i).encoder[0].weight for i in range(3)]
     assert not torch.allclose(w[0], w[1]) and not torch.allclose(w[1], w[2])
     assert all(h1 < h0 for h0, h1 in zip(history[0]["recon"], history[1]["recon"]))

@@ -35,8 +35,13 @@ def panel(name: str, card: dict) -> Image.Image:
     if not curves:
         d.text((PAD, H // 2), "no validation curve on this card", fill="black")
         return img
+    curves = {r: [(e, v) for e, v in c if v is not None and math.isfinite(v)] for r, c in curves.items()}
+    curves = {r: c for r, c in curves.items() if c}
+    if not curves:
+        d.text((PAD, H // 2), "no finite validation score on this card", fill="black")
+        return img
     xs = [e for c in curves.values() for e, _ in c]
-    ys = [v for c in curves.values() for _, v in c if math.isfinite(v)]
+    ys = [v for c in curves.values() for _, v in c]
     log = min(ys) > 0 and max(ys) / min(ys) > 20
     f = (lambda v: math.log10(v)) if log else (lambda v: v)  # noqa: E731
     x0, x1, y0, y1 = min(xs), max(xs), f(min(ys)), f(max(ys))

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
+import shutil
 import sys
 import tarfile
 import time
@@ -36,8 +38,9 @@ from aae_core.train import DIVERGED
 
 BUNDLE_BYTES = 15 << 20  # each bundle stays under this (the machine returns files of up to 16 MiB)
 MAX_BUNDLES = 7  # plus the log: 8 files come back at most
-RUN_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*--[a-z0-9][a-z0-9.-]*$")
-RUN_FILES = re.compile(r"^(model|codes)\.safetensors(\.xz)?$|^(config|card|manifest|stopped)\.json$|^README\.md$")
+RUN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*--[a-z0-9][a-z0-9.-]*")  # used with fullmatch
+RUN_FILES = re.compile(r"(model|codes)\.safetensors(\.xz)?|(config|card|manifest|stopped)\.json|README\.md")
+MEMBER_BYTES = 64 << 20  # a bundle member larger than this is refused (an xz bomb)
 
 
 def device_name(device: str) -> str:
@@ -49,30 +52,41 @@ def device_name(device: str) -> str:
 
 
 def train_runs(names: list[str], data: str, work: Path, budget_s: float, device: str, only_shipped: bool,
-               dataset: str = "mnist") -> list[dict]:
-    """Every recipe of each row (or the row's own), each with an equal share of the budget."""
+               dataset: str = "mnist", after_each=None) -> list[dict]:
+    """Every recipe of each row (or the row's own), one after another, each with an equal share of
+    what is left of the budget (a run that stops early leaves more to the next). A run that fails
+    in any way is recorded and the next one goes on; ``after_each(log)`` runs after every run (the
+    caller packs what is done so far, so that a later crash loses nothing already trained)."""
+    if budget_s <= 0:
+        raise ValueError(f"--budget must be > 0 seconds, got {budget_s}")
     todo = [(n, r) for n in names for r in ((get_row(n).recipe,) if only_shipped else get_row(n).recipes)]
-    share = budget_s / max(1, len(todo))
-    log = []
-    for name, recipe in todo:
+    deadline, log = time.perf_counter() + budget_s, []
+    threads = str(os.cpu_count() or 1)
+    for k, (name, recipe) in enumerate(todo):
+        share = max(1.0, (deadline - time.perf_counter()) / (len(todo) - k))
         folder = run_folder(name, recipe, work)
         args = get_row(name).train_args(data, str(folder), recipe)
-        args += ["--device", device, "--time-budget", f"{share:.1f}", "--dataset", dataset]
+        args += ["--device", device, "--time-budget", f"{share:.1f}", "--dataset", dataset, "--threads", threads]
         t0 = time.perf_counter()
-        rc = train.main(args)  # in this process, one after another: the GPU is the runs' alone
-        outcome = "finished" if rc == 0 else ("diverged" if rc == DIVERGED else f"failed (exit {rc})")
+        try:
+            rc = train.main(args)  # in this process, one after another: the GPU is the runs' alone
+            outcome = "finished" if rc == 0 else ("diverged" if rc == DIVERGED else f"failed (exit {rc})")
+        except Exception as exc:  # noqa: BLE001  (an out-of-memory error, say: record it, go on)
+            outcome = f"failed ({type(exc).__name__}: {str(exc)[:200]})"
         log.append({"run": folder.name, "recipe": recipe, "outcome": outcome,
                     "wall_s": round(time.perf_counter() - t0, 1), "budget_s": round(share, 1)})
         print(json.dumps(log[-1]), flush=True)
+        if after_each is not None:
+            after_each(log)
     return log
 
 
 def pack(work: Path, out: Path) -> list[Path]:
     """The run folders under ``work`` (weights, cards, stop notes; no checkpoints) as bundles."""
-    folders = sorted(p for p in work.iterdir() if p.is_dir() and RUN_NAME.match(p.name))
+    folders = sorted(p for p in work.iterdir() if p.is_dir() and RUN_NAME.fullmatch(p.name))
     entries = []  # (run folder, files, bytes)
     for folder in folders:
-        files = sorted(f for f in folder.iterdir() if f.is_file() and RUN_FILES.match(f.name))
+        files = sorted(f for f in folder.iterdir() if f.is_file() and RUN_FILES.fullmatch(f.name))
         entries.append((folder, files, sum(f.stat().st_size for f in files)))
     groups: list[list] = []
     for entry in entries:  # greedy: a new bundle when the next folder would not fit
@@ -84,6 +98,8 @@ def pack(work: Path, out: Path) -> list[Path]:
     if len(groups) > MAX_BUNDLES:
         raise ValueError(f"{len(groups)} bundles needed, at most {MAX_BUNDLES} come back: train fewer rows")
     out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("bundle-*.tar.xz"):  # packed again after every run: the latest set only
+        old.unlink()
     paths = []
     for k, group in enumerate(groups, 1):
         path = out / f"bundle-{k}.tar.xz"
@@ -96,21 +112,36 @@ def pack(work: Path, out: Path) -> list[Path]:
 
 
 def unpack(bundle: Path, runs: Path) -> list[str]:
-    """Extract a bundle's run folders into ``runs``; refuses anything but plain files of run folders."""
-    placed = []
+    """Extract a bundle's run folders into ``runs``, each replacing any folder of that name whole
+    (no stale checkpoint survives to be resumed over the GPU's result). Refuses anything but plain
+    files of run folders, duplicates, members over MEMBER_BYTES and targets that are links."""
+    runs.mkdir(parents=True, exist_ok=True)
     with tarfile.open(bundle, "r:xz") as tar:
         members = tar.getmembers()
+        seen = set()
         for m in members:
             parts = m.name.split("/")
-            if (not m.isfile() or len(parts) != 2 or not RUN_NAME.match(parts[0]) or not RUN_FILES.match(parts[1])):
+            if (not m.isfile() or len(parts) != 2 or not RUN_NAME.fullmatch(parts[0])
+                    or not RUN_FILES.fullmatch(parts[1])):
                 raise ValueError(f"{bundle.name}: refused member {m.name!r} (only plain files of run folders)")
-        for m in members:
-            target = runs / m.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            data = tar.extractfile(m)
-            target.write_bytes(data.read() if data is not None else b"")
-            placed.append(m.name.split("/")[0])
-    return sorted(set(placed))
+            if m.name in seen or m.size > MEMBER_BYTES:
+                raise ValueError(f"{bundle.name}: refused member {m.name!r} (a duplicate, or over {MEMBER_BYTES >> 20} MiB)")
+            seen.add(m.name)
+        names = sorted({m.name.split("/")[0] for m in members})
+        for name in names:
+            target = runs / name
+            if target.is_symlink() or (target.exists() and not target.resolve().is_relative_to(runs.resolve())):
+                raise ValueError(f"{target}: a link, refused")
+            build = runs / f".{name}.unpacking"
+            shutil.rmtree(build, ignore_errors=True)
+            build.mkdir()
+            for m in members:
+                if m.name.split("/")[0] == name:
+                    with tar.extractfile(m) as src, open(build / m.name.split("/")[1], "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+            shutil.rmtree(target, ignore_errors=True)
+            build.rename(target)
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,15 +172,21 @@ def main(argv: list[str] | None = None) -> int:
             get_row(n)
         work, out = Path(args.work), Path(args.out)
         work.mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        runs = train_runs(names, args.data, work, args.budget, args.device, args.recipes == "shipped", args.dataset)
-        bundles = pack(work, out)
-        log = {"device": device_name(args.device), "rows": names, "budget_s": args.budget,
-               "wall_s": round(time.perf_counter() - t0, 1), "runs": runs,
-               "bundles": {b.name: b.stat().st_size for b in bundles},
-               "command": "python -m aae_core.device_run " + " ".join(argv if argv is not None else sys.argv[1:])}
-        (out / "device-log.json").write_text(json.dumps(log, indent=2) + "\n")
-        print(json.dumps(log["bundles"]))
+        command = "python -m aae_core.device_run " + " ".join(argv if argv is not None else sys.argv[1:])
+
+        def save(runs: list[dict]) -> None:  # after every run: what is done is never lost
+            log = {"device": device_name(args.device), "rows": names, "budget_s": args.budget,
+                   "wall_s": round(time.perf_counter() - t0, 1), "runs": runs, "command": command}
+            try:
+                log["bundles"] = {b.name: b.stat().st_size for b in pack(work, out)}
+            except ValueError as exc:
+                log["pack_error"] = str(exc)
+            (out / "device-log.json").write_text(json.dumps(log, indent=2) + "\n")
+
+        runs = train_runs(names, args.data, work, args.budget, args.device, args.recipes == "shipped",
+                          args.dataset, after_each=save)
         return 0 if all(r["outcome"] in ("finished", "diverged") for r in runs) else 3
     except (ValueError, tarfile.TarError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

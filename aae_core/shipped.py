@@ -174,7 +174,7 @@ def run_history(folder: Path) -> list[dict]:
         from aae_core.train import load_checkpoint
 
         return load_checkpoint(folder / "checkpoint.pt")["meta"].get("history", [])
-    return []
+    return stop_reason(folder).get("history", [])  # a diverged run brought home without its checkpoint
 
 
 def stop_reason(folder: Path) -> dict:
@@ -218,7 +218,9 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
             raise ValueError(f"{name}: {report}")
     model, codes = load_model(tmp), load_codes(tmp)
     compared = {r: {"validation_score": s, "run": run_folder(name, r, runs).name,
-                    "curve": validation_curve(run_folder(name, r, runs))} for r, s in scores.items()}
+                    "curve": validation_curve(run_folder(name, r, runs)),
+                    "epochs_done": read_json(run_folder(name, r, runs) / "card.json").get("epochs_done")}
+                for r, s in scores.items()}
     for r in row.recipes:  # runs that never finished: diverged (NaN) or stopped, with the epochs they did
         folder = run_folder(name, r, runs)
         if r not in scores and ((folder / "checkpoint.pt").exists() or stop_reason(folder)):

@@ -5,8 +5,10 @@ decays and discriminator noise per model) — share one set of stacked weights: 
 an N×out×in tensor, applied to N×B×in inputs by one batched matrix product, so N small models cost
 a few large kernels instead of N·layers small ones. Every model keeps its own batch order and its
 own prior samples and noise (one random generator per model, seeded with its seed), and its own
-optimizer state: training N stacked models gives, to float tolerance, what N runs of one give
-(tested). Any one of them exports as an ordinary AAE (``export``), to save as a shipped model.
+optimizer state: training N stacked models gives, to float tolerance, what N stacked runs of one
+give (tested). (Not what ``aae_core.train`` gives with the same seed: that draws from the global
+random stream, this from one generator per model.) Any one of them exports as an ordinary AAE
+(``export``), to save as a shipped model.
 
 For now: the plain AAE family (deterministic encoder) with recipes that put noise on the
 discriminator's input at most (encoder-input noise, dropout and N(0, σ) init are refused by name).

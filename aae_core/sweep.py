@@ -29,16 +29,21 @@ from aae_core.recipes import RECIPES, get_recipe, recipe_for
 from aae_core.stacked import StackedAAE
 
 
-def shard() -> tuple[int, int]:
-    """(rank, world size) under ``torchrun`` (the gloo backend on CPUs, NCCL on GPUs), else (0, 1)."""
+def shard(device: str = "cpu") -> tuple[int, int]:
+    """(rank, world size) under ``torchrun``, else (0, 1). On CUDA each process takes the GPU of its
+    local rank and NCCL (where there are GPUs enough), else gloo."""
     import os
 
     import torch.distributed as dist
 
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
         return 0, 1
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        nccl = device.startswith("cuda") and torch.cuda.device_count() >= int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        if nccl:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if nccl else "gloo")
     return dist.get_rank(), dist.get_world_size()
 
 
@@ -48,15 +53,18 @@ def run_sweep(config: AAEConfig, recipes: list[str], seeds: list[int], train_x: 
     """Train every (recipe, seed) as one stack; returns the grid with each model's validation curve.
 
     Under ``torchrun --nproc_per_node=K`` the grid is sharded: process r trains models r, r+K, … as
-    its own stack (every model has its own random streams, so where it trains changes nothing), and
-    the curves are gathered; every process returns the whole grid."""
+    its own stack (every model has its own random streams, so the result is the same to float
+    tolerance: which models share a stack decides only whether torch's fused optimizer or the stack's
+    own runs), and the curves are gathered; every process returns the whole grid."""
     from aae_core.models.aae import AAE
 
-    rank, world = shard()
+    rank, world = shard(device)
     grid = [(r, s) for r in recipes for s in seeds]
-    mine = list(range(rank, len(grid), world))
-    if not mine:
+    if world > len(grid):  # every process checks, so none waits for the others forever
         raise ValueError(f"{world} processes for {len(grid)} models: use at most as many processes as models")
+    mine = list(range(rank, len(grid), world))
+    if device.startswith("cuda") and world > 1:
+        device = f"cuda:{torch.cuda.current_device()}"
     local = [grid[i] for i in mine]
     stack = StackedAAE(config, [s for _, s in local], [recipe_for(AAE, get_recipe(r)) for r, _ in local], device)
     curves: list[list[list[float]]] = [[] for _ in local]
@@ -75,8 +83,10 @@ def run_sweep(config: AAEConfig, recipes: list[str], seeds: list[int], train_x: 
         curves = [gathered[i] for i in range(len(grid))]
     models = []
     for (recipe, seed), curve in zip(grid, curves):
-        best = min(curve, key=lambda point: point[1])
-        models.append({"recipe": recipe, "seed": seed, "curve": curve, "best_epoch": best[0], "best_score": best[1]})
+        finite = [point for point in curve if np.isfinite(point[1])]  # a model that diverged scores NaN
+        best = min(finite, key=lambda point: point[1]) if finite else [None, None]
+        models.append({"recipe": recipe, "seed": seed, "curve": [[e, v if np.isfinite(v) else None] for e, v in curve],
+                       "best_epoch": best[0], "best_score": best[1], "diverged": len(finite) < len(curve)})
     return {"metric": metric, "epochs": epochs, "every": every, "config": config.to_dict(), "models": models}
 
 
@@ -84,22 +94,27 @@ def summary(result: dict) -> dict[str, dict]:
     """Per recipe: the best validation scores over the seeds, their mean and standard deviation."""
     out: dict[str, dict] = {}
     for m in result["models"]:
-        out.setdefault(m["recipe"], {"scores": []})["scores"].append(m["best_score"])
+        row = out.setdefault(m["recipe"], {"scores": [], "diverged": 0})
+        if m["best_score"] is None:
+            row["diverged"] += 1
+        else:
+            row["scores"].append(m["best_score"])
     for s in out.values():
-        s["mean"] = statistics.fmean(s["scores"])
+        s["mean"] = statistics.fmean(s["scores"]) if s["scores"] else float("inf")
         s["std"] = statistics.stdev(s["scores"]) if len(s["scores"]) > 1 else 0.0
     return out
 
 
 def table(result: dict) -> str:
     rows = summary(result)
-    winner = min(rows, key=lambda r: rows[r]["mean"])
+    winner = min(rows, key=lambda r: (rows[r]["diverged"] > 0, rows[r]["mean"]))
     lines = [f"Validation {result['metric']} (lower is better), best epoch of each run, over "
-             f"{len(next(iter(rows.values()))['scores'])} seed(s); {result['epochs']} epochs, scored every "
+             f"{len(result['models']) // len(rows)} seed(s); {result['epochs']} epochs, scored every "
              f"{result['every']}.", "", "| recipe | mean ± std | per seed |", "|---|---|---|"]
     for r, s in sorted(rows.items(), key=lambda kv: kv[1]["mean"]):
         mark = " (chosen)" if r == winner else ""
-        lines.append(f"| `{r}`{mark} | {s['mean']:.4g} ± {s['std']:.2g} | {', '.join(f'{v:.4g}' for v in s['scores'])} |")
+        lost = f"; {s['diverged']} diverged" if s["diverged"] else ""
+        lines.append(f"| `{r}`{mark} | {s['mean']:.4g} ± {s['std']:.2g}{lost} | {', '.join(f'{v:.4g}' for v in s['scores'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -155,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--epochs and --every must be >= 1")
         config = AAEConfig(latent_dim=args.latent_dim, hidden=tuple(args.hidden), disc_hidden=tuple(args.hidden),
                            prior={"name": args.prior})
+        shard(args.device)  # under torchrun: join the group and take this process's GPU before any data moves
         train = load_dataset(args.data, "train", args.dataset)
         tr, va = split_indices(len(train.labels), args.val_size, args.limit)
         if not args.val_size:
@@ -166,8 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result["processes"] = shard()[1]
-    if shard()[0] != 0:  # one writer
+    rank, result["processes"] = shard(args.device)
+    if result["processes"] > 1:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    if rank != 0:  # one writer
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -175,7 +175,8 @@ def train(model, x: torch.Tensor, settings: TrainSettings, out: Path | None = No
                 if not all(math.isfinite(v) for v in means.values()):
                     if ckpt is not None:  # say why the run stopped, beside its last checkpoint
                         (out / STOPPED).write_text(json.dumps({"reason": "diverged", "epoch": epoch + 1,
-                                                               "step": step + 1, "losses": str(means)}) + "\n")
+                                                               "step": step + 1, "losses": str(means),
+                                                               "history": settings.history}) + "\n")
                     raise DivergenceError(
                         f"training diverged in epoch {epoch + 1}, step {step + 1}: losses {means}. "
                         "Nothing was written for this epoch; the last checkpoint is intact. "
@@ -408,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
         "metrics": scores, "history": run["history"],
     }
     save_model(model.cpu(), out, card=card, dtype=args.weights, card_markdown=card_markdown(out.name, card), codes=codes)
-    (out / CHECKPOINT).unlink(missing_ok=True)  # the folder now holds a finished model
+    if run["epochs_done"] >= args.epochs:  # finished: the folder now holds the model
+        (out / CHECKPOINT).unlink(missing_ok=True)
+    # else stopped by its time budget: the checkpoint stays, so the same command resumes it
     print(json.dumps({"out": str(out), **scores}, indent=2))
     return 0
 

@@ -210,8 +210,9 @@ def _swap_in(build: Path, folder: Path) -> None:
     renamed in (the old one is put back if that fails), then files the old folder held that a
     weights folder does not own (a training run's checkpoint) move across, and the old one goes."""
     old = folder.with_name(f".{folder.name}.old")
-    if old.exists():  # left by a crash between the two renames: the only copy if folder is missing
+    if old.exists():  # left by a crash: between the renames (the only copy), or before the extras moved
         if folder.exists():
+            _move_extras(old, folder)
             shutil.rmtree(old)
         else:
             os.replace(old, folder)
@@ -224,10 +225,15 @@ def _swap_in(build: Path, folder: Path) -> None:
     except OSError:
         os.replace(old, folder)
         raise
+    _move_extras(old, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _move_extras(old: Path, folder: Path) -> None:
+    """Move the files a weights folder does not own (a training checkpoint) from ``old`` to ``folder``."""
     for extra in old.iterdir():
         if extra.name not in _OWNED and extra.name != MANIFEST and not (folder / extra.name).exists():
             os.replace(extra, folder / extra.name)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 _OWNED = {WEIGHTS, CODES, WEIGHTS.removesuffix(".xz"), CODES.removesuffix(".xz"), "config.json", "card.json", "README.md"}

@@ -158,6 +158,26 @@ def test_the_device_run_trains_rows_in_a_budget_packs_bundles_and_unpacks_them(i
         tar.addfile(info, __import__("io").BytesIO(b"{}"))
     assert device_run.main(["unpack", str(evil), "--runs", str(runs)]) == 2
     assert not (tmp_path / "outside.json").exists()
+    # duplicates and names with a trailing newline are refused; a run folder is replaced whole
+    for names in (["a--b/card.json", "a--b/card.json"], ["a--b\n/card.json"], ["a--b/card.json\n"]):
+        bad = tmp_path / "bad.tar.xz"
+        with tarfile.open(bad, "w:xz") as tar:
+            for n in names:
+                info = tarfile.TarInfo(n)
+                info.size = 2
+                tar.addfile(info, __import__("io").BytesIO(b"{}"))
+        assert device_run.main(["unpack", str(bad), "--runs", str(runs)]) == 2, names
+    (runs / "toy--adam-musyoku" / "checkpoint.pt").write_bytes(b"stale")
+    assert device_run.main(["unpack", str(out / "bundle-1.tar.xz"), "--runs", str(runs)]) == 0
+    assert not (runs / "toy--adam-musyoku" / "checkpoint.pt").exists()  # no stale state to resume over it
+    # a run folder that is a link out of runs/ is refused, and nothing is written through it
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    import shutil
+    shutil.rmtree(runs / "toy--adam-musyoku")
+    (runs / "toy--adam-musyoku").symlink_to(outside, target_is_directory=True)
+    assert device_run.main(["unpack", str(out / "bundle-1.tar.xz"), "--runs", str(runs)]) == 2
+    assert list(outside.iterdir()) == []
 
 
 def test_torchrun_shards_a_sweep_over_processes_with_the_same_result(idx_folder, tmp_path):
@@ -186,3 +206,19 @@ def test_torchrun_shards_a_sweep_over_processes_with_the_same_result(idx_folder,
     for ma, mb in zip(a["models"], b["models"]):
         assert (ma["recipe"], ma["seed"]) == (mb["recipe"], mb["seed"])
         assert np.allclose([v for _, v in ma["curve"]], [v for _, v in mb["curve"]], rtol=1e-4, atol=1e-6)
+
+
+def test_a_sweep_survives_a_model_that_diverges(monkeypatch):
+    """A model whose validation score is NaN is marked diverged, left out of its recipe's mean, and
+    never chosen while a recipe has none."""
+    from aae_core import sweep
+
+    result = {"metric": "prior_swd", "epochs": 2, "every": 1, "models": [
+        {"recipe": "a", "seed": 0, "best_score": None, "diverged": True, "curve": [[1, None], [2, None]]},
+        {"recipe": "a", "seed": 1, "best_score": 0.1, "diverged": False, "curve": [[1, 0.1], [2, 0.2]]},
+        {"recipe": "b", "seed": 0, "best_score": 0.3, "diverged": False, "curve": [[1, 0.3], [2, 0.4]]},
+        {"recipe": "b", "seed": 1, "best_score": 0.5, "diverged": False, "curve": [[1, 0.5], [2, 0.6]]}]}
+    rows = sweep.summary(result)
+    assert rows["a"]["scores"] == [0.1] and rows["a"]["diverged"] == 1
+    text = sweep.table(result)
+    assert "`b` (chosen)" in text and "1 diverged" in text

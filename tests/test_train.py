@@ -96,7 +96,7 @@ def test_divergence_stops_with_a_clear_message_and_writes_nothing(idx_folder, tm
     assert rc == train.DIVERGED and "diverged" in err and "learning rate" in err
     assert not (tmp_path / "nan" / "model.safetensors.xz").exists()
     stopped = json.loads((tmp_path / "nan" / "stopped.json").read_text())
-    assert stopped["reason"] == "diverged" and stopped["epoch"] == 1
+    assert stopped["reason"] == "diverged" and stopped["epoch"] == 1 and stopped["history"] == []
 
 
 @pytest.mark.parametrize("args, message", [
@@ -150,9 +150,10 @@ def test_a_time_budget_stops_after_the_epoch_that_uses_it_and_still_ships(idx_fo
 
     monkeypatch.setattr(train_module.time, "perf_counter", fake_clock)
     out = tmp_path / "budget"
-    assert cli(idx_folder, out, "--val-size", "100", "--time-budget", "3", epochs=10) == 0
+    assert cli(idx_folder, out, "--val-size", "100", "--select-every", "5", "--time-budget", "3", epochs=10) == 0
     card = load_model(out).card
     assert card["epochs"] == 10 and 1 <= card["epochs_done"] < 10
     assert [h["epoch"] for h in card["history"]] == list(range(1, card["epochs_done"] + 1))
     assert "val_score" in card["history"][-1]  # the last epoch was scored before stopping
     assert f"{card['epochs_done']} done (its time budget ran out)" in (out / "README.md").read_text()
+    assert (out / "checkpoint.pt").exists()  # stopped, not finished: the same command resumes it

@@ -164,3 +164,12 @@ def test_the_latent_map_spans_the_priors_range_unless_widened():
     at.toggle(key="widen").set_value(True).run()
     assert "widened to the test codes" in caption_of(at, "The decoder's output")
     assert not at.error and not at.exception
+
+
+def test_switching_to_a_narrower_map_keeps_the_point_inside_it():
+    at = open_page("views/latent_map.py", {"model": "aae-gaussian-2d"})
+    at.number_input(key="z1").set_value(12.0).run()
+    at.selectbox(key="model").set_value("aae-mixture10-2d").run()
+    _, hi = aae_core.load_pretrained("aae-mixture10-2d").map_extent()
+    assert at.number_input(key="z1").value == pytest.approx(hi, abs=1e-6)
+    assert not at.exception and not at.error

@@ -89,6 +89,8 @@ st.markdown("**Decode a spot by its coordinates**")
 c1, c2, c3 = st.columns([1, 1, 2])
 number_from_url("z1", "z1", float(lo), float(hi), 0.0)
 number_from_url("z2", "z2", float(lo), float(hi), 0.0)
+for key in ("z1", "z2"):  # after a switch to a model with a narrower map: the nearest point inside it
+    st.session_state[key] = float(np.clip(st.session_state[key], lo, hi))
 z1 = c1.number_input("z₁", min_value=float(lo), max_value=float(hi), step=0.1, key="z1")
 z2 = c2.number_input("z₂", min_value=float(lo), max_value=float(hi), step=0.1, key="z2")
 st.query_params["z1"], st.query_params["z2"] = f"{z1:.2f}", f"{z2:.2f}"

@@ -75,23 +75,33 @@ def _pct(m: dict, key: str) -> str:
     return f"{100 * m[key]:.2f} %" if key in m else "—"
 
 
-def results_table(root=None, cards: dict[str, dict] | None = None) -> str:
-    """Every shipped model's test metrics."""
-    cards = _cards(root) if cards is None else cards
-    rows = ["| model | prior | labels | recipe | epochs | error | clustering error (paper / majority) | 5-NN accuracy ↑ "
-            "| prior SWD ↓ | prior MMD² ↓ | Parzen LL ↑ | recon. NLL (nats) ↓ | train time |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+def results_rows(cards: dict[str, dict]) -> list[dict[str, str]]:
+    """Every shipped model's test metrics, one dict of displayed values per model (column → text)."""
+    rows = []
     for name, card in cards.items():
         m = card["metrics"]
-        clusters = (f"{_pct(m, 'cluster_error_paper')} / {_pct(m, 'cluster_error_majority')}"
-                    if "cluster_error_paper" in m else "—")
-        parzen = f"{m['parzen_ll']:.1f} ± {m['parzen_se']:.1f}" if "parzen_ll" in m else "—"
         labels = card.get("labels") or "—"
-        mmd = f"{m['prior_mmd']:.4f}" if "prior_mmd" in m else "—"
-        rows.append(f"| `{name}` | {card['prior']['name']} | {labels if isinstance(labels, str) else f'{labels:,}'} "
-                    f"| `{card.get('recipe_name', '—')}` | {_epochs(card)} | {_pct(m, 'error')} | {clusters} "
-                    f"| {m['knn5_accuracy']:.4f} | {m['prior_swd']:.3f} | {mmd} | {parzen} | {m['recon_bce']:.1f} | {_time(card)} |")
-    return "\n".join(rows)
+        rows.append({
+            "model": name, "prior": card["prior"]["name"],
+            "labels": labels if isinstance(labels, str) else f"{labels:,}",
+            "recipe": card.get("recipe_name", "—"), "epochs": _epochs(card), "error": _pct(m, "error"),
+            "clustering error (paper / majority)": (f"{_pct(m, 'cluster_error_paper')} / {_pct(m, 'cluster_error_majority')}"
+                                                    if "cluster_error_paper" in m else "—"),
+            "5-NN accuracy ↑": f"{m['knn5_accuracy']:.4f}", "prior SWD ↓": f"{m['prior_swd']:.3f}",
+            "prior MMD² ↓": f"{m['prior_mmd']:.4f}" if "prior_mmd" in m else "—",
+            "Parzen LL ↑": f"{m['parzen_ll']:.1f} ± {m['parzen_se']:.1f}" if "parzen_ll" in m else "—",
+            "recon. NLL (nats) ↓": f"{m['recon_bce']:.1f}", "train time": _time(card)})
+    return rows
+
+
+def results_table(root=None, cards: dict[str, dict] | None = None) -> str:
+    """Every shipped model's test metrics, as a markdown table."""
+    rows = results_rows(_cards(root) if cards is None else cards)
+    code = ("model", "recipe")  # names shown as code
+    header = list(rows[0]) if rows else []
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(f"`{v}`" if k in code else v for k, v in r.items()) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 def recipes_table(cards: dict[str, dict]) -> str:

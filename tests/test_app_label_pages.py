@@ -106,6 +106,9 @@ def test_paper_page_puts_ours_next_to_the_paper():
     assert "1.90 ± 0.10 %" in text and "`semi-aae-100`" in text and "9.55 ± 2.05 %" in text
     error = aae_core.load_pretrained("semi-aae-100").card["metrics"]["error"]
     assert f"{100 * error:.2f} %" in text
+    table = at.dataframe[0].value  # every shipped model, in a table that scrolls instead of clipping
+    assert list(table["model"]) == aae_core.list_pretrained() and "prior MMD² ↓" in table.columns
+    assert "243.2 ± 2.0" in text and not at.error  # the Parzen calibration rows
 
 
 @pytest.mark.parametrize("page", ["views/styles.py", "views/label_manifolds.py", "views/clusters.py",

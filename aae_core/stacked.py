@@ -10,8 +10,8 @@ give (tested). (Not what ``aae_core.train`` gives with the same seed: that draws
 random stream, this from one generator per model.) Any one of them exports as an ordinary AAE
 (``export``), to save as a shipped model.
 
-For now: the plain AAE family (deterministic encoder) with recipes that put noise on the
-discriminator's input at most (encoder-input noise, dropout and N(0, σ) init are refused by name).
+For now: the plain AAE family (deterministic encoder); recipes with N(0, σ) init, encoder-input
+noise and discriminator noise (dropout is refused by name).
 """
 from __future__ import annotations
 
@@ -119,14 +119,14 @@ class StackedAAE:
         if len(seeds) != len(recipes) or not seeds:
             raise ValueError("give one recipe per seed")
         for r in recipes:
-            if r.input_noise or r.input_dropout or r.hidden_dropout or r.init_std is not None:
-                raise ValueError("stacked training supports discriminator noise only for now: this recipe sets "
-                                 "encoder-input noise, dropout or an N(0, σ) init")
+            if r.input_dropout or r.hidden_dropout:
+                raise ValueError("stacked training does not support dropout yet: this recipe sets input or hidden dropout")
         self.config, self.seeds, self.recipes = config, list(seeds), list(recipes)
         models = []
-        for s in seeds:  # each model starts exactly as its own single run would (same seed, same init)
+        for s, r in zip(seeds, recipes):  # each model starts exactly as its own single run would
             torch.manual_seed(s)
             models.append(AAE(config))
+            r.initialise(models[-1], torch.Generator().manual_seed(s))  # N(0, σ) weights where the recipe says
         self.template = models[0]
         self.prior = self.template.prior
         self.device = torch.device(device)
@@ -136,6 +136,7 @@ class StackedAAE:
         self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
         self.disc_noise = torch.tensor([r.disc_noise.get("d", 0.0) for r in recipes], device=self.device)
         self.noisy_models = {i for i, r in enumerate(recipes) if r.disc_noise.get("d", 0.0) > 0}
+        self.input_noise = torch.tensor([r.input_noise for r in recipes], device=self.device)
         spec = lambda phase: [r.phase(phase) for r in recipes]  # noqa: E731
         opt = lambda params, phase: StackedOptimizer(params, spec(phase), use_torch=use_torch_optimizers)  # noqa: E731
         self.opts = {"ae": opt([*self.encoder.parameters(), *self.decoder.parameters()], "ae"),
@@ -154,11 +155,19 @@ class StackedAAE:
                            else z.new_zeros(z.shape[1:]) for i, g in enumerate(self.generators)])
         return z + self.disc_noise.view(-1, 1, 1) * eps
 
+    def _encoder_input(self, x: torch.Tensor) -> torch.Tensor:
+        """x: N×B×784 with each model's Gaussian input noise (its recipe's), from its own generator."""
+        if not bool((self.input_noise > 0).any()):
+            return x
+        eps = torch.stack([torch.randn(x.shape[1:], generator=g, device=self.device) if float(v) > 0
+                           else x.new_zeros(x.shape[1:]) for g, v in zip(self.generators, self.input_noise)])
+        return x + self.input_noise.view(-1, 1, 1) * eps
+
     def train_step(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """One mini-batch per model, x: N×B×784. Returns each model's losses (N each, detached)."""
         n, b = x.shape[:2]
-        # (1) reconstruction phase
-        z = self.encoder(x)  # N×B×d
+        # (1) reconstruction phase (the target is the clean image)
+        z = self.encoder(self._encoder_input(x))  # N×B×d
         recon = F.binary_cross_entropy_with_logits(self.decoder(z), x, reduction="none").sum(-1).mean(-1)  # N
         self.opts["ae"].zero_grad()
         recon.sum().backward()  # the models' parameters are disjoint: each gets its own gradient
@@ -174,7 +183,7 @@ class StackedAAE:
         # (2b) the encoder as generator, through the frozen discriminator
         self.discriminator.requires_grad_(False)
         try:
-            g_logits = self.discriminator(self._noisy(self.encoder(x)))
+            g_logits = self.discriminator(self._noisy(self.encoder(self._encoder_input(x))))
             g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits), reduction="none").mean((1, 2))
         finally:
             self.discriminator.requires_grad_(True)

@@ -13,8 +13,8 @@ CONFIG = AAEConfig(hidden=(32, 32), disc_hidden=(16,), prior={"name": "mixture10
 def recipes():
     """Three models, three recipes: Adam at two learning rates with a decay, and SGD for the adversaries."""
     base = get_recipe("adam-balanced")
-    return [base.with_overrides({"ae.decay_at": [1]}),
-            base.with_overrides({"g.lr": 3e-4, "disc_noise.d": 0.2}),
+    return [base.with_overrides({"ae.decay_at": [1], "input_noise": 0.3}),
+            base.with_overrides({"g.lr": 3e-4, "disc_noise.d": 0.2, "init_std": 0.05}),
             Recipe(phases={"ae": PhaseOptim(lr=2e-3), "g": PhaseOptim(lr=1e-3), "d": PhaseOptim(lr=5e-4, betas=(0.5, 0.9))})]
 
 
@@ -91,8 +91,9 @@ def test_the_stacked_optimizer_is_torch_s_update_per_model():
 def test_what_stacking_does_not_support_yet_is_refused_by_name():
     with pytest.raises(ValueError, match="deterministic encoder"):
         StackedAAE(AAEConfig(hidden=(8,), disc_hidden=(8,), encoder_type="gaussian"), [0], [get_recipe("adam")])
-    with pytest.raises(ValueError, match="encoder-input noise"):
-        StackedAAE(CONFIG, [0], [get_recipe("paper-sgd")])  # N(0, σ) init
+    with pytest.raises(ValueError, match="dropout"):
+        StackedAAE(CONFIG, [0], [get_recipe("paper-sgd-cluster")])  # 20 % input dropout
+    assert StackedAAE(CONFIG, [0], [get_recipe("paper-sgd")]).export(0).encoder[0].weight.std() < 0.02  # N(0, 0.01)
     with pytest.raises(ValueError, match="optimizer kind"):
         StackedAAE(CONFIG, [0, 1], [get_recipe("adam-balanced"), get_recipe("adam-balanced").with_overrides(
             {"d.kind": "sgd"})])
@@ -120,7 +121,7 @@ def test_a_sweep_trains_recipes_times_seeds_and_chooses_on_validation(idx_folder
     assert f"`{chosen}` (chosen)" in text and "±" in text
     assert (out / "curves.png").stat().st_size > 1000
     # a recipe the stacked trainer cannot run yet is refused with its reason
-    assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--recipes", "paper-sgd", "--epochs", "1",
+    assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--recipes", "paper-sgd-cluster", "--epochs", "1",
                        "--val-size", "100", "--out", str(tmp_path / "no")]) == 2
 
 

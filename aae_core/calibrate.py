@@ -18,7 +18,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from aae_core import metrics
@@ -43,16 +42,10 @@ def local_means(x: torch.Tensor, pool: torch.Tensor, k: int = 10) -> torch.Tenso
     return pool[idx].mean(1)
 
 
-def score(samples: torch.Tensor, val_x: torch.Tensor, test_x: torch.Tensor) -> dict:
-    sigma, scores = metrics.parzen_select_sigma(samples, val_x[:1000])
-    ll = metrics.parzen_log_likelihood(samples, test_x, sigma)
-    return {"parzen_ll": float(ll.mean()), "parzen_se": float(ll.std() / np.sqrt(len(ll))), "parzen_sigma": sigma,
-            "parzen_sigma_grid": [min(scores), max(scores), len(scores)]}
-
-
 def calibrate(train_x: torch.Tensor, val_x: torch.Tensor, test_x: torch.Tensor, n: int = 10_000, k: int = 10) -> dict:
     real = train_x[:n]
-    return {"real": score(real, val_x, test_x), "local_means": score(local_means(real, train_x, k), val_x, test_x),
+    return {"real": metrics.parzen_score(real, val_x, test_x),
+            "local_means": metrics.parzen_score(local_means(real, train_x, k), val_x, test_x),
             "n_samples": n, "k": k}
 
 

@@ -30,15 +30,11 @@ def curves_of(card: dict) -> dict[str, list[list[float]]]:
 def panel(name: str, card: dict) -> Image.Image:
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
-    curves = {r: c for r, c in curves_of(card).items() if c}
     d.text((PAD, 6), f"{name}: validation {selection_metric_of(card)} by epoch", fill="black")
+    finite = {r: [(e, v) for e, v in c if v is not None and math.isfinite(v)] for r, c in curves_of(card).items()}
+    curves = {r: c for r, c in finite.items() if c}  # a run that diverged at once has nothing to draw
     if not curves:
-        d.text((PAD, H // 2), "no validation curve on this card", fill="black")
-        return img
-    curves = {r: [(e, v) for e, v in c if v is not None and math.isfinite(v)] for r, c in curves.items()}
-    curves = {r: c for r, c in curves.items() if c}
-    if not curves:
-        d.text((PAD, H // 2), "no finite validation score on this card", fill="black")
+        d.text((PAD, H // 2), "no finite validation curve on this card", fill="black")
         return img
     xs = [e for c in curves.values() for e, _ in c]
     ys = [v for c in curves.values() for _, v in c]

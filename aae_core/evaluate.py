@@ -44,11 +44,7 @@ def parzen(model, val_x: torch.Tensor, test_x: torch.Tensor, n_samples: int = 10
     with torch.no_grad():
         samples = torch.cat([model.sample(1000, torch.Generator().manual_seed(seed + i))
                              for i in range(n_samples // 1000)]).float().cpu()
-    sigma, scores = metrics.parzen_select_sigma(samples, val_x[:1000].cpu())
-    ll = metrics.parzen_log_likelihood(samples, test_x.cpu(), sigma)
-    grid = sorted(scores)
-    return {"parzen_ll": float(ll.mean()), "parzen_se": float(ll.std() / np.sqrt(len(ll))), "parzen_sigma": sigma,
-            "parzen_sigma_grid": [grid[0], grid[-1], len(grid)]}
+    return metrics.parzen_score(samples, val_x.cpu(), test_x.cpu())
 
 
 def categorical_scores(model, data: EvalData, probs: torch.Tensor, y: np.ndarray) -> tuple[dict, dict[str, torch.Tensor]]:

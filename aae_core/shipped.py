@@ -156,13 +156,6 @@ def finished(folder: Path) -> bool:
     return done or stop_reason(folder).get("reason") == "diverged"
 
 
-def validation_score(folder: Path) -> float:
-    from aae_core.weights import read_json
-
-    card = read_json(folder / "card.json")
-    return float(card.get("selection", {}).get("score", float("inf")))
-
-
 def run_history(folder: Path) -> list[dict]:
     """The per-epoch log of a run: from its card when it finished, else from its checkpoint (a run
     that diverged or was stopped keeps the epochs it completed)."""
@@ -188,9 +181,14 @@ def stop_reason(folder: Path) -> dict:
         return {}
 
 
+def curve_of(history: list[dict]) -> list[list[float]]:
+    """[[epoch, validation score], …] from a run's per-epoch log."""
+    return [[h["epoch"], h["val_score"]] for h in history if "val_score" in h]
+
+
 def validation_curve(folder: Path) -> list[list[float]]:
-    """[[epoch, validation score], …] of a run."""
-    return [[h["epoch"], h["val_score"]] for h in run_history(folder) if "val_score" in h]
+    """[[epoch, validation score], …] of a run, finished or not."""
+    return curve_of(run_history(folder))
 
 
 def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
@@ -201,8 +199,9 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
     from aae_core.weights import load_codes, load_model, read_json, save_model
 
     row = get_row(name)
-    scores = {r: validation_score(run_folder(name, r, runs)) for r in row.recipes
-              if (run_folder(name, r, runs) / "card.json").exists()}
+    cards = {r: read_json(run_folder(name, r, runs) / "card.json") for r in row.recipes
+             if (run_folder(name, r, runs) / "card.json").exists()}  # the runs that wrote their weights
+    scores = {r: float(c.get("selection", {}).get("score", float("inf"))) for r, c in cards.items()}
     if not scores:
         raise ValueError(f"{name}: no finished run under {runs}")
     best = min(scores, key=scores.get)
@@ -218,9 +217,8 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
             raise ValueError(f"{name}: {report}")
     model, codes = load_model(tmp), load_codes(tmp)
     compared = {r: {"validation_score": s, "run": run_folder(name, r, runs).name,
-                    "curve": validation_curve(run_folder(name, r, runs)),
-                    "epochs_done": read_json(run_folder(name, r, runs) / "card.json").get("epochs_done")}
-                for r, s in scores.items()}
+                    "curve": curve_of(cards[r].get("history", [])),
+                    "epochs_done": cards[r].get("epochs_done")} for r, s in scores.items()}
     for r in row.recipes:  # runs that never finished: diverged (NaN) or stopped, with the epochs they did
         folder = run_folder(name, r, runs)
         if r not in scores and ((folder / "checkpoint.pt").exists() or stop_reason(folder)):

@@ -135,7 +135,6 @@ class StackedAAE:
         self.discriminator = StackedMLP([m.discriminator for m in models]).to(self.device)
         self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
         self.disc_noise = torch.tensor([r.disc_noise.get("d", 0.0) for r in recipes], device=self.device)
-        self.noisy_models = {i for i, r in enumerate(recipes) if r.disc_noise.get("d", 0.0) > 0}
         self.input_noise = torch.tensor([r.input_noise for r in recipes], device=self.device)
         spec = lambda phase: [r.phase(phase) for r in recipes]  # noqa: E731
         opt = lambda params, phase: StackedOptimizer(params, spec(phase), use_torch=use_torch_optimizers)  # noqa: E731
@@ -146,22 +145,22 @@ class StackedAAE:
     def n(self) -> int:
         return len(self.seeds)
 
+    def _add_noise(self, t: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        """t: N×B×k plus Gaussian noise of std[i] on model i's slice, drawn from model i's own generator
+        and only for models with std > 0, so that no model's random stream depends on another's."""
+        if not bool((std > 0).any()):
+            return t
+        eps = torch.stack([torch.randn(t.shape[1:], generator=g, device=self.device) if float(s) > 0
+                           else t.new_zeros(t.shape[1:]) for g, s in zip(self.generators, std)])
+        return t + std.view(-1, 1, 1) * eps
+
     def _noisy(self, z: torch.Tensor) -> torch.Tensor:
-        """Each model's discriminator-input noise on its own N×B×d slice, drawn from its own generator
-        (and only for models that have some, so that no model's random stream depends on another's)."""
-        if not self.noisy_models:
-            return z
-        eps = torch.stack([torch.randn(z.shape[1:], generator=g, device=self.device) if i in self.noisy_models
-                           else z.new_zeros(z.shape[1:]) for i, g in enumerate(self.generators)])
-        return z + self.disc_noise.view(-1, 1, 1) * eps
+        """What the discriminator sees of codes z (N×B×d): each model's discriminator-input noise."""
+        return self._add_noise(z, self.disc_noise)
 
     def _encoder_input(self, x: torch.Tensor) -> torch.Tensor:
-        """x: N×B×784 with each model's Gaussian input noise (its recipe's), from its own generator."""
-        if not bool((self.input_noise > 0).any()):
-            return x
-        eps = torch.stack([torch.randn(x.shape[1:], generator=g, device=self.device) if float(v) > 0
-                           else x.new_zeros(x.shape[1:]) for g, v in zip(self.generators, self.input_noise)])
-        return x + self.input_noise.view(-1, 1, 1) * eps
+        """What the encoder sees of x (N×B×784): each model's encoder-input noise."""
+        return self._add_noise(x, self.input_noise)
 
     def train_step(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """One mini-batch per model, x: N×B×784. Returns each model's losses (N each, detached)."""

@@ -19,6 +19,7 @@ its config through the registry, loads strictly and returns it in eval mode.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import lzma
@@ -180,15 +181,23 @@ def save_model(model, folder: str | os.PathLike, *, card: dict, dtype: str = "fl
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    with _rebuilt(folder) as build:
+        build.mkdir()
+        _write_folder(model, build, card, dtype, codes, card_markdown)
+    return folder
+
+
+@contextlib.contextmanager
+def _rebuilt(folder: Path):
+    """Yields a fresh path beside ``folder`` to build its new version in; swapped in whole if the
+    block succeeds, removed either way (a failure leaves ``folder`` as it was)."""
     build = folder.with_name(f".{folder.name}.writing")
     shutil.rmtree(build, ignore_errors=True)
-    build.mkdir()
     try:
-        _write_folder(model, build, card, dtype, codes, card_markdown)
+        yield build
         _swap_in(build, folder)
     finally:
         shutil.rmtree(build, ignore_errors=True)
-    return folder
 
 
 def _write_folder(model, build: Path, card: dict, dtype: str, codes, card_markdown: str) -> None:
@@ -244,16 +253,10 @@ def rewrite_card_markdown(folder: str | os.PathLike, markdown: str) -> None:
     all or nothing (built beside the folder, then swapped in)."""
     folder = Path(folder)
     manifest = verify_folder(folder, required=("README.md",))
-    build = folder.with_name(f".{folder.name}.writing")
-    shutil.rmtree(build, ignore_errors=True)
-    try:
+    with _rebuilt(folder) as build:
         shutil.copytree(folder, build)
         _atomic_write(build / "README.md", markdown.encode())
-        extra = {k: v for k, v in manifest.items() if k not in ("format", "files")}
-        write_manifest(build, list(manifest["files"]), extra)
-        _swap_in(build, folder)
-    finally:
-        shutil.rmtree(build, ignore_errors=True)
+        write_manifest(build, list(manifest["files"]), {k: v for k, v in manifest.items() if k not in ("format", "files")})
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:

@@ -7,7 +7,7 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 MNIST ?= ../shared/data/mnist
 
-.PHONY: run test install install-test bench pretrained pretrained-all results clean
+.PHONY: run test install install-test bench bench-load bench-memory bench-soak pretrained pretrained-all results clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,17 @@ test: install-test .streamlit/config.toml
 
 bench: install
 	$(BIN)/python -m aae_core.bench
+
+# Real browsers against the real app and a trivial one-slider app in the same run (app/bench_load.py):
+# 5, 10 and 20 concurrent sessions, page-ready and slider round trips as multiples of the floor.
+bench-load: install-test
+	$(BIN)/python -m app.bench_load ratio
+# The server's memory after every page, then across 100 sessions opened and closed.
+bench-memory: install-test
+	$(BIN)/python -m app.bench_load memory
+# 30 minutes of mixed page visits: errors, p95 and memory, minute by minute.
+bench-soak: install-test
+	$(BIN)/python -m app.bench_load soak --minutes 30
 
 # Rebuild the shipped weights from the MNIST files in $(MNIST). One table drives it:
 # aae_core/shipped.py (one row per model: family, prior, widths, recipe, the recipes compared, epochs,

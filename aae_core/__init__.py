@@ -11,12 +11,12 @@ from pathlib import Path
 
 from aae_core import models as _models  # noqa: F401  (registers every model family)
 from aae_core.registry import list_models, register_model
-from aae_core.weights import WeightsError, load_codes, load_model
+from aae_core.weights import WeightsError, load_codes, load_model, read_card
 
 PRETRAINED_DIR = Path(os.environ.get("AAE_PRETRAINED_DIR", Path(__file__).resolve().parent.parent / "pretrained"))
 
 __all__ = ["list_pretrained", "load_pretrained", "pretrained_codes", "list_models", "register_model",
-           "load_model", "WeightsError", "PRETRAINED_DIR"]
+           "load_model", "pretrained_card", "WeightsError", "PRETRAINED_DIR"]
 
 
 def list_pretrained(root: str | os.PathLike | None = None) -> list[str]:
@@ -44,6 +44,11 @@ def _inside(base: Path, name: str) -> Path:
 def load_pretrained(name: str, root: str | os.PathLike | None = None):
     """Load a shipped model by name (verified against its manifest), in eval mode."""
     return load_model(_folder(name, root))
+
+
+def pretrained_card(name: str, root: str | os.PathLike | None = None) -> dict:
+    """A shipped model's card, its folder verified, without loading the network."""
+    return read_card(_folder(name, root))
 
 
 def pretrained_codes(name: str, root: str | os.PathLike | None = None):

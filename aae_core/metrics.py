@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.neighbors import KNeighborsClassifier
 
 from aae_core import losses
 
@@ -30,6 +29,7 @@ def reconstruction_error(model, x: torch.Tensor, batch: int = 2000, labels: torc
 def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
                  test_labels: np.ndarray, k: int = 5) -> float:
     """Accuracy of a k-NN classifier fit on training codes, scored on test codes."""
+    from sklearn.neighbors import KNeighborsClassifier  # here, not at import: ~140 MB the app never needs
     clf = KNeighborsClassifier(n_neighbors=k).fit(train_codes, train_labels)
     return float((clf.predict(test_codes) == test_labels).mean())
 

@@ -282,9 +282,8 @@ def load_tensors(folder: Path, manifest: dict, name: str) -> dict[str, torch.Ten
     return _load_tensors(folder / stored)
 
 
-def load_model(folder: str | os.PathLike):
-    """Verify and load a weights folder; returns the model in eval mode."""
-    folder = Path(folder)
+def _checked_config(folder: Path):
+    """Verify a weights folder; (manifest, config.json's content, model class, typed config)."""
     manifest = verify_folder(folder, required=("config.json",))
     meta = read_json(folder / "config.json")
     try:
@@ -294,6 +293,21 @@ def load_model(folder: str | os.PathLike):
         raise WeightsError(f"{folder / 'config.json'}: {exc}") from None
     if meta.get("dtype") not in DTYPES:
         raise WeightsError(f"{folder / 'config.json'}: dtype must be one of {DTYPES}, got {meta.get('dtype')!r}")
+    return manifest, meta, cls, config
+
+
+def read_card(folder: str | os.PathLike) -> dict:
+    """A weights folder's card, the folder verified (every file's size and sha256, its config) but
+    no network built: what a list of models needs, at a fraction of the memory of loading them."""
+    folder = Path(folder)
+    manifest = _checked_config(folder)[0]
+    return read_json(folder / "card.json") if "card.json" in manifest["files"] else {}
+
+
+def load_model(folder: str | os.PathLike):
+    """Verify and load a weights folder; returns the model in eval mode."""
+    folder = Path(folder)
+    manifest, meta, cls, config = _checked_config(folder)
     state = load_tensors(folder, manifest, WEIGHTS)
     if meta["dtype"] == "int8":
         try:

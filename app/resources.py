@@ -3,6 +3,7 @@ shared by every session, so nothing here is ever mutated after loading."""
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 import streamlit as st
@@ -13,22 +14,37 @@ from aae_core import latent
 from app.helpers import share_on_own_component
 
 
-@st.cache_resource(show_spinner="Loading the model…")
-def model(name: str):
-    return aae_core.load_pretrained(name)
-
-
 LOG = logging.getLogger("aae_explorer")
+# Every session's script runs in its own thread of this one process, and each decode is small: torch's
+# own pool of intra-op threads would only make concurrent sessions fight over the cores (measured with
+# `make bench-load`). One thread per decode; AAE_TORCH_THREADS=n to change it.
+try:
+    torch.set_num_threads(max(1, int(os.environ.get("AAE_TORCH_THREADS", "1"))))
+except ValueError:
+    LOG.warning("AAE_TORCH_THREADS must be a whole number; using 1 thread")
+    torch.set_num_threads(1)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def model(name: str):
+    """The model, loaded once per server for every session; the eight most recently used stay in memory.
+    A folder that passes the survey but fails to load (a crafted weights file) raises a path-free error."""
+    try:
+        return aae_core.load_pretrained(name)
+    except aae_core.WeightsError as exc:
+        LOG.error("refused the weights folder %s: %s", name, exc)
+        raise aae_core.WeightsError(f"the model {name} could not be loaded: {path_free(str(exc), name)}") from None
 
 
 @st.cache_resource(show_spinner=False)
 def _survey() -> tuple[dict[str, dict], dict[str, str]]:
-    """(card of every shipped model that loads, {name: why} for every weights folder refused).
-    One broken folder never takes the app down; the server's log keeps the full detail."""
+    """(card of every shipped model that passes the checks, {name: why} for every weights folder refused).
+    One broken folder never takes the app down; the server's log keeps the full detail. No network
+    is built here: each model loads when a page first asks for it."""
     good, refused = {}, {}
     for name in aae_core.list_pretrained():
         try:
-            good[name] = model(name).card
+            good[name] = aae_core.pretrained_card(name)
         except aae_core.WeightsError as exc:
             LOG.error("refused the weights folder %s: %s", name, exc)
             refused[name] = path_free(str(exc), name)
@@ -59,10 +75,25 @@ def codes(name: str) -> tuple[np.ndarray, np.ndarray]:
     return data["codes"].numpy(), data["labels"].numpy().astype(np.int64)
 
 
+class TestImages:
+    """The MNIST test images kept as bytes (7.8 MB, not 31 MB as float32); indexing gives float32 in [0, 1]:
+    ``images[i]`` → 784, ``images[[i, j]]`` → 2×784."""
+
+    def __init__(self, raw: np.ndarray):  # N×28×28 uint8
+        self.raw = raw.reshape(len(raw), -1)
+        self.raw.flags.writeable = False  # shared by every session
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, key) -> np.ndarray:
+        return self.raw[key].astype(np.float32) / 255.0
+
+
 @st.cache_resource(show_spinner="Loading the MNIST test set…")
-def test_images() -> np.ndarray:
-    """The shipped MNIST test images as N×784 float32 in [0, 1]."""
-    return aae_core.load_test_set().flat_float()
+def test_images() -> TestImages:
+    """The shipped MNIST test images; indexing gives N×784 float32 in [0, 1]."""
+    return TestImages(aae_core.load_test_set().images)
 
 
 @st.cache_resource(show_spinner=False)
@@ -95,6 +126,16 @@ def decode(name: str, z: np.ndarray) -> np.ndarray:
     """z: N×d → N×784 in [0, 1]."""
     with torch.no_grad():
         return model(name).decode(torch.as_tensor(z, dtype=torch.float32)).numpy()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def walk(name: str, a: int, b: int, method: str, n: int) -> np.ndarray:
+    """n frames (n×784) decoded along the path from test code a to test code b: shared by every session,
+    so a class opening the same pair decodes it once."""
+    c, _ = codes(name)
+    za, zb = torch.from_numpy(c[a]), torch.from_numpy(c[b])
+    ts = torch.linspace(0, 1, n)
+    return decode(name, latent.interpolate(za, zb, ts, method).numpy())
 
 
 def reconstruct(name: str, x: np.ndarray) -> np.ndarray:

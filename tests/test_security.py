@@ -125,3 +125,21 @@ def test_a_damaged_weights_folder_gets_one_path_free_notice(damaged_root, page):
         assert at.selectbox(key="model").value == "aae-mixture10-2d"
     if page == "views/home.py":
         assert len(at.dataframe[0].value) == 3  # the three good models are listed
+
+
+def test_a_folder_that_passes_the_survey_but_not_the_load_gets_a_path_free_error(damaged_root):
+    """The survey checks sizes, hashes and configs without building networks; a weights file whose
+    tensors are wrong (manifest rewritten to match) is refused when a page loads it, without paths."""
+    from aae_core.weights import read_json, write_manifest
+    from app import resources
+
+    folder = damaged_root / "aae-mixture10-2d"
+    config = read_json(folder / "config.json")
+    config["config"]["hidden"] = [int(h) + 1 for h in config["config"]["hidden"]]  # shapes no longer fit
+    (folder / "config.json").write_text(__import__("json").dumps(config))
+    manifest = read_json(folder / "manifest.json")
+    write_manifest(folder, list(manifest["files"]), {k: v for k, v in manifest.items() if k not in ("files", "format")})
+    assert "aae-mixture10-2d" in resources.cards()  # sizes and hashes agree: listed
+    with pytest.raises(WeightsError) as err:
+        resources.model("aae-mixture10-2d")
+    assert "aae-mixture10-2d could not be loaded" in str(err.value) and str(damaged_root) not in str(err.value)

@@ -5,10 +5,11 @@ import torch
 
 from aae_core import latent
 from app import resources
-from app.helpers import add_path, latent_figure, morph_figure
+from app.helpers import add_path, fair_sample, latent_figure, morph_figure
 from app.widgets import model_picker, number_from_url, safe_fragment
 
 N_TEST = 10_000
+MAP_POINTS = 2_000  # test codes drawn on the path map
 
 st.title("Interpolation between two digits")
 st.markdown(
@@ -45,9 +46,9 @@ za, zb = (np.asarray(codes[i], dtype=np.float32) for i in (int(ia), int(ib)))
 za_t, zb_t = torch.from_numpy(za), torch.from_numpy(zb)
 
 
-def frames_at(ts: np.ndarray) -> np.ndarray:
-    """Decoded images (T×784) at path fractions ts."""
-    return resources.decode(name, latent.interpolate(za_t, zb_t, torch.from_numpy(ts.astype(np.float32)), method).numpy())
+def frames(n: int) -> np.ndarray:
+    """n decoded images (n×784) evenly spaced along the path, t = 0 … 1 (cached for every session)."""
+    return resources.walk(name, int(ia), int(ib), method, n)
 
 
 ends, path_col = st.columns([2, 3])
@@ -64,10 +65,12 @@ with ends:
 with path_col:
     lo, hi = resources.extent(name)
     path = latent.interpolate(za_t, zb_t, torch.linspace(0, 1, 11), method).numpy()
-    walk_map = add_path(latent_figure(codes, labels, (lo, hi), height=380, marker_size=2, show_legend=False),
-                        path, f"{method} path A → B", labels=2)
+    shown = fair_sample(range(len(codes)), MAP_POINTS)  # the same points on every visit: context, light to draw
+    walk_map = add_path(latent_figure(codes[shown], labels[shown], (lo, hi), height=380, marker_size=3,
+                                      show_legend=False), path, f"{method} path A → B", labels=2)
     st.plotly_chart(walk_map, key=f"walk-map-{name}", config={"displaylogo": False})
-    st.caption("The path on the latent map, from A (1) to B (11): where the decoder is asked to draw.")
+    st.caption(f"The path on the latent map (a fair sample of {MAP_POINTS:,} of the {len(codes):,} test codes), "
+               "from A (1) to B (11): where the decoder is asked to draw.")
 
 
 @safe_fragment
@@ -89,12 +92,12 @@ with right:
     st.subheader("Scrub in the browser")
     st.caption("Drag this slider: every frame is already in the page, so the digit morphs while you drag.")
     ts = np.linspace(0, 1, 41)
-    st.plotly_chart(morph_figure(frames_at(ts), ts), key="morph", config={"displayModeBar": False})
+    st.plotly_chart(morph_figure(frames(len(ts)), ts), key="morph", config={"displayModeBar": False})
 
 st.subheader("The whole path")
 n_frames = st.slider("Frames in the strip", 5, 20, 10, key="n_frames")
-strip = frames_at(np.linspace(0, 1, n_frames))
+strip = frames(n_frames)
 st.image(latent.png_bytes(latent.tile(strip, 1, n_frames, pad=2), size=min(1100, 84 * n_frames)),
          caption=f"{method} path from test #{int(ia)} to test #{int(ib)}", output_format="PNG")
-st.download_button("Download the walk as a GIF", latent.gif_bytes(frames_at(np.linspace(0, 1, 24))),
-                   file_name=f"walk-{name}-{int(ia)}-{int(ib)}-{method}.gif", mime="image/gif")
+st.download_button("Download the walk as a GIF", lambda: latent.gif_bytes(frames(24)), on_click="ignore",
+                   file_name=f"walk-{name}-{int(ia)}-{int(ib)}-{method}.gif", mime="image/gif")  # made on click

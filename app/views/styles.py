@@ -64,14 +64,16 @@ def style_of_test_digit() -> None:
     st.query_params["idx"] = str(idx)
 
 
+b1, b2, b3, b4 = st.columns([1, 1, 2, 1], vertical_alignment="bottom")  # outside the fragment: rare, and
+b1.button("Random style", icon=":material/casino:", on_click=random_style)  # a slider move then sends less
+b2.button("Neutral style (z = 0)", on_click=set_style, args=(np.zeros(d),))
+b3.number_input("Test digit to take the style of (index)", 0, N_TEST - 1, step=1, key="style-source")
+b4.button("Take its style", icon=":material/content_copy:", on_click=style_of_test_digit)
+
+
 @safe_fragment
 def explorer() -> None:
     """Sliders and the digits they write: a slider move reruns only this fragment."""
-    b1, b2, b3, b4 = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
-    b1.button("Random style", icon=":material/casino:", on_click=random_style)
-    b2.button("Neutral style (z = 0)", on_click=set_style, args=(np.zeros(d),))
-    b3.number_input("Test digit to take the style of (index)", 0, N_TEST - 1, step=1, key="style-source")
-    b4.button("Take its style", icon=":material/content_copy:", on_click=style_of_test_digit)
     per_row = 5
     for start in range(0, d, per_row):
         cols = st.columns(per_row)

@@ -1,0 +1,354 @@
+"""Load benchmark (numbers, not assertions): ``python -m app.bench_load`` or ``make bench-load``.
+
+Real browsers (Debian's Chromium; one browser context = one Streamlit session) against the real
+app and, in the same run, against a trivial one-slider Streamlit app: the floor that Streamlit,
+the browser and this machine set. Everything on loopback; every server is started here and stopped
+when the run ends (or is interrupted).
+
+Three runs:
+
+``ratio`` (default)
+    For N concurrent sessions (5, 10, 20): each session opens a page and moves its first slider ten
+    times (one key press each). Printed: the time until the page is ready (slider shown, script
+    finished) and each move's round trip (key press → the rerun it causes has finished), p50 / p95,
+    the first move's worst case, errors on the page, and each as a multiple of the trivial app's.
+``memory``
+    The server's resident memory after one session has visited every page, then across 100 sessions
+    opened and closed one after another (flat means nothing survives a session), and what holds it:
+    the process after import, each model, the test set.
+``soak``
+    Mixed page visits by a few concurrent sessions for a number of minutes; every minute: visits,
+    errors, p95 of page-ready and slider moves, and the server's memory.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+TRIVIAL_APP = """import streamlit as st
+value = st.slider("value", 0, 100, 0)
+st.write(f"value: {value}")
+"""
+# Pages measured by the ratio run (url path → what the page's first slider does).
+SLIDER_PAGES = {"interpolation": "walk along the path", "styles": "change the style"}
+# Pages a soak visitor picks from (every page of the app).
+ALL_PAGES = ["", "latent-map", "vae-vs-aae", "interpolation", "styles", "label-manifolds", "clusters", "dimred",
+             "draw", "paper"]
+ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+SLIDER = '[data-testid="stSlider"] input[type="range"]'  # visually hidden, focusable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (Linux /proc), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Server:
+    """``streamlit run SCRIPT`` on a free loopback port; stopped on exit, whatever happens."""
+
+    def __init__(self, script: Path, threads: str | None = None):
+        self.script, self.port = script, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if threads:
+            env["AAE_TORCH_THREADS"] = threads
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def __enter__(self) -> "Server":
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
+                    return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__()
+        self.log.seek(0)
+        raise SystemExit(f"the server for {self.script} did not start:\n" + self.log.read().decode(errors="replace")[-2000:])
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+    def rss(self) -> float:
+        return rss_mb(self.proc.pid)
+
+
+@dataclass
+class Visit:
+    """One session's numbers: page ready (ms), each move's round trip (ms), errors seen."""
+    ready_ms: float = float("nan")
+    moves_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    failure: str = ""
+
+
+class Runs:
+    """Counts the script runs the server reports finished to one page (a ForwardMsg ``script_finished``
+    on the page's websocket, whole-page runs and fragment runs alike): a move's round trip ends when
+    the run it caused has finished, whatever the page draws and however fast it ran."""
+
+    def __init__(self, page):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        self._msg, self.finished, self._event = ForwardMsg, 0, asyncio.Event()
+        done = ForwardMsg.ScriptFinishedStatus
+        self._ok = {done.FINISHED_SUCCESSFULLY, done.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        if not isinstance(payload, bytes):
+            return
+        try:
+            msg = self._msg.FromString(payload)
+        except Exception:  # not a ForwardMsg: nothing to count
+            return
+        if msg.WhichOneof("type") == "script_finished" and msg.script_finished in self._ok:
+            self.finished += 1
+            self._event.set()
+
+    async def after(self, count: int, timeout_ms: float) -> None:
+        """Wait until more than ``count`` runs have finished."""
+        async def wait() -> None:
+            while self.finished <= count:
+                self._event.clear()
+                await self._event.wait()
+        await asyncio.wait_for(wait(), timeout_ms / 1000)
+
+
+async def visit(browser, url: str, moves: int, timeout_ms: float = 180_000, together: asyncio.Barrier | None = None
+                ) -> Visit:
+    """Open ``url`` in a new session, wait until ready, then press the first slider's → key ``moves`` times
+    (``together``: once every session of the round is ready, so that the moves measure the moves, not
+    the other sessions' page loads)."""
+    out = Visit()
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = await context.new_page()
+        runs = Runs(page)
+        t0 = time.perf_counter()
+        await page.goto(url, wait_until="commit", timeout=timeout_ms)
+        await runs.after(0, timeout_ms)
+        if moves:
+            thumb = page.locator(SLIDER).first
+            await thumb.wait_for(state="attached", timeout=timeout_ms)
+        out.ready_ms = (time.perf_counter() - t0) * 1000
+        if together is not None:
+            together_ = together
+            together = None  # passed: a failure after this point must not wait for it again
+            await together_.wait()
+        if moves:
+            await thumb.focus()
+            for _ in range(moves):
+                before = runs.finished
+                t0 = time.perf_counter()
+                await thumb.press("ArrowRight")
+                await runs.after(before, timeout_ms)
+                out.moves_ms.append((time.perf_counter() - t0) * 1000)
+        out.errors = await page.locator(ERRORS).count()
+    except Exception as exc:  # a timeout or a crash is a result of the benchmark, not its end
+        out.failure = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
+        if together is not None:  # failed before the barrier: let the others go on
+            await together.wait()
+    finally:
+        await context.close()
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile by nearest rank, NaNs left out (NaN when nothing is left)."""
+    values = sorted(v for v in values if v == v)
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]  # nearest rank
+
+
+@dataclass
+class Row:
+    ready_p50: float
+    ready_p95: float
+    move_p50: float
+    move_p95: float
+    first_move_max: float
+    errors: int
+    failures: list[str]
+
+    @classmethod
+    def of(cls, visits: list[Visit]) -> "Row":
+        ready = [v.ready_ms for v in visits]
+        moves = [m for v in visits for m in v.moves_ms]
+        first = [v.moves_ms[0] for v in visits if v.moves_ms]
+        return cls(pct(ready, .5), pct(ready, .95), pct(moves, .5), pct(moves, .95), max(first, default=float("nan")),
+                   sum(v.errors for v in visits), [v.failure for v in visits if v.failure])
+
+
+async def sessions(browser, url: str, n: int, moves: int, together: bool) -> Row:
+    """``n`` sessions at once, each opening ``url`` and moving its slider (``together``: all of them
+    start moving once all are ready; otherwise each as soon as its own page is)."""
+    barrier = asyncio.Barrier(n) if together else None
+    return Row.of(await asyncio.gather(*(visit(browser, url, moves, together=barrier) for _ in range(n))))
+
+
+@contextlib.asynccontextmanager
+async def chromium():
+    from playwright.async_api import async_playwright
+    if not Path(CHROMIUM).exists():
+        raise SystemExit("Debian's chromium is needed (`apt-get install chromium`; `make install-test` does it)")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+def _fmt(ms: float) -> str:
+    return "—" if ms != ms else f"{ms:,.0f}"
+
+
+async def run_ratio(counts: list[int], pages: list[str], moves: int, together: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        trivial = Path(tmp) / "trivial_app.py"
+        trivial.write_text(TRIVIAL_APP)
+        async with chromium() as browser:
+            with Server(trivial) as floor, Server(ROOT / "app" / "streamlit_app.py") as app:
+                for server, path in ((floor, ""), *((app, p) for p in pages)):  # warm-up: the first visitor's
+                    cold = await visit(browser, f"{server.url}/{path}", 1)      # cost, once per server
+                    print(f"cold first visit to /{path or ' (trivial)'}: ready {_fmt(cold.ready_ms)} ms, "
+                          f"first move {_fmt(cold.moves_ms[0] if cold.moves_ms else float('nan'))} ms"
+                          + (f" — {cold.failure}" if cold.failure else ""), flush=True)
+                print(f"\n| sessions | page | ready p50 / p95 ms (× floor) | move p50 / p95 ms (× floor) "
+                      f"| worst first move ms | errors | server MB |")
+                print("|---|---|---|---|---|---|---|")
+                for n in counts:
+                    base = await sessions(browser, floor.url, n, moves, together)
+                    rows = [("trivial app (floor)", base, floor.rss())]
+                    for p in pages:
+                        rows.append((p, await sessions(browser, f"{app.url}/{p}", n, moves, together), app.rss()))
+                    for label, r, mb in rows:
+                        x = (lambda a, b: f"{a / b:.1f}×") if r is not base else (lambda a, b: "1×")
+                        print(f"| {n} | {label} | {_fmt(r.ready_p50)} / {_fmt(r.ready_p95)} "
+                              f"({x(r.ready_p50, base.ready_p50)} / {x(r.ready_p95, base.ready_p95)}) "
+                              f"| {_fmt(r.move_p50)} / {_fmt(r.move_p95)} "
+                              f"({x(r.move_p50, base.move_p50)} / {x(r.move_p95, base.move_p95)}) "
+                              f"| {_fmt(r.first_move_max)} | {r.errors + len(r.failures)} | {mb:.0f} |", flush=True)
+                        for f in r.failures[:3]:
+                            print(f"|   | failure: {f} | | | | | |")
+
+
+async def run_memory(n_sessions: int) -> None:
+    async with chromium() as browser:
+        with Server(ROOT / "app" / "streamlit_app.py") as app:
+            print(f"server after start (no session yet): {app.rss():.0f} MB", flush=True)
+            for p in ALL_PAGES:
+                v = await visit(browser, f"{app.url}/{p}", 0)
+                print(f"  after /{p}: {app.rss():.0f} MB" + (f" — {v.failure}" if v.failure else "")
+                      + (f" — {v.errors} errors" if v.errors else ""), flush=True)
+            after_all = app.rss()
+            print(f"after every page once: {after_all:.0f} MB", flush=True)
+            marks = []
+            for i in range(n_sessions):
+                await visit(browser, f"{app.url}/{ALL_PAGES[i % len(ALL_PAGES)]}", 1 if ALL_PAGES[i % len(ALL_PAGES)]
+                            in SLIDER_PAGES else 0)
+                if (i + 1) % 10 == 0:
+                    await asyncio.sleep(2)  # let the server notice the closed sessions
+                    marks.append(app.rss())
+                    print(f"  after {i + 1} sessions opened and closed: {marks[-1]:.0f} MB", flush=True)
+            if len(marks) >= 2:
+                slope = (marks[-1] - marks[0]) / (10 * (len(marks) - 1))
+                print(f"growth per session after the first 10: {slope * 1024:.0f} kB", flush=True)
+
+
+async def run_soak(minutes: float, concurrent: int, seed: int = 0) -> None:
+    rng = random.Random(seed)
+    async with chromium() as browser:
+        with Server(ROOT / "app" / "streamlit_app.py") as app:
+            end = time.time() + 60 * minutes
+            minute: list[Visit] = []
+            start = time.time()
+            next_report = start + 60
+            total_errors = 0
+
+            async def visitor() -> None:
+                while time.time() < end:
+                    p = rng.choice(ALL_PAGES)
+                    minute.append(await visit(browser, f"{app.url}/{p}", 3 if p in SLIDER_PAGES else 0))
+
+            async def reporter() -> None:
+                nonlocal next_report, total_errors
+                print("| minute | visits | errors | ready p95 ms | move p95 ms | server MB |\n|---|---|---|---|---|---|")
+                while time.time() < end + 1:
+                    await asyncio.sleep(max(0.0, next_report - time.time()))
+                    r, n = Row.of(minute), len(minute)
+                    minute.clear()
+                    total_errors += r.errors + len(r.failures)
+                    print(f"| {round((time.time() - start) / 60)} | {n} | {r.errors + len(r.failures)} | "
+                          f"{_fmt(r.ready_p95)} | {_fmt(r.move_p95)} | {app.rss():.0f} |", flush=True)
+                    next_report += 60
+
+            await asyncio.gather(reporter(), *(visitor() for _ in range(concurrent)))
+            print(f"soak: {minutes:g} min, {concurrent} sessions at a time, errors {total_errors}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", nargs="?", choices=["ratio", "memory", "soak"], default="ratio")
+    ap.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20], help="concurrent sessions (ratio)")
+    ap.add_argument("--pages", nargs="+", default=list(SLIDER_PAGES), choices=list(SLIDER_PAGES))
+    ap.add_argument("--moves", type=int, default=10, help="slider moves per session (ratio)")
+    ap.add_argument("--moves-while-loading", action="store_true",
+                    help="each session moves as soon as its page is ready, while the others still load "
+                         "(default: the moves start once every session of the round is ready)")
+    ap.add_argument("--memory-sessions", type=int, default=100)
+    ap.add_argument("--minutes", type=float, default=30.0, help="soak length")
+    ap.add_argument("--concurrent", type=int, default=4, help="sessions at a time (soak)")
+    args = ap.parse_args(argv)
+    print(f"# load benchmark ({args.run}) on {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"browser: {CHROMIUM} headless; server and browser share this machine", flush=True)
+    if args.run == "ratio":
+        asyncio.run(run_ratio(args.sessions, args.pages, args.moves, not args.moves_while_loading))
+    elif args.run == "memory":
+        asyncio.run(run_memory(args.memory_sessions))
+    else:
+        asyncio.run(run_soak(args.minutes, args.concurrent))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""What makes the shared server light (issue 14): cards without networks, bytes for the test set, one
+torch thread per decode, and the load benchmark's own measuring (a real browser, a real server)."""
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import aae_core
+from app import bench_load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_cards_come_from_the_verified_folders_without_building_a_network(monkeypatch):
+    import aae_core.weights as weights
+
+    def no_weights(*args, **kwargs):
+        raise AssertionError("a card must not read the weights")
+    monkeypatch.setattr(weights, "load_tensors", no_weights)
+    cards = {name: aae_core.pretrained_card(name) for name in aae_core.list_pretrained() if name != "mnist-test"}
+    assert len(cards) >= 17 and all(card for card in cards.values())
+    with pytest.raises(AssertionError, match="must not read"):  # whereas loading the model does
+        aae_core.load_pretrained("aae-gaussian-2d")
+
+
+def test_a_card_matches_the_loaded_models_card():
+    for name in ("aae-gaussian-2d", "semi-aae-100"):
+        assert aae_core.pretrained_card(name) == weights_load(name).card
+
+
+def weights_load(name: str):
+    from aae_core.weights import load_model
+    return load_model(aae_core.PRETRAINED_DIR / name)
+
+
+def test_the_test_set_is_held_as_bytes_and_read_as_the_float_images():
+    from app import resources
+    images = resources.test_images.__wrapped__()  # uncached: the same function the pages call
+    split = aae_core.load_test_set()
+    assert images.raw.dtype == np.uint8 and images.raw.nbytes == 10_000 * 784 and len(images) == 10_000
+    flat = split.flat_float()
+    np.testing.assert_array_equal(images[[3, 7]], flat[[3, 7]])
+    np.testing.assert_array_equal(images[5], flat[5])
+    assert images[5].dtype == np.float32
+    with pytest.raises(ValueError):
+        images.raw[0, 0] = 1  # shared by every session: read-only
+
+
+def test_the_app_decodes_with_one_torch_thread_unless_told_otherwise():
+    import subprocess
+    code = "import app.resources, torch; print(torch.get_num_threads())"
+    one = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    three = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "AAE_TORCH_THREADS": "3"})
+    bad = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "AAE_TORCH_THREADS": "many"})
+    assert (one.stdout.split()[-1], three.stdout.split()[-1], bad.stdout.split()[-1]) == ("1", "3", "1")
+
+
+def test_percentiles_of_the_benchmark():
+    values = list(range(1, 101))
+    assert bench_load.pct(values, 0.5) == 50 and bench_load.pct(values, 0.95) == 95
+    assert bench_load.pct([float("nan"), 7.0], 0.5) == 7.0
+    assert bench_load.pct([], 0.5) != bench_load.pct([], 0.5)  # nan when nothing was measured
+
+
+def test_the_benchmark_counts_each_slider_moves_rerun_in_a_real_browser(tmp_path):
+    """One session against the trivial app: the page becomes ready and each key press is one finished
+    run, timed; the server's memory is read from /proc."""
+    assert Path(bench_load.CHROMIUM).exists(), "Debian's chromium is needed: `make test` installs it"
+    script = tmp_path / "trivial_app.py"
+    script.write_text(bench_load.TRIVIAL_APP)
+
+    async def one_session():
+        async with bench_load.chromium() as browser:
+            with bench_load.Server(script) as server:
+                visit = await bench_load.visit(browser, server.url, moves=3, timeout_ms=60_000)
+                return visit, server.rss()
+
+    visit, rss = asyncio.run(one_session())
+    assert visit.failure == "" and visit.errors == 0
+    assert visit.ready_ms > 0 and len(visit.moves_ms) == 3 and all(m > 0 for m in visit.moves_ms)
+    assert 20 < rss < 2000

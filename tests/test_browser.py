@@ -215,3 +215,74 @@ def test_the_app_is_whole_offline_no_request_leaves_the_machine(server, browser)
         page.wait_for_timeout(1500)
     assert outside == []
     page.close()
+
+
+def finished_runs(page) -> list[int]:
+    """A live count of the script runs the server reports finished to ``page`` (ForwardMsg script_finished)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    count = [0]
+
+    def frame(payload):
+        if isinstance(payload, bytes):
+            try:
+                msg = ForwardMsg.FromString(payload)
+            except Exception:  # not a ForwardMsg
+                return
+            if msg.WhichOneof("type") == "script_finished":
+                count[0] += 1
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+    return count
+
+
+def test_hostile_uploads_through_the_real_widget_leave_the_page_alive(server, browser):
+    """A sample of the generated hostile files (issue 14), each pushed through the upload widget: every
+    one is read or refused with a message, never a traceback; afterwards a real digit is still read."""
+    import urllib.request
+
+    import numpy as np
+    from PIL import Image
+
+    from test_preprocess import bad_variants, encode, good_variants
+
+    rng = np.random.default_rng(1)
+    goods = good_variants(rng)
+    bad = dict(bad_variants(rng, goods))
+    sample = [(n, bad[n]) for n in ("bomb.png", "bomb-wide.png", "zero.png", "blank.png", "html", "pdf", "zip",
+                                    "junk-1", "junk-2", "junk-3", "junk-5")]
+    sample += [(n, d) for n, d in bad.items() if n.startswith(("truncated-", "flipped-"))][:8:2]
+    sample += [("tiny.png", encode(Image.new("L", (2, 2), 0), "PNG")),
+               ("16-bit.png", dict(goods)["I;16.PNG"]),
+               ("![t](http://127.0.0.1:9/b.png).png", bad["junk-0"]), ("\u202egnp.exe", bad["text"])]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    runs = finished_runs(page)
+    page.goto(f"{server}/draw")
+    expect(page.locator("h1").first).to_contain_text("Draw or upload", timeout=120_000)
+    page.get_by_role("tab", name="Upload an image").click()
+    refused = page.get_by_text("could not be used")
+    read = page.locator('[data-testid="stImageCaption"]').filter(has_text="28×28, MNIST-style")
+    outcomes = {}
+    for name, data in sample:
+        before = runs[0]
+        page.locator('input[type="file"]').set_input_files(
+            files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}])
+        for _ in range(600):  # the rerun the upload causes (≤ 60 s)
+            if runs[0] > before:
+                break
+            page.wait_for_timeout(100)
+        assert runs[0] > before, f"{name!r}: the upload caused no rerun"
+        expect(page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')).to_have_count(1)
+        expect(refused.or_(read)).to_have_count(1, timeout=30_000)  # drawn
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+        expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+        assert refused.count() + read.count() == 1, name  # one outcome, with words, for every file
+        outcomes[name] = "refused" if refused.count() else "read"
+        assert urllib.request.urlopen(f"{server}/_stcore/health", timeout=10).read() == b"ok"
+    assert outcomes["16-bit.png"] == "read" and outcomes["bomb.png"] == "refused"
+    assert list(outcomes.values()).count("refused") >= 12
+    expect(page.get_by_text("too small")).to_have_count(0)  # the last file's message replaced the tiny one's
+    seven = Image.fromarray(255 - __import__("aae_core").load_test_set().images[0]).resize((150, 150))
+    page.locator('input[type="file"]').set_input_files(
+        files=[{"name": "seven.png", "mimeType": "image/png", "buffer": encode(seven, "PNG")}])
+    results_of_a_digit(page)
+    expect(page.get_by_text("Read as a 7")).to_have_count(1, timeout=30_000)
+    page.close()

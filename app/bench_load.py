@@ -50,7 +50,7 @@ st.write(f"value: {value}")
 # Pages measured by the ratio run (url path → what the page's first slider does).
 SLIDER_PAGES = {"interpolation": "walk along the path", "styles": "change the style"}
 # Pages a soak visitor picks from (every page of the app).
-ALL_PAGES = ["", "latent-map", "vae-vs-aae", "interpolation", "styles", "label-manifolds", "clusters", "dimred",
+ALL_PAGES = ["", "latent-map", "vae-vs-aae", "interpolation", "styles", "label-manifolds", "clusters", "dimred", "neighbours",
              "draw", "paper"]
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 SLIDER = '[data-testid="stSlider"] input[type="range"]'  # visually hidden, focusable

@@ -10,7 +10,7 @@ import streamlit as st
 import torch
 
 import aae_core
-from aae_core import latent
+from aae_core import latent, neighbours
 from app.helpers import share_on_own_component
 
 
@@ -169,3 +169,19 @@ def own_component_share(name: str) -> float:
     """Share of the test codes nearest to their own digit's prior component (computed once)."""
     c, labels = codes(name)
     return share_on_own_component(c, labels, model(name).prior)
+
+
+AGREEMENT_QUERIES = np.random.default_rng(0).choice(10_000, 300, replace=False)  # the same 300 test digits for every space
+
+
+@st.cache_resource(show_spinner=False)
+def code_agreement(name: str, k: int) -> float:
+    """Share of the k nearest test codes that carry the query's label, over 300 fixed test digits."""
+    c, labels = codes(name)
+    return neighbours.label_agreement(c, labels, AGREEMENT_QUERIES, k)
+
+
+@st.cache_resource(show_spinner="Measuring the pixel space once…")
+def pixel_agreement(k: int) -> float:
+    """The same share for the 784 raw pixels (the baseline every code is compared with)."""
+    return neighbours.label_agreement(test_images().raw, aae_core.load_test_set().labels, AGREEMENT_QUERIES, k)

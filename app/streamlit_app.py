@@ -24,6 +24,7 @@ PAGES = [
             url_path="label-manifolds"),
     st.Page("views/clusters.py", title="Clusters", icon=":material/workspaces:", url_path="clusters"),
     st.Page("views/dimred.py", title="Dimensionality reduction", icon=":material/grain:", url_path="dimred"),
+    st.Page("views/neighbours.py", title="Nearest neighbours", icon=":material/hub:", url_path="neighbours"),
     st.Page("views/draw.py", title="Draw or upload a digit", icon=":material/draw:", url_path="draw"),
     st.Page("views/paper.py", title="Paper vs ours", icon=":material/table_chart:", url_path="paper"),
 ]

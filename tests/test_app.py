@@ -173,3 +173,28 @@ def test_switching_to_a_narrower_map_keeps_the_point_inside_it():
     _, hi = aae_core.load_pretrained("aae-mixture10-2d").map_extent()
     assert at.number_input(key="z1").value == pytest.approx(hi, abs=1e-6)
     assert not at.exception and not at.error
+
+
+def test_neighbours_by_code_and_by_pixels_for_a_model_of_any_code_size():
+    at = open_page("views/neighbours.py", {"model": "aae-gaussian-8d", "idx": "3"})
+    assert not at.error, [e.value for e in at.error]
+    assert at.number_input(key="nn-idx").value == 3
+    shown = images(at)
+    assert "test #3" in shown[0][1]
+    rows = [m.value for m in at.markdown if m.value.startswith(("**By code**", "**By pixels**"))]
+    assert len(rows) == 2 and all("of 10 share its label" in r for r in rows)
+    code_ids = [int(s.split(" ")[0].lstrip("#")) for s in shown[1][1].split(" · ")]
+    assert len(code_ids) == 10 and 3 not in code_ids
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["10 nearest by code share the label"].endswith("%")
+    assert int(metrics["10 nearest by pixels share the label"].rstrip("%")) > 85  # k-NN on MNIST pixels: ~96 %
+    at.slider(key="nn-k").set_value(5).run()
+    assert not at.exception and not at.error
+    assert "of 5 share its label" in [m.value for m in at.markdown if m.value.startswith("**By code**")][0]
+
+
+def test_neighbours_of_a_label_given_model_teach_style():
+    at = open_page("views/neighbours.py", {"model": "supervised-aae-2d"})
+    assert not at.error and any("style" in i.value for i in at.info)
+    plain = open_page("views/neighbours.py", {"model": "aae-gaussian-8d"})
+    assert not plain.info

@@ -118,7 +118,8 @@ def test_every_new_page_renders_without_an_error(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     for path, title in [("styles", "Style explorer"), ("label-manifolds", "Label-conditioned manifolds"),
                         ("clusters", "Clusters without labels"), ("dimred", "Dimensionality reduction"),
-                        ("draw", "Draw or upload a digit"), ("paper", "The paper's numbers")]:
+                        ("neighbours", "Nearest neighbours"), ("draw", "Draw or upload a digit"),
+                        ("paper", "The paper's numbers")]:
         page.goto(f"{server}/{path}")
         expect(page.locator("h1").first).to_contain_text(title, timeout=120_000)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)

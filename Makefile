@@ -20,6 +20,10 @@ install: $(BIN)/python
 .streamlit/config.toml: streamlit_config.toml
 	mkdir -p .streamlit && ln -sfn ../streamlit_config.toml .streamlit/config.toml
 
+# MALLOC_ARENA_MAX: every session runs in its own thread, and glibc's allocator would give each thread
+# its own heap that it seldom returns (measured with `make bench-soak`: see README, "Under load").
+MALLOC_ARENA_MAX ?= 2
+export MALLOC_ARENA_MAX
 run: install .streamlit/config.toml
 	$(BIN)/streamlit run app/streamlit_app.py --server.port $(PORT) --server.address $(ADDRESS)
 

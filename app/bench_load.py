@@ -76,7 +76,7 @@ class Server:
     def __init__(self, script: Path, threads: str | None = None):
         self.script, self.port = script, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {"MALLOC_ARENA_MAX": "2", **os.environ, "PYTHONUNBUFFERED": "1"}  # as `make run` serves it
         if threads:
             env["AAE_TORCH_THREADS"] = threads
         self.log = tempfile.TemporaryFile()
@@ -243,12 +243,12 @@ def _fmt(ms: float) -> str:
     return "—" if ms != ms else f"{ms:,.0f}"
 
 
-async def run_ratio(counts: list[int], pages: list[str], moves: int, together: bool) -> None:
+async def run_ratio(counts: list[int], pages: list[str], moves: int, together: bool, threads: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trivial = Path(tmp) / "trivial_app.py"
         trivial.write_text(TRIVIAL_APP)
         async with chromium() as browser:
-            with Server(trivial) as floor, Server(ROOT / "app" / "streamlit_app.py") as app:
+            with Server(trivial) as floor, Server(ROOT / "app" / "streamlit_app.py", threads) as app:
                 for server, path in ((floor, ""), *((app, p) for p in pages)):  # warm-up: the first visitor's
                     cold = await visit(browser, f"{server.url}/{path}", 1)      # cost, once per server
                     print(f"cold first visit to /{path or ' (trivial)'}: ready {_fmt(cold.ready_ms)} ms, "
@@ -294,6 +294,17 @@ async def run_memory(n_sessions: int) -> None:
             if len(marks) >= 2:
                 slope = (marks[-1] - marks[0]) / (10 * (len(marks) - 1))
                 print(f"growth per session after the first 10: {slope * 1024:.0f} kB", flush=True)
+            await settle(app)
+
+
+SESSION_TTL_S = 120  # Streamlit keeps a closed session's state this long, for a reconnect (memory_session_storage)
+
+
+async def settle(app: Server) -> None:
+    """The server's memory once every closed session has outlived Streamlit's reconnect window:
+    what survives the sessions."""
+    await asyncio.sleep(SESSION_TTL_S + 15)
+    print(f"after {SESSION_TTL_S + 15} s idle (closed sessions dropped): {app.rss():.0f} MB", flush=True)
 
 
 async def run_soak(minutes: float, concurrent: int, seed: int = 0) -> None:
@@ -324,7 +335,8 @@ async def run_soak(minutes: float, concurrent: int, seed: int = 0) -> None:
                     next_report += 60
 
             await asyncio.gather(reporter(), *(visitor() for _ in range(concurrent)))
-            print(f"soak: {minutes:g} min, {concurrent} sessions at a time, errors {total_errors}")
+            print(f"soak: {minutes:g} min, {concurrent} sessions at a time, errors {total_errors}", flush=True)
+            await settle(app)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -336,6 +348,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--moves-while-loading", action="store_true",
                     help="each session moves as soon as its page is ready, while the others still load "
                          "(default: the moves start once every session of the round is ready)")
+    ap.add_argument("--torch-threads", help="the app's torch threads (AAE_TORCH_THREADS; default: the app's own, 1)")
     ap.add_argument("--memory-sessions", type=int, default=100)
     ap.add_argument("--minutes", type=float, default=30.0, help="soak length")
     ap.add_argument("--concurrent", type=int, default=4, help="sessions at a time (soak)")
@@ -343,7 +356,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# load benchmark ({args.run}) on {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"browser: {CHROMIUM} headless; server and browser share this machine", flush=True)
     if args.run == "ratio":
-        asyncio.run(run_ratio(args.sessions, args.pages, args.moves, not args.moves_while_loading))
+        asyncio.run(run_ratio(args.sessions, args.pages, args.moves, not args.moves_while_loading, args.torch_threads))
     elif args.run == "memory":
         asyncio.run(run_memory(args.memory_sessions))
     else:

@@ -232,6 +232,9 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
     card = dict(model.card, name=name, recipe_name=best, recipes_compared=compared)
     save_model(model, dst, card=card, dtype=card["weights_dtype"], codes=codes, card_markdown=card_markdown(name, card))
     shutil.rmtree(tmp, ignore_errors=True)  # save_model swapped the new folder in whole
+    if codes is not None and codes["codes"].shape[1] > 2:  # the 2-D maps, built with the weights (never on a request)
+        from aae_core import projections
+        projections.write(dst, projections.compute(codes["codes"].float().numpy()))
     return {"name": name, "shipped": best, "validation_scores": scores}
 
 

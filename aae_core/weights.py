@@ -40,6 +40,7 @@ MAX_JSON_BYTES = 1 << 20
 DTYPES = ("float32", "float16", "int8")
 SCALE = "::scale"
 WEIGHTS, CODES = "model.safetensors.xz", "codes.safetensors.xz"
+PROJECTIONS = "projections.safetensors.xz"  # optional: 2-D maps (PCA, UMAP) of codes of more than 2 dimensions
 MAX_TENSOR_BYTES = 256 << 20  # a compressed file that inflates beyond this is refused (an xz bomb)
 
 
@@ -245,18 +246,27 @@ def _move_extras(old: Path, folder: Path) -> None:
             os.replace(extra, folder / extra.name)
 
 
-_OWNED = {WEIGHTS, CODES, WEIGHTS.removesuffix(".xz"), CODES.removesuffix(".xz"), "config.json", "card.json", "README.md"}
+_OWNED = {WEIGHTS, CODES, PROJECTIONS, WEIGHTS.removesuffix(".xz"), CODES.removesuffix(".xz"),
+          PROJECTIONS.removesuffix(".xz"), "config.json", "card.json", "README.md"}  # new weights: old maps go
 
 
 def rewrite_card_markdown(folder: str | os.PathLike, markdown: str) -> None:
     """Replace a verified weights folder's README.md (the card for people) and re-hash the manifest,
     all or nothing (built beside the folder, then swapped in)."""
+    replace_files(folder, {"README.md": markdown.encode()}, required=("README.md",))
+
+
+def replace_files(folder: str | os.PathLike, files: dict[str, bytes], required: tuple[str, ...] = ()) -> None:
+    """Write (or replace) files of a verified weights folder and re-hash its manifest, all or nothing
+    (built beside the folder, then swapped in)."""
     folder = Path(folder)
-    manifest = verify_folder(folder, required=("README.md",))
+    manifest = verify_folder(folder, required=required)
     with _rebuilt(folder) as build:
         shutil.copytree(folder, build)
-        _atomic_write(build / "README.md", markdown.encode())
-        write_manifest(build, list(manifest["files"]), {k: v for k, v in manifest.items() if k not in ("format", "files")})
+        for name, data in files.items():
+            _atomic_write(build / name, data)
+        write_manifest(build, sorted(set(manifest["files"]) | set(files)),
+                       {k: v for k, v in manifest.items() if k not in ("format", "files")})
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:

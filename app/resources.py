@@ -185,3 +185,12 @@ def code_agreement(name: str, k: int) -> float:
 def pixel_agreement(k: int) -> float:
     """The same share for the 784 raw pixels (the baseline every code is compared with)."""
     return neighbours.label_agreement(test_images().raw, aae_core.load_test_set().labels, AGREEMENT_QUERIES, k)
+
+
+@st.cache_resource(show_spinner=False)
+def projection(name: str) -> dict[str, np.ndarray] | None:
+    """The model's stored 2-D maps of its test codes ({'umap', 'pca': N×2, 'pca_mean', 'pca_components'}),
+    computed when its weights were built; None for a folder without them."""
+    from aae_core import projections
+    c, _ = codes(name)
+    return projections.read(aae_core.PRETRAINED_DIR / name, len(c), c.shape[1])

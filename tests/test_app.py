@@ -198,3 +198,22 @@ def test_neighbours_of_a_label_given_model_teach_style():
     assert not at.error and any("style" in i.value for i in at.info)
     plain = open_page("views/neighbours.py", {"model": "aae-gaussian-8d"})
     assert not plain.info
+
+
+@pytest.mark.parametrize("model", ["semi-aae-100", "aae-gaussian-8d", "supervised-aae-15d", "cluster-aae-16"])
+def test_latent_map_shows_a_model_above_2d_through_its_stored_projection(model):
+    at = open_page("views/latent_map.py", {"model": model})
+    assert not at.error, [e.value for e in at.error]
+    assert at.radio(key="projection").value == "umap"
+    assert any("UMAP position" in c.value for c in at.caption)
+    at.radio(key="projection").set_value("pca").run()
+    assert not at.exception and not at.error
+    assert any("PCA position" in c.value and "flat shadow" in c.value for c in at.caption)
+    assert not [n for n in at.number_input if n.key in ("z1", "z2")]  # no plane to decode by coordinates
+
+
+def test_latent_map_of_a_2d_model_whose_decoder_needs_a_label_draws_its_codes():
+    at = open_page("views/latent_map.py", {"model": "supervised-aae-2d"})
+    assert not at.error, [e.value for e in at.error]
+    assert any("reads a label" in i.value for i in at.info)
+    assert any("Nothing selected yet" in c.value for c in at.caption)

@@ -3,8 +3,10 @@ import numpy as np
 import streamlit as st
 
 from aae_core import latent
+from aae_core.registry import get_model_class, list_models
 from app import resources
 from app.helpers import fair_sample, latent_figure, outside_share, read_selection
+from app.projected_map import projected_map
 from app.widgets import model_picker, number_from_url
 
 st.title("Latent map")
@@ -12,13 +14,17 @@ st.markdown(
     "Each dot is one of the 10,000 MNIST **test** digits, placed at its 2-D code z = E(x) and coloured by "
     "its label; the black outlines are the prior p(z) (solid: half its mass, dashed: 90 %, dotted: 99 %). **Click** a dot to see the digit and its reconstruction, "
     "or click **empty space** (or draw a box / lasso) to decode any spot — the decoder works everywhere, "
-    "not only where the data lands.")
+    "not only where the data lands. Models with codes of more than two dimensions are drawn through a 2-D "
+    "projection (UMAP or PCA), named on the axes.")
 
-name = model_picker()
+name = model_picker(latent_dim=None, families=tuple(list_models()), preferred="aae-gaussian-2d")
 if name is None:
     st.stop()
 codes, labels = resources.codes(name)
 images = resources.test_images()
+if codes.shape[1] != 2 or get_model_class(resources.cards()[name]["model"]).label_input:
+    projected_map(name, codes, labels, images)  # no decodable plane: a map of the codes, to select from
+    st.stop()
 with st.sidebar:
     widen = st.toggle("Widen the view to (almost) every test code", value=False, key="widen",
                       help="By default the map and the grid span the prior's range, where the codes should lie.")

@@ -1,0 +1,63 @@
+"""The latent map of a model whose codes cannot be drawn and decoded as a plane: codes of more than
+two dimensions (shown through a stored 2-D projection: UMAP or PCA) and 2-D codes whose decoder also
+needs a label. Select test digits to see them and their reconstructions."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from aae_core import latent
+from app import resources
+from app.helpers import fair_sample, latent_figure, read_selection
+
+AXES = {"umap": ("UMAP 1", "UMAP 2"), "pca": ("PC 1", "PC 2"), "code": ("z₁", "z₂")}
+ABOUT = {
+    "umap": "UMAP keeps each code's **neighbours** (who is close to whom), not the distances between far groups: "
+            "clusters that look apart are apart in the code space, but the gaps between them mean little.",
+    "pca": "PCA is the **flat shadow** of the codes on the two directions along which they vary most: distances "
+           "are honest, but groups that differ along the other directions fall on top of each other.",
+}
+
+
+def projected_map(name: str, codes: np.ndarray, labels: np.ndarray, images) -> None:
+    """Draw the map (projection chosen in the page), a selection's images and reconstructions."""
+    d = codes.shape[1]
+    if d == 2:
+        method, xy = "code", codes
+        st.info("This model's decoder reads a label (or a cluster) beside z, so a point of the plane alone is not "
+                "an image: the map shows where the test codes lie; select digits to see them and their "
+                "reconstructions. The Style explorer and the Label-conditioned manifolds pages decode this plane.",
+                icon=":material/info:")
+    else:
+        stored = resources.projection(name)
+        if stored is None:
+            st.warning(f"This model's codes have {d} dimensions and its weights folder holds no 2-D map of them "
+                       "(`python -m aae_core.projections " + name + "` computes one).")
+            return
+        method = st.radio("Projection", ["umap", "pca"], horizontal=True, key="projection",
+                          format_func=lambda m: {"umap": "UMAP", "pca": "PCA"}[m])
+        xy = stored[method]
+        st.caption(f"Each dot is a test digit's {d}-D code z, drawn at its 2-D {method.upper()} position "
+                   "(computed once, when the weights were built). " + ABOUT[method])
+    lo, hi = float(np.quantile(xy, 0.001)), float(np.quantile(xy, 0.999))
+    pad = 0.05 * (hi - lo)
+    fig = latent_figure(xy, labels, (lo - pad, hi + pad), height=620)
+    x_title, y_title = AXES[method]
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title)
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
+                            key=f"projected-{name}-{method}", config={"scrollZoom": True, "displaylogo": False})
+    sel = read_selection(event.selection.points if event and event.selection else [], fig, len(codes))
+    st.subheader("Selection")
+    if not sel.test_indices:
+        st.caption("Nothing selected yet: click a dot, or draw a box or a lasso around some.")
+        return
+    idx = np.array(fair_sample(sel.test_indices, 16))
+    counts = np.bincount(labels[list(sel.test_indices)], minlength=10)
+    st.markdown(f"**{len(sel.test_indices):,} test digit(s) selected** ("
+                + ", ".join(f"{c:,} × {k}" for k, c in enumerate(counts) if c) + ")"
+                + (f"; a random sample of {len(idx)} of them." if len(idx) < len(sel.test_indices) else "."))
+    originals = images[idx]
+    st.image(latent.png_bytes(latent.tile(np.concatenate([originals, resources.reconstruct(name, originals)]), 2,
+                                          len(idx), pad=2), size=min(900, 90 * len(idx))),
+             caption="top: the test images · bottom: their reconstructions D(E(x))", output_format="PNG")

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from aae_core import latent
+from aae_core.registry import get_model_class
 from app import resources
 from app.helpers import fair_sample, latent_figure, read_selection
 
@@ -22,6 +23,7 @@ ABOUT = {
 def projected_map(name: str, codes: np.ndarray, labels: np.ndarray, images) -> None:
     """Draw the map (projection chosen in the page), a selection's images and reconstructions."""
     d = codes.shape[1]
+    label_input = get_model_class(resources.cards()[name]["model"]).label_input
     if d == 2:
         method, xy = "code", codes
         st.info("This model's decoder reads a label (or a cluster) beside z, so a point of the plane alone is not "
@@ -37,8 +39,10 @@ def projected_map(name: str, codes: np.ndarray, labels: np.ndarray, images) -> N
         method = st.radio("Projection", ["umap", "pca"], horizontal=True, key="projection",
                           format_func=lambda m: {"umap": "UMAP", "pca": "PCA"}[m])
         xy = stored[method]
+        style = (" This model keeps the digit (or cluster) in a separate output y, so z is meant to hold the "
+                 "**style**: digits that mix here are the lesson, not a failure." if label_input else "")
         st.caption(f"Each dot is a test digit's {d}-D code z, drawn at its 2-D {method.upper()} position "
-                   "(computed once, when the weights were built). " + ABOUT[method])
+                   "(computed once, when the weights were built). " + ABOUT[method] + style)
     lo, hi = float(np.quantile(xy, 0.001)), float(np.quantile(xy, 0.999))
     pad = 0.05 * (hi - lo)
     fig = latent_figure(xy, labels, (lo - pad, hi + pad), height=620)

@@ -65,3 +65,19 @@ def projected_map(name: str, codes: np.ndarray, labels: np.ndarray, images) -> N
     st.image(latent.png_bytes(latent.tile(np.concatenate([originals, resources.reconstruct(name, originals)]), 2,
                                           len(idx), pad=2), size=min(900, 90 * len(idx))),
              caption="top: the test images · bottom: their reconstructions D(E(x))", output_format="PNG")
+
+
+def place_on_map(name: str, codes: np.ndarray, z: np.ndarray):
+    """Where a new code z (d) goes on the model's map: (positions of the test codes N×2, its position 2,
+    axis titles, a note saying how it was placed), or None for a model above 2-D without stored maps.
+    2-D codes are drawn as they are; above 2-D, on the UMAP map, placed among its nearest test codes
+    (``projections.place``: a stand-in for UMAP's own transform, which would need a pickle)."""
+    from aae_core import projections
+    if codes.shape[1] == 2:
+        return codes, np.asarray(z, dtype=np.float32), AXES["code"], ""
+    stored = resources.projection(name)
+    if stored is None:
+        return None
+    point = projections.place(z[None], codes, stored["umap"])[0]
+    return stored["umap"], point, AXES["umap"], (f"UMAP of the {codes.shape[1]}-D codes; your digit is placed "
+                                                 "among its 15 nearest test codes (weighted by closeness).")

@@ -7,8 +7,10 @@ from streamlit_drawable_canvas import st_canvas
 
 from aae_core import latent
 from aae_core.preprocess import ImageError, canvas_digit, mnist_digit
+from aae_core.registry import list_models
 from app import resources
 from app.helpers import add_marker, latent_figure, model_label, models_for
+from app.projected_map import place_on_map
 from app.widgets import model_picker
 
 st.title("Draw or upload a digit")
@@ -60,17 +62,29 @@ with c1:
     st.image(latent.png_bytes(latent.to_uint8(x), 168), output_format="PNG", caption="28×28, MNIST-style")
 
 with c2:
-    name = model_picker("Latent map of", latent_dim=2, key="draw-map", preferred="label-aae-mixture10")
+    name = model_picker("Latent map of", latent_dim=None, families=tuple(list_models()), key="draw-map",
+                        preferred="label-aae-mixture10")
     if name is not None:
         model = resources.model(name)
         with torch.no_grad():
             z = model.encode(torch.from_numpy(flat)).numpy()[0]
         codes, labels = resources.codes(name)
-        lo, hi = resources.extent(name)
-        fig = add_marker(latent_figure(codes, labels, (lo, hi), height=420, marker_size=2), z, "your digit")
-        st.plotly_chart(fig, key=f"draw-fig-{name}", config={"displaylogo": False})
+        placed = place_on_map(name, codes, z)
+        if placed is None:
+            st.warning("This model's weights folder holds no 2-D map of its codes.")
+        else:
+            xy, point, (x_title, y_title), note = placed
+            lo, hi = resources.extent(name) if codes.shape[1] == 2 and not model.label_input else \
+                (float(np.quantile(xy, 0.001)), float(np.quantile(xy, 0.999)))
+            fig = add_marker(latent_figure(xy, labels, (lo, hi), height=420, marker_size=2), point, "your digit")
+            fig.update_xaxes(title=x_title)
+            fig.update_yaxes(title=y_title)
+            st.plotly_chart(fig, key=f"draw-fig-{name}", config={"displaylogo": False})
+            if note:
+                st.caption(note)
         st.image(latent.png_bytes(latent.to_uint8(resources.reconstruct(name, flat)[0]).reshape(28, 28), 112),
-                 output_format="PNG", caption=f"its reconstruction D(E(x)), from z = ({z[0]:.2f}, {z[1]:.2f})")
+                 output_format="PNG", caption="its reconstruction D(E(x)), from z = ("
+                 + ", ".join(f"{v:.2f}" for v in z[:4]) + (", …)" if len(z) > 4 else ")"))
 
 with c3:
     classifiers = models_for(cards, latent_dim=None, families=("semi-aae",))

@@ -134,3 +134,17 @@ def component_walk(model, k: int, n: int = 10) -> tuple[torch.Tensor, torch.Tens
     """Decode n points walking along prior component k: (points n×2, images n×784)."""
     path = model.prior.component_path(k, n)
     return path, model.decode(path)
+
+
+def codes_csv(codes: np.ndarray, labels: np.ndarray, columns: dict[str, np.ndarray] | None = None) -> bytes:
+    """A CSV of the test codes (N×d) for a spreadsheet or a notebook: test_index, label, z1…zd, then any
+    extra N×2 columns (e.g. {"umap": N×2} → umap1, umap2)."""
+    extra = columns or {}
+    head = ["test_index", "label", *(f"z{i + 1}" for i in range(codes.shape[1]))]
+    head += [f"{name}{j + 1}" for name, arr in extra.items() for j in range(arr.shape[1])]
+    body = np.column_stack([codes, *extra.values()]) if extra else codes
+    out = io.StringIO()
+    out.write(",".join(head) + "\n")
+    for i, (label, row) in enumerate(zip(labels, body)):
+        out.write(f"{i},{int(label)}," + ",".join(f"{v:.5g}" for v in row) + "\n")
+    return out.getvalue().encode()

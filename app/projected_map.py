@@ -51,6 +51,10 @@ def projected_map(name: str, codes: np.ndarray, labels: np.ndarray, images) -> N
     fig.update_yaxes(title=y_title)
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
                             key=f"projected-{name}-{method}", config={"scrollZoom": True, "displaylogo": False})
+    extra = {method: xy} if method != "code" else None
+    st.download_button("Download the codes" + (f" and their {method.upper()} positions" if extra else "") + " (CSV)",
+                       lambda: latent.codes_csv(codes, labels, extra), on_click="ignore", mime="text/csv",
+                       file_name=f"codes-{name}{'-' + method if extra else ''}.csv", icon=":material/download:")
     sel = read_selection(event.selection.points if event and event.selection else [], fig, len(codes))
     st.subheader("Selection")
     if not sel.test_indices:

@@ -217,3 +217,12 @@ def test_latent_map_of_a_2d_model_whose_decoder_needs_a_label_draws_its_codes():
     assert not at.error, [e.value for e in at.error]
     assert any("reads a label" in i.value for i in at.info)
     assert any("Nothing selected yet" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("model,labels", [("aae-gaussian-2d", ["Download the codes (CSV)", "Download the manifold grid (PNG)"]),
+                                          ("semi-aae-100", ["Download the codes and their UMAP positions (CSV)"])])
+def test_latent_map_offers_its_codes_for_download(model, labels):
+    at = open_page("views/latent_map.py", {"model": model})
+    assert not at.error
+    shown = [b.proto.label for b in at.get("download_button")]
+    assert all(label in shown for label in labels), shown

@@ -77,6 +77,11 @@ def test_interpolation_slider_morphs_the_digit_in_a_real_browser(server, browser
     expect(img).not_to_have_attribute("src", src_before, timeout=30_000)
     # the in-figure Plotly slider holds every frame in the page
     expect(page.locator(".js-plotly-plot .slider-container")).to_have_count(1)
+    # the GIF is made when the button is clicked (not on every run), and is a GIF of the walk
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_text("Download the walk as a GIF").click()
+    assert download.value.suggested_filename.endswith(".gif")
+    assert Path(download.value.path()).read_bytes()[:6] == b"GIF89a"
     page.close()
 
 

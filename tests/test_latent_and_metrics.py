@@ -172,3 +172,17 @@ def test_calibration_rows_reach_the_results_table(tmp_path, monkeypatch):
     assert "349.0 ± 1.5" in rows[1] and "10 nearest neighbours" in rows[1] and "+9.0 nats" in rows[1]
     path.write_text("{broken")
     assert "not computed" in report.calibration_rows(340.0)[0]
+
+
+def test_codes_csv_reads_back_as_the_codes_labels_and_extra_columns():
+    import csv
+    import io
+
+    from aae_core.latent import codes_csv
+
+    codes = np.array([[0.5, -1.25, 3.0], [1e-3, 2.0, -7.5]], dtype=np.float32)
+    rows = list(csv.reader(io.StringIO(codes_csv(codes, np.array([7, 2]), {"umap": np.array([[1, 2], [3, 4.5]])}).decode())))
+    assert rows[0] == ["test_index", "label", "z1", "z2", "z3", "umap1", "umap2"]
+    assert [int(r[0]) for r in rows[1:]] == [0, 1] and [int(r[1]) for r in rows[1:]] == [7, 2]
+    np.testing.assert_allclose(np.array([[float(v) for v in r[2:5]] for r in rows[1:]]), codes, rtol=1e-4)
+    assert rows[2][5:] == ["3", "4.5"]

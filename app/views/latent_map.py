@@ -64,6 +64,12 @@ if placement != "hidden":
                  caption=f"The decoder's output on a {grid_n}×{grid_n} grid over z ∈ [{lo:.1f}, {hi:.1f}]² "
                          f"({'widened to the test codes' if widen else 'the prior’s range'}; same axes as the map: "
                          "up is +z₂).", output_format="PNG")
+d1, d2 = st.columns(2)  # made when clicked, not on every run
+d1.download_button("Download the codes (CSV)", lambda: latent.codes_csv(codes, labels), on_click="ignore",
+                   file_name=f"codes-{name}.csv", mime="text/csv", icon=":material/download:")
+d2.download_button("Download the manifold grid (PNG)", lambda: resources.manifold_png(name, grid_n, widen),
+                   on_click="ignore", file_name=f"manifold-{name}-{grid_n}x{grid_n}.png", mime="image/png",
+                   icon=":material/download:")
 n_out = int(round(outside * len(codes)))
 st.caption(f"{n_out:,} of the {len(codes):,} test codes ({outside:.2%}) lie outside this view"
            + ("." if widen or n_out == 0 else " — widen the view in the sidebar to see them."))

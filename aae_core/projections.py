@@ -17,14 +17,14 @@ of shipped models runs it after ``pick``.
 from __future__ import annotations
 
 import argparse
-import io
 import lzma
 
 import numpy as np
 import torch
 
 from aae_core.neighbours import nearest
-from aae_core.weights import PROJECTIONS, WeightsError, load_tensors, replace_files, save_bytes, verify_folder
+from aae_core.weights import (PROJECTIONS, WeightsError, load_tensors, replace_files, save_bytes, stored_name,
+                              verify_folder)
 
 METHODS = {"umap": "UMAP", "pca": "PCA"}
 UMAP_SETTINGS = {"n_neighbors": 15, "min_dist": 0.1, "metric": "euclidean"}
@@ -79,7 +79,7 @@ def write(folder, arrays: dict[str, np.ndarray]) -> None:
 def read(folder, n_codes: int, dim: int) -> dict[str, np.ndarray] | None:
     """The stored projections of a verified folder (None if it has none), their shapes checked."""
     manifest = verify_folder(folder)
-    if PROJECTIONS not in manifest["files"] and PROJECTIONS.removesuffix(".xz") not in manifest["files"]:
+    if stored_name(manifest, PROJECTIONS) is None:
         return None
     data = {k: v.float().numpy() for k, v in load_tensors(folder, manifest, PROJECTIONS).items()}
     shapes = {"pca": (n_codes, 2), "umap": (n_codes, 2), "pca_mean": (dim,), "pca_components": (2, dim)}

@@ -30,7 +30,6 @@ import os
 import platform
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -254,8 +253,8 @@ async def run_ratio(counts: list[int], pages: list[str], moves: int, together: b
                     print(f"cold first visit to /{path or ' (trivial)'}: ready {_fmt(cold.ready_ms)} ms, "
                           f"first move {_fmt(cold.moves_ms[0] if cold.moves_ms else float('nan'))} ms"
                           + (f" — {cold.failure}" if cold.failure else ""), flush=True)
-                print(f"\n| sessions | page | ready p50 / p95 ms (× floor) | move p50 / p95 ms (× floor) "
-                      f"| worst first move ms | errors | server MB |")
+                print("\n| sessions | page | ready p50 / p95 ms (× floor) | move p50 / p95 ms (× floor) "
+                      "| worst first move ms | errors | server MB |")
                 print("|---|---|---|---|---|---|---|")
                 for n in counts:
                     base = await sessions(browser, floor.url, n, moves, together)

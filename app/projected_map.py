@@ -7,9 +7,9 @@ import numpy as np
 import streamlit as st
 
 from aae_core import latent
-from aae_core.registry import get_model_class
 from app import resources
-from app.helpers import fair_sample, latent_figure, read_selection
+from app.helpers import latent_figure, read_selection
+from app.widgets import selected_digits
 
 AXES = {"umap": ("UMAP 1", "UMAP 2"), "pca": ("PC 1", "PC 2"), "code": ("z₁", "z₂")}
 ABOUT = {
@@ -20,10 +20,16 @@ ABOUT = {
 }
 
 
+def spread(xy: np.ndarray) -> tuple[float, float]:
+    """A square view of map positions N×2: all but the most extreme 0.1 % on each side, 5 % margin."""
+    lo, hi = float(np.quantile(xy, 0.001)), float(np.quantile(xy, 0.999))
+    pad = 0.05 * (hi - lo)
+    return lo - pad, hi + pad
+
+
 def projected_map(name: str, codes: np.ndarray, labels: np.ndarray, images) -> None:
     """Draw the map (projection chosen in the page), a selection's images and reconstructions."""
     d = codes.shape[1]
-    label_input = get_model_class(resources.cards()[name]["model"]).label_input
     if d == 2:
         method, xy = "code", codes
         st.info("This model's decoder reads a label (or a cluster) beside z, so a point of the plane alone is not "
@@ -40,12 +46,10 @@ def projected_map(name: str, codes: np.ndarray, labels: np.ndarray, images) -> N
                           format_func=lambda m: {"umap": "UMAP", "pca": "PCA"}[m])
         xy = stored[method]
         style = (" This model keeps the digit (or cluster) in a separate output y, so z is meant to hold the "
-                 "**style**: digits that mix here are the lesson, not a failure." if label_input else "")
+                 "**style**: digits that mix here are the lesson, not a failure." if resources.decoder_reads_label(name) else "")
         st.caption(f"Each dot is a test digit's {d}-D code z, drawn at its 2-D {method.upper()} position "
                    "(computed once, when the weights were built). " + ABOUT[method] + style)
-    lo, hi = float(np.quantile(xy, 0.001)), float(np.quantile(xy, 0.999))
-    pad = 0.05 * (hi - lo)
-    fig = latent_figure(xy, labels, (lo - pad, hi + pad), height=620)
+    fig = latent_figure(xy, labels, spread(xy), height=620)
     x_title, y_title = AXES[method]
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title=y_title)
@@ -60,28 +64,23 @@ def projected_map(name: str, codes: np.ndarray, labels: np.ndarray, images) -> N
     if not sel.test_indices:
         st.caption("Nothing selected yet: click a dot, or draw a box or a lasso around some.")
         return
-    idx = np.array(fair_sample(sel.test_indices, 16))
-    counts = np.bincount(labels[list(sel.test_indices)], minlength=10)
-    st.markdown(f"**{len(sel.test_indices):,} test digit(s) selected** ("
-                + ", ".join(f"{c:,} × {k}" for k, c in enumerate(counts) if c) + ")"
-                + (f"; a random sample of {len(idx)} of them." if len(idx) < len(sel.test_indices) else "."))
-    originals = images[idx]
-    st.image(latent.png_bytes(latent.tile(np.concatenate([originals, resources.reconstruct(name, originals)]), 2,
-                                          len(idx), pad=2), size=min(900, 90 * len(idx))),
-             caption="top: the test images · bottom: their reconstructions D(E(x))", output_format="PNG")
+    selected_digits(name, sel.test_indices, labels, images)
 
 
 def place_on_map(name: str, codes: np.ndarray, z: np.ndarray):
     """Where a new code z (d) goes on the model's map: (positions of the test codes N×2, its position 2,
-    axis titles, a note saying how it was placed), or None for a model above 2-D without stored maps.
-    2-D codes are drawn as they are; above 2-D, on the UMAP map, placed among its nearest test codes
-    (``projections.place``: a stand-in for UMAP's own transform, which would need a pickle)."""
+    the view (lo, hi), axis titles, a note saying how it was placed), or None for a model above 2-D
+    without stored maps. 2-D codes are drawn as they are (over the prior's range where the plane
+    decodes); above 2-D, on the UMAP map, placed among its nearest test codes (``projections.place``:
+    a stand-in for UMAP's own transform, which would need a pickle)."""
     from aae_core import projections
     if codes.shape[1] == 2:
-        return codes, np.asarray(z, dtype=np.float32), AXES["code"], ""
+        view = spread(codes) if resources.decoder_reads_label(name) else resources.extent(name)
+        return codes, np.asarray(z, dtype=np.float32), view, AXES["code"], ""
     stored = resources.projection(name)
     if stored is None:
         return None
     point = projections.place(z[None], codes, stored["umap"])[0]
-    return stored["umap"], point, AXES["umap"], (f"UMAP of the {codes.shape[1]}-D codes; your digit is placed "
-                                                 "among its 15 nearest test codes (weighted by closeness).")
+    return stored["umap"], point, spread(stored["umap"]), AXES["umap"], (
+        f"UMAP of the {codes.shape[1]}-D codes; your digit is placed among its 15 nearest test codes "
+        "(weighted by closeness).")

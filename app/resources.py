@@ -75,13 +75,21 @@ def codes(name: str) -> tuple[np.ndarray, np.ndarray]:
     return data["codes"].numpy(), data["labels"].numpy().astype(np.int64)
 
 
-class TestImages:
-    """The MNIST test images kept as bytes (7.8 MB, not 31 MB as float32); indexing gives float32 in [0, 1]:
-    ``images[i]`` → 784, ``images[[i, j]]`` → 2×784."""
+def decoder_reads_label(name: str) -> bool:
+    """Whether the model's decoder takes a label (or a cluster) beside z: then a point of its code
+    space alone is not an image (read from its family, no network built)."""
+    from aae_core.registry import get_model_class
+    return get_model_class(cards()[name]["model"]).label_input
 
-    def __init__(self, raw: np.ndarray):  # N×28×28 uint8
+
+class TestImages:
+    """The MNIST test images kept as bytes (7.8 MB, not 31 MB as float32) with their labels; indexing
+    gives float32 in [0, 1]: ``images[i]`` → 784, ``images[[i, j]]`` → 2×784."""
+
+    def __init__(self, raw: np.ndarray, labels: np.ndarray):  # N×28×28 uint8, N
         self.raw = raw.reshape(len(raw), -1)
         self.raw.flags.writeable = False  # shared by every session
+        self.labels = labels
 
     def __len__(self) -> int:
         return len(self.raw)
@@ -93,7 +101,8 @@ class TestImages:
 @st.cache_resource(show_spinner="Loading the MNIST test set…")
 def test_images() -> TestImages:
     """The shipped MNIST test images; indexing gives N×784 float32 in [0, 1]."""
-    return TestImages(aae_core.load_test_set().images)
+    split = aae_core.load_test_set()
+    return TestImages(split.images, split.labels)
 
 
 @st.cache_resource(show_spinner=False)
@@ -184,7 +193,8 @@ def code_agreement(name: str, k: int) -> float:
 @st.cache_resource(show_spinner="Measuring the pixel space once…")
 def pixel_agreement(k: int) -> float:
     """The same share for the 784 raw pixels (the baseline every code is compared with)."""
-    return neighbours.label_agreement(test_images().raw, aae_core.load_test_set().labels, AGREEMENT_QUERIES, k)
+    images = test_images()
+    return neighbours.label_agreement(images.raw, images.labels, AGREEMENT_QUERIES, k)
 
 
 @st.cache_resource(show_spinner=False)

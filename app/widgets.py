@@ -1,10 +1,14 @@
 """Widgets shared by several pages."""
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
+from aae_core import latent
+
 from app import resources
-from app.helpers import choose, clamp_int, literal, metric_summary, model_label, models_for, parse_floats
+from app.helpers import (choose, clamp_int, fair_sample, literal, metric_summary, model_label, models_for,
+                         parse_floats)
 
 
 def seed_from_url(param: str, options: list, key: str) -> None:
@@ -78,3 +82,18 @@ def safe_fragment(func):
             st.error("Something went wrong here: " + literal(f"{type(exc).__name__}: {exc}", 300))
 
     return st.fragment(guarded)
+
+
+def selected_digits(name: str, indices, labels: np.ndarray, images) -> None:
+    """Test digits selected on a map: how many (per digit), and a fair sample of 16 of them above their
+    reconstructions D(E(x))."""
+    idx = np.array(fair_sample(indices, 16))
+    counts = np.bincount(labels[list(indices)], minlength=10)
+    st.markdown(f"**{len(indices):,} test digit(s) selected** ("
+                + ", ".join(f"{c:,} × {d}" for d, c in enumerate(counts) if c) + ")"
+                + (f"; a random sample of {len(idx)} of them:" if len(idx) < len(indices) else ":")
+                + " " + ", ".join(f"#{i} (label {labels[i]})" for i in idx))
+    originals = images[idx]
+    st.image(latent.png_bytes(latent.tile(np.concatenate([originals, resources.reconstruct(name, originals)]), 2,
+                                          len(idx), pad=2), size=min(900, 90 * len(idx))),
+             caption="top: the test images · bottom: their reconstructions D(E(x))", output_format="PNG")

@@ -45,6 +45,7 @@ def test_the_test_set_is_held_as_bytes_and_read_as_the_float_images():
     flat = split.flat_float()
     np.testing.assert_array_equal(images[[3, 7]], flat[[3, 7]])
     np.testing.assert_array_equal(images[5], flat[5])
+    np.testing.assert_array_equal(images.labels, split.labels)
     assert images[5].dtype == np.float32
     with pytest.raises(ValueError):
         images.raw[0, 0] = 1  # shared by every session: read-only

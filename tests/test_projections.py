@@ -80,9 +80,10 @@ def test_a_drawn_digit_is_placed_on_the_shipped_umap_map_next_to_its_twin():
     from app.projected_map import place_on_map
 
     codes, _ = resources.codes("semi-aae-100")
-    xy, point, axes, note = place_on_map("semi-aae-100", codes, codes[5])
+    xy, point, view, axes, note = place_on_map("semi-aae-100", codes, codes[5])
     np.testing.assert_allclose(point, resources.projection("semi-aae-100")["umap"][5], atol=1e-2)
     assert axes == ("UMAP 1", "UMAP 2") and "nearest test codes" in note and xy.shape == (10_000, 2)
     flat, _ = resources.codes("aae-gaussian-2d")
-    xy, point, axes, note = place_on_map("aae-gaussian-2d", flat, flat[3])
+    xy, point, view, axes, note = place_on_map("aae-gaussian-2d", flat, flat[3])
     assert xy is flat and np.array_equal(point, flat[3]) and axes == ("z₁", "z₂") and note == ""
+    assert view == resources.extent("aae-gaussian-2d")  # a plane that decodes: the prior's range

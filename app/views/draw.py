@@ -73,10 +73,8 @@ with c2:
         if placed is None:
             st.warning("This model's weights folder holds no 2-D map of its codes.")
         else:
-            xy, point, (x_title, y_title), note = placed
-            lo, hi = resources.extent(name) if codes.shape[1] == 2 and not model.label_input else \
-                (float(np.quantile(xy, 0.001)), float(np.quantile(xy, 0.999)))
-            fig = add_marker(latent_figure(xy, labels, (lo, hi), height=420, marker_size=2), point, "your digit")
+            xy, point, view, (x_title, y_title), note = placed
+            fig = add_marker(latent_figure(xy, labels, view, height=420, marker_size=2), point, "your digit")
             fig.update_xaxes(title=x_title)
             fig.update_yaxes(title=y_title)
             st.plotly_chart(fig, key=f"draw-fig-{name}", config={"displaylogo": False})

@@ -3,11 +3,11 @@ import numpy as np
 import streamlit as st
 
 from aae_core import latent
-from aae_core.registry import get_model_class, list_models
+from aae_core.registry import list_models
 from app import resources
 from app.helpers import fair_sample, latent_figure, outside_share, read_selection
 from app.projected_map import projected_map
-from app.widgets import model_picker, number_from_url
+from app.widgets import model_picker, number_from_url, selected_digits
 
 st.title("Latent map")
 st.markdown(
@@ -22,7 +22,7 @@ if name is None:
     st.stop()
 codes, labels = resources.codes(name)
 images = resources.test_images()
-if codes.shape[1] != 2 or get_model_class(resources.cards()[name]["model"]).label_input:
+if codes.shape[1] != 2 or resources.decoder_reads_label(name):
     projected_map(name, codes, labels, images)  # no decodable plane: a map of the codes, to select from
     st.stop()
 with st.sidebar:
@@ -79,16 +79,7 @@ sel = read_selection(points, fig, len(codes))
 
 st.subheader("Selection")
 if sel.test_indices:
-    idx = np.array(fair_sample(sel.test_indices, 16))
-    originals, recons = images[idx], resources.reconstruct(name, images[idx])
-    counts = np.bincount(labels[list(sel.test_indices)], minlength=10)
-    st.markdown(f"**{len(sel.test_indices):,} test digit(s) selected** ("
-                + ", ".join(f"{c:,} × {d}" for d, c in enumerate(counts) if c) + ")"
-                + (f"; a random sample of {len(idx)} of them:" if len(idx) < len(sel.test_indices) else ":")
-                + " " + ", ".join(f"#{i} (label {labels[i]})" for i in idx))
-    st.image(latent.png_bytes(latent.tile(np.concatenate([originals, recons]), 2, len(idx), pad=2),
-                              size=min(900, 90 * len(idx))),
-             caption="top: the test images · bottom: their reconstructions D(E(x))", output_format="PNG")
+    selected_digits(name, sel.test_indices, labels, images)
 if sel.spots:
     z = np.array([sel.spots[i] for i in fair_sample(range(len(sel.spots)), 16)], dtype=np.float32)
     st.image(latent.png_bytes(latent.tile(resources.decode(name, z), 1, len(z), pad=2), size=min(900, 90 * len(z))),

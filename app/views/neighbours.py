@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from aae_core import latent, neighbours
-from aae_core.registry import get_model_class, list_models
+from aae_core.registry import list_models
 from app import resources
 from app.widgets import model_numbers, model_picker, number_from_url
 
@@ -53,7 +53,7 @@ a, b = st.columns(2)
 a.metric(f"{k} nearest by code share the label", f"{code_share:.0%}")
 b.metric(f"{k} nearest by pixels share the label", f"{pixel_share:.0%}")
 card_dim = resources.cards()[name].get("latent_dim", "?")
-if get_model_class(resources.cards()[name]["model"]).label_input:
+if resources.decoder_reads_label(name):
     st.info("This model's decoder is given the label (or the cluster) beside z: its code z is meant to hold the **style** alone, so its "
             "neighbours by code share a slant or a stroke rather than a digit — a low share here is the lesson, "
             "not a failure.", icon=":material/school:")

@@ -204,6 +204,7 @@ def test_crafted_links_show_text_not_links_or_images_in_a_real_browser(server, b
     page.locator('input[type="file"]').set_input_files(
         files=[{"name": "[x](https://evil.example).png", "mimeType": "image/png", "buffer": b"not a png"}])
     expect(page.get_by_text("could not be used")).to_have_count(1, timeout=60_000)
+    expect(page.locator("code").filter(has_text="[x](https://evil.example).png")).to_have_count(1)  # named, as text
     expect(page.locator('a[href*="evil.example"]')).to_have_count(0)
     assert fetched == []
     page.close()
@@ -250,6 +251,8 @@ def test_hostile_uploads_through_the_real_widget_leave_the_page_alive(server, br
 
     from test_preprocess import bad_variants, encode, good_variants
 
+    from app.helpers import literal
+
     rng = np.random.default_rng(1)
     goods = good_variants(rng)
     bad = dict(bad_variants(rng, goods))
@@ -276,6 +279,9 @@ def test_hostile_uploads_through_the_real_widget_leave_the_page_alive(server, br
                 break
             page.wait_for_timeout(100)
         assert runs[0] > before, f"{name!r}: the upload caused no rerun"
+        # the outcome names this file (as text): a run's message can reach the socket before the page
+        # has drawn it, so the previous file's outcome may still be on screen for a moment
+        expect(page.locator("code").filter(has_text=literal(name).strip("` "))).to_have_count(1, timeout=30_000)
         expect(page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')).to_have_count(1)
         expect(refused.or_(read)).to_have_count(1, timeout=30_000)  # drawn
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)

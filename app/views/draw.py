@@ -9,7 +9,7 @@ from aae_core import latent
 from aae_core.preprocess import ImageError, canvas_digit, mnist_digit
 from aae_core.registry import list_models
 from app import resources
-from app.helpers import add_marker, latent_figure, model_label, models_for
+from app.helpers import add_marker, latent_figure, literal, model_label, models_for
 from app.projected_map import place_on_map
 from app.widgets import model_picker
 
@@ -50,7 +50,8 @@ try:
         else:
             x = canvas_digit(np.asarray(image))
 except ImageError as exc:
-    st.warning(f"That image could not be used: {exc}. Try another one.")
+    st.warning(f"The image {literal(upload.name)} could not be used: {exc}. Try another one."
+               if source == "the upload" else f"That drawing could not be used: {exc}.")
 if x is None:
     st.stop()
 
@@ -60,6 +61,8 @@ c1, c2, c3 = st.columns([1, 2, 2])
 with c1:
     st.markdown("**What the models see**")
     st.image(latent.png_bytes(latent.to_uint8(x), 168), output_format="PNG", caption="28×28, MNIST-style")
+    if source == "the upload":
+        st.caption(f"read from {literal(upload.name)}")
 
 with c2:
     name = model_picker("Latent map of", latent_dim=None, families=tuple(list_models()), key="draw-map",

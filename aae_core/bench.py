@@ -6,8 +6,10 @@
 2. Training throughput of every model family with the paper's MLP (hidden 1000-1000, batch 100) in
    samples/s: every phase of a training step, data resident on the device, no host synchronisation,
    on the CPU and, if present, a GPU.
-3. Stacked training (``aae_core.stacked``): aggregate samples/s of N stacked AAEs (N = 1, 4, 16) beside
-   the plain per-model loop of the same step (one AAE, ``AAE.train_step``) measured in the same run.
+3. Stacked training (``aae_core.stacked``, ``aae_core.stacked_categorical``): aggregate samples/s of
+   N stacked models (N = 1, 4, 16) of each stackable family — the plain, semi-supervised (with its
+   labelled batch) and clustering AAEs — beside the plain per-model loop of the same family's step
+   (one model, its ``train_step``) measured in the same run.
 """
 from __future__ import annotations
 
@@ -125,22 +127,32 @@ def train_throughput(name: str, device: torch.device, steps: int = 60, batch: in
     return steps * batch / (time.perf_counter() - t0)
 
 
-def stacked_throughput(n: int, device: torch.device, steps: int, batch: int = 100,
-                       hidden: tuple[int, ...] = (1000, 1000)) -> float:
-    """Aggregate samples/s of n stacked paper-MLP AAEs (every phase of a step, batch 100 each)."""
-    from aae_core.models.aae import AAEConfig
-    from aae_core.stacked import StackedAAE
+STACKABLE = ("aae", "semi-aae", "cluster-aae")
 
-    config = AAEConfig(hidden=hidden, disc_hidden=hidden, prior={"name": "gaussian", "std": 5.0})
-    stacked = StackedAAE(config, list(range(n)), [get_recipe("adam-balanced")] * n, device)
-    x = torch.rand(n, batch, 784, device=device)
+
+def stacked_throughput(n: int, device: torch.device, steps: int, batch: int = 100, family: str = "aae") -> float:
+    """Aggregate samples/s of n stacked paper-MLP models of ``family`` (its default config and recipe,
+    every phase of a step, batch 100 each; the semi-supervised AAE with a labelled batch per step)."""
+    from aae_core.stacked import StackedAAE
+    from aae_core.stacked_categorical import StackedCategoricalAAE
+
+    cls = get_model_class(family)
+    recipes, seeds = [get_recipe(cls.default_recipe)] * n, list(range(n))
+    if family == "aae":
+        stacked = StackedAAE(cls.config_class(), seeds, recipes, device)
+    else:
+        y = torch.randint(10, (steps * batch,), device=device)
+        pools = [torch.arange(len(y), device=device)] * n if cls.training_labels == "pool" else None
+        stacked = StackedCategoricalAAE(family, cls.config_class(), seeds, recipes, device, pools=pools, labels=y)
+    data = torch.rand(steps * batch, 784, device=device)
+    x = data[:batch].expand(n, batch, 784).contiguous()
     for _ in range(3):
-        stacked.train_step(x)
+        stacked.train_step(x, stacked._labelled_batch(data, batch))
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(steps):
-        stacked.train_step(x)
+        stacked.train_step(x, stacked._labelled_batch(data, batch))
     if device.type == "cuda":
         torch.cuda.synchronize()
     return n * steps * batch / (time.perf_counter() - t0)
@@ -178,12 +190,14 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| training `{name}`, paper MLP, every phase, batch 100 | {where} | {sps:,.0f} samples/s "
                   f"({50_000 / sps:.1f} s per 50k-image epoch; {used:,.0f} GFLOP/s = {100 * used / peak:.0f} % "
                   "of the ceiling) |", flush=True)
-        plain = train_throughput("aae", device, steps=args.steps)
-        print(f"| plain loop, one `aae` (AAE.train_step), paper MLP, batch 100 | {where} | {plain:,.0f} samples/s |")
-        for n in args.stacked:
-            sps = stacked_throughput(n, device, steps=max(5, args.steps // n))
-            print(f"| {n} stacked `aae` (aae_core.stacked), paper MLP, batch 100 each | {where} | {sps:,.0f} samples/s "
-                  f"in all ({sps / plain:.2f}× the plain loop) |", flush=True)
+        for family in (f for f in STACKABLE if args.families is None or f in args.families):
+            plain = train_throughput(family, device, steps=args.steps)
+            print(f"| plain loop, one `{family}` (its train_step), paper MLP, batch 100 | {where} | "
+                  f"{plain:,.0f} samples/s |")
+            for n in args.stacked:
+                sps = stacked_throughput(n, device, steps=max(5, args.steps // n), family=family)
+                print(f"| {n} stacked `{family}`, paper MLP, batch 100 each | {where} | {sps:,.0f} samples/s "
+                      f"in all ({sps / plain:.2f}× the plain loop) |", flush=True)
 
 
 if __name__ == "__main__":

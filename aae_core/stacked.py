@@ -10,8 +10,11 @@ give (tested). (Not what ``aae_core.train`` gives with the same seed: that draws
 random stream, this from one generator per model.) Any one of them exports as an ordinary AAE
 (``export``), to save as a shipped model.
 
-For now: the plain AAE family (deterministic encoder); recipes with N(0, σ) init, encoder-input
-noise and discriminator noise (dropout is refused by name).
+Families: the plain AAE (deterministic encoder; ``StackedAAE``) and the AAEs with a categorical
+code — semi-supervised (each model with its own labelled pool: label counts and label seeds are a
+sweep axis too) and unsupervised clustering (``StackedCategoricalAAE``, in
+``aae_core.stacked_categorical``). Recipes with N(0, σ) init, encoder-input noise and dropout, and
+discriminator noise; hidden-layer dropout is refused by name.
 """
 from __future__ import annotations
 
@@ -20,8 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from aae_core.models.aae import AAE, AAEConfig
+from aae_core.models.base import Autoencoder, ModelConfig
 from aae_core.nets import MLP
-from aae_core.recipes import PhaseOptim, Recipe
+from aae_core.recipes import PhaseOptim, Recipe, recipe_for
 
 
 class StackedMLP(nn.Module):
@@ -109,87 +113,123 @@ class StackedOptimizer:
                 p.sub_(lr * m)
 
 
-class StackedAAE:
-    """N plain AAEs (one config) trained together: ``seeds`` and one recipe per model."""
+def per_model_bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """N×B×1 discriminator logits against a constant target → N mean losses (``losses.gan_*`` per model)."""
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target), reduction="none") \
+        .flatten(1).mean(1)
 
-    def __init__(self, config: AAEConfig, seeds: list[int], recipes: list[Recipe],
+
+def per_model_recon(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """N×B×784 logits and images → N Bernoulli NLLs (``losses.bernoulli_recon`` per model)."""
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1).mean(-1)
+
+
+class StackedTrainer:
+    """What every stack shares: N models of ``model_class`` built as their single runs would be,
+    their networks stacked, one random generator and one optimizer state per model, each model's
+    training-only noise and dropout, the epoch loop and the export. Subclasses name the networks,
+    which of them each phase trains, and the step."""
+
+    model_class: type[Autoencoder]
+    networks: tuple[str, ...]  # the model's MLPs, stacked under the same names
+
+    def __init__(self, config: ModelConfig, seeds: list[int], recipes: list[Recipe],
                  device: torch.device | str = "cpu", use_torch_optimizers: bool = True) -> None:
-        if config.encoder_type != "deterministic":
+        if getattr(config, "encoder_type", "deterministic") != "deterministic":
             raise ValueError("stacked training supports the deterministic encoder for now")
         if len(seeds) != len(recipes) or not seeds:
             raise ValueError("give one recipe per seed")
+        recipes = [recipe_for(self.model_class, r) for r in recipes]  # disc_noise for its own discriminators only
         for r in recipes:
-            if r.input_dropout or r.hidden_dropout:
-                raise ValueError("stacked training does not support dropout yet: this recipe sets input or hidden dropout")
+            if r.hidden_dropout:
+                raise ValueError("stacked training does not support hidden dropout yet: this recipe sets hidden_dropout")
+            r.check(self.model_class)
         self.config, self.seeds, self.recipes = config, list(seeds), list(recipes)
         models = []
         for s, r in zip(seeds, recipes):  # each model starts exactly as its own single run would
             torch.manual_seed(s)
-            models.append(AAE(config))
+            models.append(self.model_class(config))
             r.initialise(models[-1], torch.Generator().manual_seed(s))  # N(0, σ) weights where the recipe says
         self.template = models[0]
         self.prior = self.template.prior
         self.device = torch.device(device)
-        self.encoder = StackedMLP([m.encoder for m in models]).to(self.device)
-        self.decoder = StackedMLP([m.decoder for m in models]).to(self.device)
-        self.discriminator = StackedMLP([m.discriminator for m in models]).to(self.device)
+        for name in self.networks:
+            setattr(self, name, StackedMLP([getattr(m, name) for m in models]).to(self.device))
         self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
-        self.disc_noise = torch.tensor([r.disc_noise.get("d", 0.0) for r in recipes], device=self.device)
-        self.input_noise = torch.tensor([r.input_noise for r in recipes], device=self.device)
-        spec = lambda phase: [r.phase(phase) for r in recipes]  # noqa: E731
-        opt = lambda params, phase: StackedOptimizer(params, spec(phase), use_torch=use_torch_optimizers)  # noqa: E731
-        self.opts = {"ae": opt([*self.encoder.parameters(), *self.decoder.parameters()], "ae"),
-                     "d": opt(self.discriminator.parameters(), "d"), "g": opt(self.encoder.parameters(), "g")}
+        # each model's noise and dropout rates, as host lists (what to draw is decided without asking
+        # the device: no synchronisation inside an epoch)
+        self.disc_noise = {d: [r.disc_noise.get(d, 0.0) for r in recipes] for d in self.model_class.discriminator_phases}
+        self.input_noise = [r.input_noise for r in recipes]
+        self.input_dropout = [r.input_dropout for r in recipes]
+        self.opts = {phase: StackedOptimizer([p for net in nets for p in getattr(self, net).parameters()],
+                                             [r.phase(phase) for r in recipes], use_torch=use_torch_optimizers)
+                     for phase, nets in self.phase_networks().items()}
+
+    def phase_networks(self) -> dict[str, tuple[str, ...]]:
+        """Phase name → the stacked networks its optimizer updates."""
+        raise NotImplementedError
 
     @property
     def n(self) -> int:
         return len(self.seeds)
 
-    def _add_noise(self, t: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-        """t: N×B×k plus Gaussian noise of std[i] on model i's slice, drawn from model i's own generator
-        and only for models with std > 0, so that no model's random stream depends on another's."""
-        if not bool((std > 0).any()):
-            return t
-        eps = torch.stack([torch.randn(t.shape[1:], generator=g, device=self.device) if float(s) > 0
-                           else t.new_zeros(t.shape[1:]) for g, s in zip(self.generators, std)])
-        return t + std.view(-1, 1, 1) * eps
+    # -- each model's own randomness ----------------------------------------------------------
+    def _per_model(self, draw, active: list[bool] | None = None) -> list[torch.Tensor | None]:
+        """``draw(generator)`` for each model (None where ``active`` is False): one model's random
+        stream never depends on another's."""
+        return [draw(g) if active is None or a else None for g, a in zip(self.generators, active or [True] * self.n)]
 
-    def _noisy(self, z: torch.Tensor) -> torch.Tensor:
-        """What the discriminator sees of codes z (N×B×d): each model's discriminator-input noise."""
-        return self._add_noise(z, self.disc_noise)
+    def _add_noise(self, t: torch.Tensor, std: list[float]) -> torch.Tensor:
+        """t: N×B×k plus Gaussian noise of std[i] on model i's slice (drawn only where std > 0)."""
+        if not any(std):
+            return t
+        eps = self._per_model(lambda g: torch.randn(t.shape[1:], generator=g, device=self.device), [s > 0 for s in std])
+        return t + torch.stack([s * e if e is not None else t.new_zeros(t.shape[1:]) for s, e in zip(std, eps)])
+
+    def _dropout(self, t: torch.Tensor, p: list[float]) -> torch.Tensor:
+        """Inverted dropout with rate p[i] on model i's slice of t (N×B×k), as ``F.dropout`` scales it."""
+        if not any(p):
+            return t
+        keep = self._per_model(lambda g: torch.rand(t.shape[1:], generator=g, device=self.device), [q > 0 for q in p])
+        mask = torch.stack([(k >= q).to(t.dtype) / (1 - q) if k is not None else t.new_ones(t.shape[1:])
+                            for k, q in zip(keep, p)])
+        return t * mask
+
+    def _noisy(self, phase: str, z: torch.Tensor) -> torch.Tensor:
+        """What discriminator ``phase`` sees of codes z (N×B×k): each model's input noise for it."""
+        return self._add_noise(z, self.disc_noise[phase])
 
     def _encoder_input(self, x: torch.Tensor) -> torch.Tensor:
-        """What the encoder sees of x (N×B×784): each model's encoder-input noise."""
-        return self._add_noise(x, self.input_noise)
+        """What the encoder sees of x (N×B×784): each model's input noise, then its input dropout."""
+        return self._dropout(self._add_noise(x, self.input_noise), self.input_dropout)
 
-    def train_step(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One mini-batch per model, x: N×B×784. Returns each model's losses (N each, detached)."""
-        n, b = x.shape[:2]
-        # (1) reconstruction phase (the target is the clean image)
-        z = self.encoder(self._encoder_input(x))  # N×B×d
-        recon = F.binary_cross_entropy_with_logits(self.decoder(z), x, reduction="none").sum(-1).mean(-1)  # N
-        self.opts["ae"].zero_grad()
-        recon.sum().backward()  # the models' parameters are disjoint: each gets its own gradient
-        self.opts["ae"].step()
-        # (2a) discriminator: prior samples real, the codes of (1) fake
-        real = torch.stack([self.prior.sample(b, g, device=self.device)[0] for g in self.generators])  # N×B×d
-        d_real, d_fake = self.discriminator(self._noisy(real)), self.discriminator(self._noisy(z.detach()))
-        d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real), reduction="none").mean((1, 2))
-                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake), reduction="none").mean((1, 2)))
-        self.opts["d"].zero_grad()
-        d_loss.sum().backward()
-        self.opts["d"].step()
-        # (2b) the encoder as generator, through the frozen discriminator
-        self.discriminator.requires_grad_(False)
-        try:
-            g_logits = self.discriminator(self._noisy(self.encoder(self._encoder_input(x))))
-            g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits), reduction="none").mean((1, 2))
-        finally:
-            self.discriminator.requires_grad_(True)
-        self.opts["g"].zero_grad()
-        g_loss.sum().backward()
-        self.opts["g"].step()
-        return {"recon": recon.detach(), "d": d_loss.detach(), "g": g_loss.detach()}
+    def _prior_samples(self, b: int) -> torch.Tensor:
+        """N×B×d: B samples of the prior per model, from its own generator."""
+        return torch.stack(self._per_model(lambda g: self.prior.sample(b, g, device=self.device)[0]))
+
+    def _step(self, phase: str, loss: torch.Tensor) -> torch.Tensor:
+        """One update of ``phase`` on N per-model losses (their parameters are disjoint: each model
+        gets its own gradient). Returns the losses, detached."""
+        self.opts[phase].zero_grad()
+        loss.sum().backward()
+        self.opts[phase].step()
+        return loss.detach()
+
+    def _discriminator_step(self, phase: str, disc: StackedMLP, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Discriminator ``phase``: prior samples real (1), detached codes fake (0); N losses."""
+        loss = per_model_bce(disc(self._noisy(phase, real)), 1.0) + per_model_bce(disc(self._noisy(phase, fake.detach())), 0.0)
+        return self._step(phase, loss)
+
+    # -- training -----------------------------------------------------------------------------
+    def train_step(self, x: torch.Tensor, labelled: tuple[torch.Tensor, torch.Tensor] | None = None
+                   ) -> dict[str, torch.Tensor]:
+        """One mini-batch per model, x: N×B×784 (and, for a family that learns from labels, a labelled
+        batch per model: images N×B×784, labels N×B). Returns each model's losses (N each, detached)."""
+        raise NotImplementedError
+
+    def _labelled_batch(self, x: torch.Tensor, b: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """A labelled batch per model for the step, drawn from x (None: the family learns without labels)."""
+        return None
 
     def train_epoch(self, x: torch.Tensor, epoch: int, batch_size: int = 100) -> dict[str, list[float]]:
         """One epoch (0-based ``epoch``, for the step decays) on x (M×784, on the device); each model
@@ -199,11 +239,11 @@ class StackedAAE:
             raise ValueError(f"batch size {batch_size} is larger than the {len(x)} training images")
         for opt in self.opts.values():
             opt.set_epoch(epoch)
-        perms = torch.stack([torch.randperm(len(x), generator=g, device=self.device) for g in self.generators])
+        perms = torch.stack(self._per_model(lambda g: torch.randperm(len(x), generator=g, device=self.device)))
         sums = {}
         for step in range(steps):
             idx = perms[:, step * batch_size:(step + 1) * batch_size]  # N×B
-            for k, v in self.train_step(x[idx]).items():
+            for k, v in self.train_step(x[idx], self._labelled_batch(x, batch_size)).items():
                 sums[k] = sums.get(k, 0) + v
         return {k: (v / steps).tolist() for k, v in sums.items()}
 
@@ -211,10 +251,45 @@ class StackedAAE:
         """``epochs`` epochs from the first; per epoch each model's mean losses."""
         return [self.train_epoch(x, epoch, batch_size) for epoch in range(epochs)]
 
-    def export(self, i: int) -> AAE:
-        """Model i as an ordinary AAE (eval mode, CPU), ready for ``weights.save_model``."""
-        model = AAE(self.config)
-        self.encoder.export_into(i, model.encoder)
-        self.decoder.export_into(i, model.decoder)
-        self.discriminator.export_into(i, model.discriminator)
+    def export(self, i: int) -> Autoencoder:
+        """Model i as an ordinary model of its family (eval mode, CPU), ready for ``weights.save_model``."""
+        model = self.model_class(self.config)
+        for name in self.networks:
+            getattr(self, name).export_into(i, getattr(model, name))
         return model.eval()
+
+
+class StackedAAE(StackedTrainer):
+    """N plain AAEs (one ``AAEConfig``) trained together: ``seeds`` and one recipe per model."""
+
+    model_class = AAE
+    networks = ("encoder", "decoder", "discriminator")
+
+    def phase_networks(self) -> dict[str, tuple[str, ...]]:
+        return {"ae": ("encoder", "decoder"), "d": ("discriminator",), "g": ("encoder",)}
+
+    def train_step(self, x: torch.Tensor, labelled=None) -> dict[str, torch.Tensor]:
+        # (1) reconstruction phase (the target is the clean image)
+        z = self.encoder(self._encoder_input(x))  # N×B×d
+        recon = self._step("ae", per_model_recon(self.decoder(z), x))
+        # (2a) discriminator: prior samples real, the codes of (1) fake
+        d_loss = self._discriminator_step("d", self.discriminator, self._prior_samples(x.shape[1]), z)
+        # (2b) the encoder as generator, through the frozen discriminator
+        with frozen(self.discriminator):
+            g_loss = per_model_bce(self.discriminator(self._noisy("d", self.encoder(self._encoder_input(x)))), 1.0)
+        return {"recon": recon, "d": d_loss, "g": self._step("g", g_loss)}
+
+
+class frozen:
+    """``with frozen(*nets):`` no gradient reaches the nets' own weights (it still flows through them)."""
+
+    def __init__(self, *nets: nn.Module) -> None:
+        self.nets = nets
+
+    def __enter__(self) -> None:
+        for net in self.nets:
+            net.requires_grad_(False)
+
+    def __exit__(self, *exc) -> None:
+        for net in self.nets:
+            net.requires_grad_(True)

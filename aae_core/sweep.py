@@ -1,15 +1,21 @@
 """Validation sweeps with stacked models: ``python -m aae_core.sweep --help``.
 
-Trains a grid of recipes × seeds of the plain AAE as one set of stacked models
-(``aae_core.stacked``), scores every model on the validation split (the last ``--val-size`` training
-images) every ``--every`` epochs by its prior distance (or reconstruction NLL), and writes, into
-``--out``: ``sweep.json`` (the grid, each model's validation curve and best epoch), ``table.md``
-(per recipe: the best validation score, mean ± std over the seeds, and which recipe wins) and
-``curves.png`` (validation score by epoch, one panel per recipe, one line per seed). The test set
-is never read: a sweep chooses, the shipped model's card reports.
+Trains a grid of recipes × seeds (× label counts, for the semi-supervised AAE) of one family —
+the plain AAE, the semi-supervised AAE or the clustering AAE — as one set of stacked models
+(``aae_core.stacked``, ``aae_core.stacked_categorical``), scores every model on the validation split
+(the last ``--val-size`` training images) every ``--every`` epochs — classification error (semi-
+supervised), clustering error by the majority rule (clustering), else prior distance or
+reconstruction NLL — and writes, into ``--out``: ``sweep.json`` (the grid, each model's validation
+curve and best epoch), ``table.md`` (per setting: the best validation score, mean ± std over the
+seeds, and which recipe wins) and ``curves.png`` (validation score by epoch, one panel per setting,
+one line per seed). The test set is never read: a sweep chooses, the shipped model's card reports.
+A semi-supervised run's labelled images are drawn from the training split with its own seed (the
+same number per digit), so the ± covers both the initialisation and the choice of labels.
 
     python -m aae_core.sweep --data ../shared/data/mnist --prior mixture10 --hidden 500,500 \\
         --recipes adam-balanced,adam-musyoku --seeds 0,1,2 --epochs 20 --every 2 --out runs/sweep-mixture
+    python -m aae_core.sweep --data ../shared/data/mnist --family semi-aae --labels 100,1000,all \\
+        --recipes paper-sgd-semi --seeds 0,1,2,3,4 --epochs 500 --every 10 --device cuda --out runs/semi
 """
 from __future__ import annotations
 
@@ -22,11 +28,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aae_core.data import DATASETS, DataError, load_dataset, split_indices
+from aae_core.data import DATASETS, DataError, labelled_subset, load_dataset, split_indices
 from aae_core.evaluate import selection_score
 from aae_core.models.aae import AAEConfig
-from aae_core.recipes import RECIPES, get_recipe, recipe_for
-from aae_core.stacked import StackedAAE
+from aae_core.models.base import ModelConfig
+from aae_core.recipes import RECIPES, get_recipe
+from aae_core.stacked import StackedAAE, StackedTrainer
+from aae_core.stacked_categorical import FAMILIES as CATEGORICAL
+from aae_core.stacked_categorical import StackedCategoricalAAE
+
+FAMILIES = ("aae", *CATEGORICAL)
 
 
 def shard(device: str = "cpu") -> tuple[int, int]:
@@ -47,33 +58,66 @@ def shard(device: str = "cpu") -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def run_sweep(config: AAEConfig, recipes: list[str], seeds: list[int], train_x: torch.Tensor,
-              val_x: torch.Tensor, val_y: np.ndarray, epochs: int, every: int = 1, batch_size: int = 100,
-              metric: str = "prior_swd", device: str = "cpu") -> dict:
-    """Train every (recipe, seed) as one stack; returns the grid with each model's validation curve.
+def setting(model: dict) -> str:
+    """The name of a grid entry's setting, what its seeds are grouped by: the recipe (and label count)."""
+    labels = model.get("labels")
+    if labels is None:
+        return model["recipe"]
+    return f"{model['recipe']}, {'all' if labels == 'all' else format(labels, ',')} labels"
 
-    Under ``torchrun --nproc_per_node=K`` the grid is sharded: process r trains models r, r+K, … as
+
+def build_stack(family: str, config: ModelConfig, grid: list[tuple[str, int | str | None, int]], device: str,
+                train_y: torch.Tensor | None = None) -> StackedTrainer:
+    """One stack for grid entries (recipe, label count, "all" or None, seed); a semi-supervised
+    entry's labelled pool is drawn from ``train_y`` with its seed (the same number per digit)."""
+    seeds, recipes = [s for _, _, s in grid], [get_recipe(r) for r, _, _ in grid]
+    if family == "aae":
+        return StackedAAE(config, seeds, recipes, device)
+    pools = None
+    if family == "semi-aae":
+        if train_y is None:
+            raise ValueError("the semi-supervised AAE needs the training labels")
+        ys = train_y.cpu().numpy()
+        pools = [torch.arange(len(ys)) if n == "all" else torch.from_numpy(labelled_subset(ys, n, seed))
+                 for _, n, seed in grid]
+    return StackedCategoricalAAE(family, config, seeds, recipes, device, pools=pools, labels=train_y)
+
+
+def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x: torch.Tensor,
+              val_x: torch.Tensor, val_y: np.ndarray, epochs: int, every: int = 1, batch_size: int = 100,
+              metric: str = "prior_swd", device: str = "cpu", family: str = "aae",
+              labels: list[int | str] | None = None, train_y: torch.Tensor | None = None) -> dict:
+    """Train every (recipe, label count, seed) as one stack; returns the grid with each model's
+    validation curve. ``labels``: label counts or "all" (semi-supervised AAE only; ``train_y`` on the device).
+
+    Models whose recipes use different optimizer kinds (Adam, SGD) for a phase train as separate
+    stacks, epoch by epoch side by side. Under ``torchrun --nproc_per_node=K`` the grid is sharded: process r trains models r, r+K, … as
     its own stack (every model has its own random streams, so the result is the same to float
     tolerance: which models share a stack decides only whether torch's fused optimizer or the stack's
     own runs), and the curves are gathered; every process returns the whole grid."""
-    from aae_core.models.aae import AAE
-
+    if (family == "semi-aae") != bool(labels):
+        raise ValueError("label counts are a grid axis of the semi-supervised AAE only (it needs at least one)")
     rank, world = shard(device)
-    grid = [(r, s) for r in recipes for s in seeds]
+    grid = [(r, n, s) for r in recipes for n in (labels or [None]) for s in seeds]
     if world > len(grid):  # every process checks, so none waits for the others forever
         raise ValueError(f"{world} processes for {len(grid)} models: use at most as many processes as models")
     mine = list(range(rank, len(grid), world))
     if device.startswith("cuda") and world > 1:
         device = f"cuda:{torch.cuda.current_device()}"
     local = [grid[i] for i in mine]
-    stack = StackedAAE(config, [s for _, s in local], [recipe_for(AAE, get_recipe(r)) for r, _ in local], device)
+    groups: dict[tuple, list[int]] = {}  # one stack per set of optimizer kinds (Adam and SGD do not stack)
+    for j, (recipe, _, _) in enumerate(local):
+        groups.setdefault(tuple(sorted((k, v.kind) for k, v in get_recipe(recipe).phases.items())), []).append(j)
+    stacks = [(js, build_stack(family, config, [local[j] for j in js], device, train_y)) for js in groups.values()]
     curves: list[list[list[float]]] = [[] for _ in local]
     for epoch in range(epochs):
-        stack.train_epoch(train_x, epoch, batch_size)
-        if (epoch + 1) % every == 0 or epoch + 1 == epochs:
-            for i in range(len(local)):
-                score = selection_score(stack.export(i), val_x, val_y, labelled=False, metric=metric)["score"]
-                curves[i].append([epoch + 1, float(score)])
+        for js, stack in stacks:
+            stack.train_epoch(train_x, epoch, batch_size)
+            if (epoch + 1) % every == 0 or epoch + 1 == epochs:
+                for i, j in enumerate(js):
+                    score = selection_score(stack.export(i), val_x, val_y, labelled=family == "semi-aae",
+                                            metric=metric)["score"]
+                    curves[j].append([epoch + 1, float(score)])
     if world > 1:  # every process gets every shard's curves, in grid order
         import torch.distributed as dist
 
@@ -82,19 +126,23 @@ def run_sweep(config: AAEConfig, recipes: list[str], seeds: list[int], train_x: 
         gathered = {i: c for part in shards for i, c in part.items()}
         curves = [gathered[i] for i in range(len(grid))]
     models = []
-    for (recipe, seed), curve in zip(grid, curves):
+    for (recipe, n_labels, seed), curve in zip(grid, curves):
         finite = [point for point in curve if np.isfinite(point[1])]  # a model that diverged scores NaN
         best = min(finite, key=lambda point: point[1]) if finite else [None, None]
-        models.append({"recipe": recipe, "seed": seed, "curve": [[e, v if np.isfinite(v) else None] for e, v in curve],
+        models.append({"recipe": recipe, **({"labels": n_labels} if n_labels else {}), "seed": seed,
+                       "curve": [[e, v if np.isfinite(v) else None] for e, v in curve],
                        "best_epoch": best[0], "best_score": best[1], "diverged": len(finite) < len(curve)})
-    return {"metric": metric, "epochs": epochs, "every": every, "config": config.to_dict(), "models": models}
+    scored = {"semi-aae": "error", "cluster-aae": "cluster_error"}.get(family, metric)
+    return {"family": family, "metric": scored, "epochs": epochs, "every": every, "config": config.to_dict(),
+            "models": models}
 
 
 def summary(result: dict) -> dict[str, dict]:
-    """Per recipe: the best validation scores over the seeds, their mean and standard deviation."""
+    """Per setting (recipe, and label count): the best validation scores over the seeds, their mean
+    and standard deviation."""
     out: dict[str, dict] = {}
     for m in result["models"]:
-        row = out.setdefault(m["recipe"], {"scores": [], "diverged": 0})
+        row = out.setdefault(setting(m), {"scores": [], "diverged": 0})
         if m["best_score"] is None:
             row["diverged"] += 1
         else:
@@ -105,32 +153,60 @@ def summary(result: dict) -> dict[str, dict]:
     return out
 
 
+def chosen(result: dict) -> dict:
+    """The winning setting per label count (one winner where there are no label counts): lowest mean
+    validation score among the settings none of whose seeds diverged."""
+    rows, by_labels = summary(result), {}
+    for m in result["models"]:
+        by_labels.setdefault(m.get("labels"), {})[setting(m)] = rows[setting(m)]
+    return {n: min(group, key=lambda r: (group[r]["diverged"] > 0, group[r]["mean"])) for n, group in by_labels.items()}
+
+
 def table(result: dict) -> str:
-    rows = summary(result)
-    winner = min(rows, key=lambda r: (rows[r]["diverged"] > 0, rows[r]["mean"]))
+    rows, winners = summary(result), set(chosen(result).values())
     lines = [f"Validation {result['metric']} (lower is better), best epoch of each run, over "
              f"{len(result['models']) // len(rows)} seed(s); {result['epochs']} epochs, scored every "
-             f"{result['every']}.", "", "| recipe | mean ± std | per seed |", "|---|---|---|"]
+             f"{result['every']}.", "", "| setting | mean ± std | per seed |", "|---|---|---|"]
     for r, s in sorted(rows.items(), key=lambda kv: kv[1]["mean"]):
-        mark = " (chosen)" if r == winner else ""
+        mark = " (chosen)" if r in winners else ""
         lost = f"; {s['diverged']} diverged" if s["diverged"] else ""
         lines.append(f"| `{r}`{mark} | {s['mean']:.4g} ± {s['std']:.2g}{lost} | {', '.join(f'{v:.4g}' for v in s['scores'])} |")
     return "\n".join(lines) + "\n"
 
 
 def plot(result: dict, path: Path) -> None:
-    """One panel per recipe, one line per seed (``aae_core.curves``' drawing)."""
+    """One panel per setting, one line per seed (``aae_core.curves``' drawing)."""
     from PIL import Image
 
     from aae_core.curves import H, W, panel
 
-    recipes = list(dict.fromkeys(m["recipe"] for m in result["models"]))
+    settings = list(dict.fromkeys(setting(m) for m in result["models"]))
     panels = [panel(r, {"selection_metric": result["metric"], "recipes_compared": {
-        f"seed {m['seed']}": {"curve": m["curve"]} for m in result["models"] if m["recipe"] == r}}) for r in recipes]
+        f"seed {m['seed']}": {"curve": m["curve"]} for m in result["models"] if setting(m) == r}}) for r in settings]
     sheet = Image.new("RGB", (W * min(2, len(panels)), H * ((len(panels) + 1) // 2)), "white")
     for i, im in enumerate(panels):
         sheet.paste(im, ((i % 2) * W, (i // 2) * H))
     sheet.save(path)
+
+
+def family_config(family: str, latent_dim: int | None, hidden: list[int], prior: str,
+                  n_classes: int | None = None) -> ModelConfig:
+    """The sweep's architecture: the paper's MLP widths for encoder, decoder and discriminators."""
+    widths = dict(hidden=tuple(hidden), disc_hidden=tuple(hidden), prior={"name": prior})
+    if family == "aae":
+        if n_classes is not None:
+            raise ValueError("--n-classes is for the categorical families")
+        return AAEConfig(latent_dim=latent_dim or 2, **widths)
+    cls = CATEGORICAL[family].config_class
+    extra = {"n_classes": n_classes} if n_classes is not None else {}
+    return cls(latent_dim=latent_dim or 10, **widths, **extra)
+
+
+def _label_counts(text: str) -> list:
+    try:
+        return [v.strip() if v.strip() == "all" else int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated label counts or 'all', got {text!r}") from None
 
 
 def _ints(text: str) -> list[int]:
@@ -145,8 +221,12 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=None, help="folder with the four IDX files")
     p.add_argument("--dataset", choices=DATASETS, default="mnist")
-    p.add_argument("--prior", default="gaussian", help="prior name (its default parameters)")
-    p.add_argument("--latent-dim", type=int, default=2)
+    p.add_argument("--family", choices=FAMILIES, default="aae")
+    p.add_argument("--labels", type=_label_counts, default=None,
+                   help="semi-supervised AAE: comma-separated label counts (a grid axis), e.g. 100,1000,all")
+    p.add_argument("--n-classes", type=int, default=None, help="categorical families: K (default: 10, clusters 16)")
+    p.add_argument("--prior", default="gaussian", help="prior name (its default parameters) of the (style) code")
+    p.add_argument("--latent-dim", type=int, default=None, help="default: 2 (aae), 10 (the style of the others)")
     p.add_argument("--hidden", type=_ints, default=[1000, 1000])
     p.add_argument("--recipes", default="adam-balanced,adam-musyoku", help=f"comma-separated, of: {', '.join(RECIPES)}")
     p.add_argument("--seeds", type=_ints, default=[0, 1, 2])
@@ -168,17 +248,18 @@ def main(argv: list[str] | None = None) -> int:
             get_recipe(r)
         if args.epochs < 1 or args.every < 1:
             raise ValueError("--epochs and --every must be >= 1")
-        config = AAEConfig(latent_dim=args.latent_dim, hidden=tuple(args.hidden), disc_hidden=tuple(args.hidden),
-                           prior={"name": args.prior})
+        config = family_config(args.family, args.latent_dim, args.hidden, args.prior, args.n_classes)
         shard(args.device)  # under torchrun: join the group and take this process's GPU before any data moves
         train = load_dataset(args.data, "train", args.dataset)
         tr, va = split_indices(len(train.labels), args.val_size, args.limit)
         if not args.val_size:
             raise ValueError("a sweep chooses on a validation split: --val-size must be > 0")
         flat = train.flat_float()
+        labels = args.labels
         result = run_sweep(config, recipes, args.seeds, torch.from_numpy(flat[tr]).to(args.device),
                            torch.from_numpy(flat[va]), train.labels[va].astype(np.int64), args.epochs, args.every,
-                           args.batch_size, args.metric, args.device)
+                           args.batch_size, args.metric, args.device, args.family, labels,
+                           torch.from_numpy(train.labels[tr].astype(np.int64)).to(args.device))
     except (ValueError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -5,9 +5,14 @@ import torch
 
 from aae_core.models.aae import AAE, AAEConfig
 from aae_core.recipes import PhaseOptim, Recipe, get_recipe
+from aae_core.models.categorical import CategoricalAAEConfig
+from aae_core.models.cluster_aae import ClusteringAAEConfig
 from aae_core.stacked import StackedAAE, StackedOptimizer
+from aae_core.stacked_categorical import StackedCategoricalAAE
 
 CONFIG = AAEConfig(hidden=(32, 32), disc_hidden=(16,), prior={"name": "mixture10"})
+CAT = CategoricalAAEConfig(hidden=(32, 32), disc_hidden=(16,), latent_dim=4)
+CLUSTER = ClusteringAAEConfig(hidden=(32, 32), disc_hidden=(16,), latent_dim=4, n_classes=16)
 
 
 def recipes():
@@ -43,6 +48,77 @@ def test_n_stacked_models_train_as_n_runs_of_one(per_model_recipes):
     w = [stacked.export(i).encoder[0].weight for i in range(3)]
     assert not torch.allclose(w[0], w[1]) and not torch.allclose(w[1], w[2])
     assert all(h1 < h0 for h0, h1 in zip(history[0]["recon"], history[1]["recon"]))
+
+
+def assert_same_weights(a, b, what: str) -> None:
+    a, b = params(a), params(b)
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=f"{what}, {k}")
+
+
+def test_stacked_semi_supervised_models_with_their_own_labelled_pools_train_as_runs_of_one():
+    """One stack holds three label counts (pools of 10, 30 and all 90 labelled images) with per-model
+    recipes (learning rates, input noise, discriminator noise): each model = its run alone."""
+    torch.manual_seed(5)
+    x, y = torch.rand(90, 784), torch.randint(10, (90,))
+    pools = [torch.arange(10), torch.arange(30, 60), torch.arange(90)]
+    base = get_recipe("paper-sgd-semi")
+    rs = [base, base.with_overrides({"xent.lr": 0.05, "disc_noise.d_y": 0.2}),
+          base.with_overrides({"ae.lr": 0.02, "input_noise": 0.1, "disc_noise.d_z": 0.3})]
+    stack = StackedCategoricalAAE("semi-aae", CAT, [0, 1, 2], rs, pools=pools, labels=y)
+    history = stack.fit(x, epochs=2, batch_size=30)
+    assert set(history[-1]) == {"recon", "d_y", "d_z", "g", "xent"}
+    for i in range(3):
+        alone = StackedCategoricalAAE("semi-aae", CAT, [i], [rs[i]], pools=[pools[i]], labels=y)
+        alone.fit(x, epochs=2, batch_size=30)
+        assert_same_weights(stack.export(i), alone.export(0), f"model {i}")
+    probs = stack.export(2).classify(x[:4])  # an ordinary SemiSupervisedAAE
+    torch.testing.assert_close(probs.sum(1), torch.ones(4))
+
+
+def test_stacked_clustering_models_with_input_dropout_train_as_runs_of_one():
+    torch.manual_seed(6)
+    x = torch.rand(60, 784)
+    rs = [get_recipe("paper-sgd-cluster"), get_recipe("paper-sgd-cluster").with_overrides({"input_dropout": 0.5})]
+    stack = StackedCategoricalAAE("cluster-aae", CLUSTER, [3, 4], rs)
+    assert set(stack.fit(x, epochs=2, batch_size=20)[-1]) == {"recon", "d_y", "d_z", "g"}
+    for i in range(2):
+        alone = StackedCategoricalAAE("cluster-aae", CLUSTER, [3 + i], [rs[i]])
+        alone.fit(x, epochs=2, batch_size=20)
+        assert_same_weights(stack.export(i), alone.export(0), f"model {i}")
+    assert stack.export(1).cluster_heads().shape == (16, 784)
+
+
+@pytest.mark.parametrize("family", ["aae", "semi-aae", "cluster-aae"])
+def test_one_stacked_step_is_the_model_s_own_step(family):
+    """The stack's step is the family's own ``train_step`` (every phase, noise included): one model,
+    the same seed for the global stream and the stack's generator, one step each, same weights."""
+    from aae_core.models.base import Batch
+
+    torch.manual_seed(9)
+    x, y = torch.rand(20, 784), torch.randint(10, (20,))
+    pool = torch.arange(0, 20, 2)
+    noisy = get_recipe("adam-legacy").with_overrides({"input_noise": 0.2})  # noise on every input, Adam
+    if family == "aae":
+        stack = StackedAAE(CONFIG, [11], [noisy])
+    else:
+        extra = dict(pools=[pool], labels=y) if family == "semi-aae" else {}
+        stack = StackedCategoricalAAE(family, CAT if family == "semi-aae" else CLUSTER, [11], [noisy], **extra)
+    model = stack.export(0).train()
+    recipe = stack.recipes[0]
+    model.use_recipe(recipe)
+    opts = recipe.build_optimizers(model)
+    torch.manual_seed(11)  # the model's global stream = the stack's generator (seed 11), draw for draw
+    batch = Batch(x=x)
+    if family == "semi-aae":
+        lab = pool[torch.randint(len(pool), (20,))]
+        batch.x_lab, batch.y_lab = x[lab], y[lab]
+    ours = model.train_step(batch, opts)
+    theirs = stack.train_step(x[None], stack._labelled_batch(x, 20))
+    for k, v in ours.items():
+        torch.testing.assert_close(theirs[k][0], v, rtol=1e-4, atol=1e-5, msg=k)
+    assert_same_weights(stack.export(0), model, family)
 
 
 def test_a_model_starts_as_its_single_run_and_exports_as_an_ordinary_aae():
@@ -91,8 +167,16 @@ def test_the_stacked_optimizer_is_torch_s_update_per_model():
 def test_what_stacking_does_not_support_yet_is_refused_by_name():
     with pytest.raises(ValueError, match="deterministic encoder"):
         StackedAAE(AAEConfig(hidden=(8,), disc_hidden=(8,), encoder_type="gaussian"), [0], [get_recipe("adam")])
-    with pytest.raises(ValueError, match="dropout"):
-        StackedAAE(CONFIG, [0], [get_recipe("paper-sgd-cluster")])  # 20 % input dropout
+    with pytest.raises(ValueError, match="hidden dropout"):
+        StackedAAE(CONFIG, [0], [get_recipe("adam-balanced").with_overrides({"hidden_dropout": 0.1})])
+    with pytest.raises(ValueError, match="no optimizer for phase 'xent'"):  # the recipe must fit the family
+        StackedCategoricalAAE("semi-aae", CAT, [0], [get_recipe("paper-sgd-cluster")])
+    with pytest.raises(ValueError, match="without labels"):
+        StackedCategoricalAAE("cluster-aae", CLUSTER, [0], [get_recipe("paper-sgd-cluster")],
+                              pools=[torch.arange(3)], labels=torch.zeros(10, dtype=torch.long))
+    with pytest.raises(ValueError, match="one non-empty labelled pool per model"):
+        StackedCategoricalAAE("semi-aae", CAT, [0, 1], [get_recipe("paper-sgd-semi")] * 2,
+                              pools=[torch.arange(3)], labels=torch.zeros(10, dtype=torch.long))
     assert StackedAAE(CONFIG, [0], [get_recipe("paper-sgd")]).export(0).encoder[0].weight.std() < 0.02  # N(0, 0.01)
     with pytest.raises(ValueError, match="optimizer kind"):
         StackedAAE(CONFIG, [0, 1], [get_recipe("adam-balanced"), get_recipe("adam-balanced").with_overrides(
@@ -120,9 +204,37 @@ def test_a_sweep_trains_recipes_times_seeds_and_chooses_on_validation(idx_folder
     text = (out / "table.md").read_text()
     assert f"`{chosen}` (chosen)" in text and "±" in text
     assert (out / "curves.png").stat().st_size > 1000
-    # a recipe the stacked trainer cannot run yet is refused with its reason
-    assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--recipes", "paper-sgd-cluster", "--epochs", "1",
-                       "--val-size", "100", "--out", str(tmp_path / "no")]) == 2
+    # a recipe that does not fit the family is refused with its reason, and so are misplaced label counts
+    common = ["--data", str(idx_folder), "--dataset", "idx", "--epochs", "1", "--val-size", "100", "--hidden", "16"]
+    assert sweep.main(common + ["--family", "semi-aae", "--labels", "20", "--recipes", "paper-sgd-cluster",
+                                "--out", str(tmp_path / "no")]) == 2
+    assert sweep.main(common + ["--labels", "20", "--recipes", "adam-balanced", "--out", str(tmp_path / "no")]) == 2
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_semi_supervised_sweep_stacks_label_counts_and_seeds_and_chooses_per_label_count(idx_folder, tmp_path):
+    import json
+
+    from aae_core import sweep
+
+    out = tmp_path / "semi"
+    assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--family", "semi-aae", "--labels", "20,all",
+                       "--recipes", "paper-sgd-semi,adam-balanced", "--seeds", "0,1", "--epochs", "2", "--hidden",
+                       "16,16", "--latent-dim", "3", "--val-size", "100", "--batch-size", "50", "--out", str(out)]) == 0
+    result = json.loads((out / "sweep.json").read_text())
+    assert result["family"] == "semi-aae" and result["metric"] == "error"
+    assert [(m["recipe"], m["labels"], m["seed"]) for m in result["models"]] == [
+        (r, n, s) for r in ("paper-sgd-semi", "adam-balanced") for n in (20, "all") for s in (0, 1)]
+    assert all(0 <= v <= 1 for m in result["models"] for _, v in m["curve"])  # classification errors
+    winners = sweep.chosen(result)
+    assert set(winners) == {20, "all"} and winners[20].endswith(", 20 labels") and winners["all"].endswith("all labels")
+    assert (out / "table.md").read_text().count("(chosen)") == 2
+    # the clustering AAE: errors by the majority rule, K clusters
+    assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--family", "cluster-aae", "--n-classes", "12",
+                       "--recipes", "paper-sgd-cluster", "--seeds", "3", "--epochs", "1", "--hidden", "16",
+                       "--val-size", "100", "--batch-size", "50", "--out", str(tmp_path / "cl")]) == 0
+    result = json.loads((tmp_path / "cl" / "sweep.json").read_text())
+    assert result["metric"] == "cluster_error" and result["config"]["n_classes"] == 12
 
 
 def test_the_device_run_trains_rows_in_a_budget_packs_bundles_and_unpacks_them(idx_folder, tmp_path, monkeypatch):

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aae_core.models.aae import AAE, AAEConfig
+from aae_core.models.aae import AAE
 from aae_core.models.base import Autoencoder, ModelConfig
 from aae_core.nets import MLP
 from aae_core.recipes import PhaseOptim, Recipe, recipe_for

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -29,10 +30,11 @@ import numpy as np
 import torch
 
 from aae_core.data import DATASETS, DataError, labelled_subset, load_dataset, split_indices
-from aae_core.evaluate import selection_score
+from aae_core.evaluate import EvalData, selection_score
 from aae_core.models.aae import AAEConfig
 from aae_core.models.base import ModelConfig
 from aae_core.recipes import RECIPES, get_recipe
+from aae_core.weights import DTYPES
 from aae_core.stacked import StackedAAE, StackedTrainer
 from aae_core.stacked_categorical import FAMILIES as CATEGORICAL
 from aae_core.stacked_categorical import StackedCategoricalAAE
@@ -86,15 +88,23 @@ def build_stack(family: str, config: ModelConfig, grid: list[tuple[str, int | st
 def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x: torch.Tensor,
               val_x: torch.Tensor, val_y: np.ndarray, epochs: int, every: int = 1, batch_size: int = 100,
               metric: str = "prior_swd", device: str = "cpu", family: str = "aae",
-              labels: list[int | str] | None = None, train_y: torch.Tensor | None = None) -> dict:
+              labels: list[int | str] | None = None, train_y: torch.Tensor | None = None,
+              time_budget_s: float = 0.0, save=None) -> dict:
     """Train every (recipe, label count, seed) as one stack; returns the grid with each model's
-    validation curve. ``labels``: label counts or "all" (semi-supervised AAE only; ``train_y`` on the device).
+    validation curve. ``labels``: label counts or "all" (semi-supervised AAE only; ``train_y`` on the
+    device). ``time_budget_s``: stop after the epoch that uses it up (scored, like the last epoch).
+    ``save(entry, model, run)``, if given, gets each model at its best validation epoch (an ordinary
+    model of the family), with ``run`` as ``train.train`` returns it (history, best, epochs_done,
+    wall_s): the caller writes its weights folder.
 
     Models whose recipes use different optimizer kinds (Adam, SGD) for a phase train as separate
-    stacks, epoch by epoch side by side. Under ``torchrun --nproc_per_node=K`` the grid is sharded: process r trains models r, r+K, … as
-    its own stack (every model has its own random streams, so the result is the same to float
-    tolerance: which models share a stack decides only whether torch's fused optimizer or the stack's
-    own runs), and the curves are gathered; every process returns the whole grid."""
+    stacks, epoch by epoch side by side. Under ``torchrun --nproc_per_node=K`` the grid is sharded:
+    process r trains models r, r+K, … (every model has its own random streams, so the result is the
+    same to float tolerance: which models share a stack decides only whether torch's fused optimizer
+    or the stack's own runs), each process saves its own, and the curves are gathered; every process
+    returns the whole grid."""
+    import time
+
     if (family == "semi-aae") != bool(labels):
         raise ValueError("label counts are a grid axis of the semi-supervised AAE only (it needs at least one)")
     rank, world = shard(device)
@@ -110,14 +120,37 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
         groups.setdefault(tuple(sorted((k, v.kind) for k, v in get_recipe(recipe).phases.items())), []).append(j)
     stacks = [(js, build_stack(family, config, [local[j] for j in js], device, train_y)) for js in groups.values()]
     curves: list[list[list[float]]] = [[] for _ in local]
+    history: list[list[dict]] = [[] for _ in local]
+    best: list[dict] = [{} for _ in local]
+    best_state: list[dict | None] = [None] * len(local)
+    t0 = time.perf_counter()
     for epoch in range(epochs):
-        for js, stack in stacks:
-            stack.train_epoch(train_x, epoch, batch_size)
-            if (epoch + 1) % every == 0 or epoch + 1 == epochs:
-                for i, j in enumerate(js):
-                    score = selection_score(stack.export(i), val_x, val_y, labelled=family == "semi-aae",
-                                            metric=metric)["score"]
-                    curves[j].append([epoch + 1, float(score)])
+        losses = [stack.train_epoch(train_x, epoch, batch_size) for _, stack in stacks]
+        out_of_time = bool(time_budget_s) and time.perf_counter() - t0 >= time_budget_s
+        scored = (epoch + 1) % every == 0 or epoch + 1 == epochs or out_of_time
+        for (js, stack), means in zip(stacks, losses):
+            for i, j in enumerate(js):
+                entry = {"epoch": epoch + 1, **{k: v[i] for k, v in means.items()},
+                         "wall_s": round(time.perf_counter() - t0, 2)}
+                if scored:
+                    model = stack.export(i)
+                    scores = selection_score(model, val_x, val_y, labelled=family == "semi-aae", metric=metric)
+                    curves[j].append([epoch + 1, float(scores["score"])])
+                    entry.update({f"val_{k}": float(v) for k, v in scores.items()})
+                    if np.isfinite(scores["score"]) and (not best[j] or scores["score"] < best[j]["score"]):
+                        best[j] = {"epoch": epoch + 1, **{k: float(v) for k, v in scores.items()}}
+                        best_state[j] = {k: v.detach().clone() for k, v in model.inference_state_dict().items()}
+                history[j].append(entry)
+        if out_of_time:
+            break
+    if save is not None:
+        for j, (js_entry, state) in enumerate(zip(local, best_state)):
+            stack, i = next((stack, js.index(j)) for js, stack in stacks if j in js)
+            model = stack.export(i)
+            if state is not None:
+                model.load_inference_state_dict(state)
+            save(js_entry, model, {"history": history[j], "best": best[j], "epochs_done": history[j][-1]["epoch"],
+                                   "wall_s": time.perf_counter() - t0})
     if world > 1:  # every process gets every shard's curves, in grid order
         import torch.distributed as dist
 
@@ -132,8 +165,8 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
         models.append({"recipe": recipe, **({"labels": n_labels} if n_labels else {}), "seed": seed,
                        "curve": [[e, v if np.isfinite(v) else None] for e, v in curve],
                        "best_epoch": best[0], "best_score": best[1], "diverged": len(finite) < len(curve)})
-    scored = {"semi-aae": "error", "cluster-aae": "cluster_error"}.get(family, metric)
-    return {"family": family, "metric": scored, "epochs": epochs, "every": every, "config": config.to_dict(),
+    score_name = {"semi-aae": "error", "cluster-aae": "cluster_error"}.get(family, metric)
+    return {"family": family, "metric": score_name, "epochs": epochs, "every": every, "config": config.to_dict(),
             "models": models}
 
 
@@ -238,6 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--time-budget", type=float, default=0.0, metavar="SECONDS",
+                   help="stop after the epoch that uses up this much time (scored, then saved; 0: none)")
+    p.add_argument("--runs", default=None, metavar="DIR",
+                   help="also write every model, at its best validation epoch, as a complete weights folder "
+                        "DIR/FAMILY[-LABELS]--RECIPE-seedS (card, test codes, test metrics), and test.md: the "
+                        "test numbers, mean ± std over the seeds, and the seed of median validation score")
+    p.add_argument("--weights", choices=DTYPES, default="float16", help="how --runs folders store the weights")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     if args.threads:
@@ -255,11 +295,19 @@ def main(argv: list[str] | None = None) -> int:
         if not args.val_size:
             raise ValueError("a sweep chooses on a validation split: --val-size must be > 0")
         flat = train.flat_float()
-        labels = args.labels
-        result = run_sweep(config, recipes, args.seeds, torch.from_numpy(flat[tr]).to(args.device),
-                           torch.from_numpy(flat[va]), train.labels[va].astype(np.int64), args.epochs, args.every,
-                           args.batch_size, args.metric, args.device, args.family, labels,
-                           torch.from_numpy(train.labels[tr].astype(np.int64)).to(args.device))
+        train_x, val_y = torch.from_numpy(flat[tr]).to(args.device), train.labels[va].astype(np.int64)
+        command = "python -m aae_core.sweep " + shlex.join(argv if argv is not None else sys.argv[1:])
+        save = None
+        if args.runs:
+            test = load_dataset(args.data, "test", args.dataset)
+            data = EvalData(train_x=train_x, train_y=train.labels[tr].astype(np.int64),
+                            test_x=torch.from_numpy(test.flat_float()).to(args.device), test_y=test.labels.astype(np.int64),
+                            val_x=torch.from_numpy(flat[va]).to(args.device), val_y=val_y,
+                            labelled=args.family == "semi-aae")
+            save = saver(Path(args.runs), args, data, tr, va, command)
+        result = run_sweep(config, recipes, args.seeds, train_x, torch.from_numpy(flat[va]), val_y, args.epochs,
+                           args.every, args.batch_size, args.metric, args.device, args.family, args.labels,
+                           torch.from_numpy(train.labels[tr].astype(np.int64)).to(args.device), args.time_budget, save)
     except (ValueError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -272,12 +320,73 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    result["command"] = "python -m aae_core.sweep " + " ".join(argv if argv is not None else sys.argv[1:])
+    result["command"] = command
     (out / "sweep.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "table.md").write_text(table(result))
     plot(result, out / "curves.png")
     print(table(result))
+    if args.runs:
+        text = seeds_table(result, Path(args.runs))
+        (out / "test.md").write_text(text)
+        print(text)
     return 0
+
+
+TEST_METRIC = {"semi-aae": "error", "cluster-aae": "cluster_error_paper"}  # else the validation metric
+
+
+def run_name(family: str, recipe: str, labels: int | str | None, seed: int) -> str:
+    return f"{family}{'' if labels is None else f'-{labels}'}--{recipe}-seed{seed}"
+
+
+def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: slice, command: str):
+    """``run_sweep``'s ``save``: each model as a complete weights folder under ``runs``, its card
+    saying it was trained in a stack (the wall time is the whole stack's)."""
+    from aae_core.recipes import recipe_for
+    from aae_core.train import run_card, save_run
+
+    def save(entry: tuple, model, run: dict) -> None:
+        recipe_name, n_labels, seed = entry
+        name = run_name(args.family, recipe_name, n_labels, seed)
+        labelled = args.family == "semi-aae"
+        count = 0 if n_labels is None else (tr.stop - tr.start if n_labels == "all" else n_labels)
+        card = run_card(
+            name, model, recipe_for(model, get_recipe(recipe_name)), recipe_name, run,
+            description=f"{args.family}, {setting({'recipe': recipe_name, 'labels': n_labels})}, seed {seed}: one of "
+                        f"{len(args.seeds)} seeds trained as stacked models by a validation sweep (its wall time "
+                        "is the whole stack's)",
+            dataset=args.dataset, n=tr.stop - tr.start, val=va, n_labels=count, label_seed=seed if labelled else 0,
+            labelled=labelled, epochs=args.epochs,
+            selection_metric={"semi-aae": "error", "cluster-aae": "cluster_error_majority"}.get(args.family, args.metric),
+            batch_size=args.batch_size, seed=seed, device=torch.device(args.device), weights=args.weights,
+            command=command)
+        save_run(model.to(args.device), runs / name, card, data, args.weights)
+
+    return save
+
+
+def seeds_table(result: dict, runs: Path) -> str:
+    """Per setting: the test number of every seed (read from the saved cards), mean ± std, and the
+    seed to ship — the one whose validation score is the median of its setting's."""
+    metric = TEST_METRIC.get(result["family"], result["metric"])
+    lines = [f"Test {metric} of each seed's model at its best validation epoch (the final number; the "
+             "choice was made on validation).", "", "| setting | test mean ± std | per seed | ship (median validation) |",
+             "|---|---|---|---|"]
+    for name in dict.fromkeys(setting(m) for m in result["models"]):
+        ms = [m for m in result["models"] if setting(m) == name]
+        tests = {}
+        for m in ms:
+            card = runs / run_name(result["family"], m["recipe"], m.get("labels"), m["seed"]) / "card.json"
+            if card.exists():
+                tests[m["seed"]] = json.loads(card.read_text())["metrics"][metric]
+        scored = sorted((m for m in ms if m["best_score"] is not None), key=lambda m: m["best_score"])
+        ship = scored[(len(scored) - 1) // 2]["seed"] if scored else None
+        values = list(tests.values())
+        spread = f"{statistics.fmean(values):.4g} ± {statistics.stdev(values) if len(values) > 1 else 0:.2g}" \
+            if values else "(no saved runs)"
+        lines.append(f"| `{name}` | {spread} | {', '.join(f'seed {k}: {v:.4g}' for k, v in tests.items())} | "
+                     f"{'—' if ship is None else f'seed {ship}'} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -383,37 +383,63 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
-    model.load_inference_state_dict(as_stored(model.inference_state_dict(), args.weights))  # evaluate what ships
     data = EvalData(train_x=x, train_y=y_train, test_x=torch.from_numpy(test_split.flat_float()).to(device),
                     test_y=test_split.labels.astype(np.int64), val_x=val_x, val_y=val_y, labelled=labelled)
-    scores, codes = evaluate(model, data, seed=0)
-    hardware = (torch.cuda.get_device_name(device) if device.type == "cuda"
-                else f"CPU ({platform.machine()}, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''})")
     n_labels = 0 if y is None else int((y >= 0).sum())
-    card = {
-        "name": out.name, "model": args.model, "description": args.description,
-        "latent_dim": config.latent_dim, "prior": config.prior, "config": config.to_dict(),
-        "recipe_name": args.recipe or cls.default_recipe, "recipe": recipe.to_dict(),
-        "data": describe_data(args.dataset, n, args.val_size, n_labels, args.label_seed),
-        "train_images": n, "val_images": [va.start, va.stop] if args.val_size else None,
-        "labels": n_labels, "label_seed": args.label_seed, "labelled": labelled,
-        "epochs": args.epochs, "epochs_done": run["epochs_done"],
-        "selected_epoch": run["best"].get("epoch", run["epochs_done"]),
-        "selection_metric": None if not args.val_size else (
+    card = run_card(
+        out.name, model, recipe, args.recipe or cls.default_recipe, run, description=args.description,
+        dataset=args.dataset, n=n, val=va if args.val_size else None, n_labels=n_labels, label_seed=args.label_seed,
+        labelled=labelled, epochs=args.epochs, selection_metric=None if not args.val_size else (
             ("error" if labelled else "cluster_error_majority") if hasattr(model, "class_probs")
             else args.select_by or model.selection_metric),
-        "selection": run["best"], "batch_size": args.batch_size, "seed": args.seed,
-        "wall_s": run["wall_s"], "hardware": hardware, "torch": torch.__version__,
-        "weights_dtype": args.weights,
-        "command": "python -m aae_core.train " + shlex.join(argv if argv is not None else sys.argv[1:]),
-        "metrics": scores, "history": run["history"],
-    }
-    save_model(model.cpu(), out, card=card, dtype=args.weights, card_markdown=card_markdown(out.name, card), codes=codes)
+        batch_size=args.batch_size, seed=args.seed, device=device, weights=args.weights,
+        command="python -m aae_core.train " + shlex.join(argv if argv is not None else sys.argv[1:]))
+    scores = save_run(model, out, card, data, args.weights)
     if run["epochs_done"] >= args.epochs:  # finished: the folder now holds the model
         (out / CHECKPOINT).unlink(missing_ok=True)
     # else stopped by its time budget: the checkpoint stays, so the same command resumes it
     print(json.dumps({"out": str(out), **scores}, indent=2))
     return 0
+
+
+def hardware_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    threads = torch.get_num_threads()
+    return f"CPU ({platform.machine()}, {threads} thread{'s' if threads > 1 else ''})"
+
+
+def run_card(name: str, model, recipe: Recipe, recipe_name: str, run: dict, *, description: str, dataset: str,
+             n: int, val: slice | None, n_labels: int, label_seed: int, labelled: bool, epochs: int,
+             selection_metric: str | None, batch_size: int, seed: int, device: torch.device, weights: str,
+             command: str) -> dict:
+    """A trained run's card (without its test metrics, which ``save_run`` adds): what was trained,
+    on what, how, for how long, where, and the command that did it. ``val``: the validation split's
+    slice of the training set; ``run``: what ``train`` returns (history, best, epochs_done, wall_s)."""
+    config = model.config
+    return {
+        "name": name, "model": model.model_name, "description": description,
+        "latent_dim": config.latent_dim, "prior": config.prior, "config": config.to_dict(),
+        "recipe_name": recipe_name, "recipe": recipe.to_dict(),
+        "data": describe_data(dataset, n, val.stop - val.start if val else 0, n_labels, label_seed),
+        "train_images": n, "val_images": [val.start, val.stop] if val else None,
+        "labels": n_labels, "label_seed": label_seed, "labelled": labelled,
+        "epochs": epochs, "epochs_done": run["epochs_done"],
+        "selected_epoch": run["best"].get("epoch", run["epochs_done"]),
+        "selection_metric": selection_metric, "selection": run["best"], "batch_size": batch_size, "seed": seed,
+        "wall_s": run["wall_s"], "hardware": hardware_name(device), "torch": torch.__version__,
+        "weights_dtype": weights, "command": command, "history": run["history"],
+    }
+
+
+def save_run(model, out: Path, card: dict, data: EvalData, weights: str) -> dict:
+    """Evaluate what ships (the weights rounded as the folder stores them) on ``data``'s test set,
+    add the scores to ``card`` and write the complete weights folder. Returns the scores."""
+    model.load_inference_state_dict(as_stored(model.inference_state_dict(), weights))
+    scores, codes = evaluate(model, data, seed=0)
+    card = {**{k: v for k, v in card.items() if k != "history"}, "metrics": scores, "history": card["history"]}
+    save_model(model.cpu(), out, card=card, dtype=weights, card_markdown=card_markdown(out.name, card), codes=codes)
+    return scores
 
 
 def as_stored(state: dict[str, torch.Tensor], dtype: str) -> dict[str, torch.Tensor]:

@@ -217,11 +217,29 @@ def test_a_semi_supervised_sweep_stacks_label_counts_and_seeds_and_chooses_per_l
 
     from aae_core import sweep
 
-    out = tmp_path / "semi"
+    from aae_core.weights import load_model
+
+    out, runs = tmp_path / "semi", tmp_path / "runs"
     assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--family", "semi-aae", "--labels", "20,all",
                        "--recipes", "paper-sgd-semi,adam-balanced", "--seeds", "0,1", "--epochs", "2", "--hidden",
-                       "16,16", "--latent-dim", "3", "--val-size", "100", "--batch-size", "50", "--out", str(out)]) == 0
+                       "16,16", "--latent-dim", "3", "--val-size", "100", "--batch-size", "50", "--out", str(out),
+                       "--runs", str(runs)]) == 0
     result = json.loads((out / "sweep.json").read_text())
+    # every model as a complete weights folder at its best validation epoch, its card telling how it was made
+    assert sorted(p.name for p in runs.iterdir()) == sorted(
+        f"semi-aae-{n}--{r}-seed{s}" for r in ("paper-sgd-semi", "adam-balanced") for n in (20, "all") for s in (0, 1))
+    card = json.loads((runs / "semi-aae-20--adam-balanced-seed1" / "card.json").read_text())
+    entry = next(m for m in result["models"] if (m["recipe"], m["labels"], m["seed"]) == ("adam-balanced", 20, 1))
+    assert card["seed"] == 1 and card["labels"] == 20 and card["label_seed"] == 1 and card["labelled"]
+    assert card["selected_epoch"] == entry["best_epoch"] and card["selection"]["error"] == entry["best_score"]
+    assert card["command"].startswith("python -m aae_core.sweep ") and "--runs" in card["command"]
+    assert card["epochs_done"] == 2 and len(card["history"]) == 2 and 0 <= card["metrics"]["error"] <= 1
+    assert json.loads((runs / "semi-aae-all--adam-balanced-seed0" / "card.json").read_text())["labels"] == 200
+    model = load_model(runs / "semi-aae-20--adam-balanced-seed1")
+    assert model.classify(torch.rand(2, 784)).shape == (2, 10)
+    seeds_md = (out / "test.md").read_text()
+    rows = [line for line in seeds_md.splitlines() if line.startswith("| `")]
+    assert len(rows) == 4 and all(" ± " in r and "seed 0: " in r and "seed 1: " in r for r in rows)
     assert result["family"] == "semi-aae" and result["metric"] == "error"
     assert [(m["recipe"], m["labels"], m["seed"]) for m in result["models"]] == [
         (r, n, s) for r in ("paper-sgd-semi", "adam-balanced") for n in (20, "all") for s in (0, 1)]
@@ -231,10 +249,12 @@ def test_a_semi_supervised_sweep_stacks_label_counts_and_seeds_and_chooses_per_l
     assert (out / "table.md").read_text().count("(chosen)") == 2
     # the clustering AAE: errors by the majority rule, K clusters
     assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--family", "cluster-aae", "--n-classes", "12",
-                       "--recipes", "paper-sgd-cluster", "--seeds", "3", "--epochs", "1", "--hidden", "16",
-                       "--val-size", "100", "--batch-size", "50", "--out", str(tmp_path / "cl")]) == 0
+                       "--recipes", "paper-sgd-cluster", "--seeds", "3", "--epochs", "4", "--every", "3", "--hidden",
+                       "16", "--val-size", "100", "--batch-size", "50", "--time-budget", "1e-6", "--out",
+                       str(tmp_path / "cl")]) == 0
     result = json.loads((tmp_path / "cl" / "sweep.json").read_text())
     assert result["metric"] == "cluster_error" and result["config"]["n_classes"] == 12
+    assert [e for e, _ in result["models"][0]["curve"]] == [1]  # out of time after the first epoch, which is scored
 
 
 def test_the_device_run_trains_rows_in_a_budget_packs_bundles_and_unpacks_them(idx_folder, tmp_path, monkeypatch):

@@ -16,6 +16,17 @@ comes back from such a machine (8 files of 16 MiB). Back on the CPU:
     python -m aae_core.device_run unpack OUT_FOLDER/bundle-*.tar.xz --runs runs
     python -m aae_core.shipped pick NAME... --data ../shared/data/mnist
 
+Or, with stacked models and several seeds per result (``aae_core.sweep``; each ``--sweep`` is one
+sweep's arguments, the budget shared between them like the rows'):
+
+    python3 -m aae_core.device_run sweep --data .data/mnist --budget 480 --out "$OUT" \\
+        --sweep "--family semi-aae --labels 100,1000,all --recipes paper-sgd-semi --seeds 0,1,2,3,4 --epochs 500" \\
+        --sweep "--family cluster-aae --n-classes 16 --recipes paper-sgd-cluster --seeds 0,1,2 --epochs 500"
+
+Every seed's card (test numbers, curves) comes back in ``device-log.json`` with each sweep's tables;
+the weights folders that come back are, per label count, the chosen setting's median-validation
+seed (all of them would not fit in what comes back).
+
 Bundles hold plain weights folders only: nothing is pickled and nothing outside ``runs/`` is ever
 written (links, absolute paths and ``..`` are refused).
 """
@@ -26,6 +37,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import sys
 import tarfile
@@ -76,6 +88,47 @@ def train_runs(names: list[str], data: str, work: Path, budget_s: float, device:
         log.append({"run": folder.name, "recipe": recipe, "outcome": outcome,
                     "wall_s": round(time.perf_counter() - t0, 1), "budget_s": round(share, 1)})
         print(json.dumps(log[-1]), flush=True)
+        if after_each is not None:
+            after_each(log)
+    return log
+
+
+def sweep_runs(specs: list[str], data: str, work: Path, budget_s: float, device: str, dataset: str = "mnist",
+               after_each=None) -> list[dict]:
+    """Each sweep (a string of ``aae_core.sweep`` arguments) in turn, with an equal share of what is
+    left of the budget, its models saved under ``work``; then only the folders worth bringing home
+    stay (``sweep.shipped_runs``), every other seed's card goes into the log entry."""
+    from aae_core import sweep
+
+    if budget_s <= 0:
+        raise ValueError(f"--budget must be > 0 seconds, got {budget_s}")
+    deadline, log = time.perf_counter() + budget_s, []
+    for k, spec in enumerate(specs):
+        share = max(1.0, (deadline - time.perf_counter()) / (len(specs) - k))
+        out = work / "sweeps" / f"sweep-{k + 1}"
+        args = shlex.split(spec) + ["--data", data, "--dataset", dataset, "--device", device, "--time-budget",
+                                    f"{share:.1f}", "--runs", str(work), "--out", str(out)]
+        t0 = time.perf_counter()
+        try:
+            rc = sweep.main(args)
+            outcome = "finished" if rc == 0 else f"failed (exit {rc})"
+        except Exception as exc:  # noqa: BLE001  (record it, go on with the next sweep)
+            outcome = f"failed ({type(exc).__name__}: {str(exc)[:200]})"
+        entry = {"sweep": spec, "outcome": outcome, "wall_s": round(time.perf_counter() - t0, 1), "budget_s": round(share, 1)}
+        if (out / "sweep.json").exists():
+            result = json.loads((out / "sweep.json").read_text())
+            keep = set(sweep.shipped_runs(result))
+            entry.update(result=result, shipped=sorted(keep), cards={}, tables={
+                f.name: f.read_text() for f in (out / "table.md", out / "test.md") if f.exists()})
+            for m in result["models"]:
+                folder = work / sweep.run_name(result["family"], m["recipe"], m.get("labels"), m["seed"])
+                if (folder / "card.json").exists():
+                    card = json.loads((folder / "card.json").read_text())
+                    entry["cards"][folder.name] = {k: v for k, v in card.items() if k != "history"}
+                if folder.name not in keep:
+                    shutil.rmtree(folder, ignore_errors=True)
+        log.append(entry)
+        print(json.dumps({k: v for k, v in entry.items() if k in ("sweep", "outcome", "wall_s", "shipped")}), flush=True)
         if after_each is not None:
             after_each(log)
     return log
@@ -158,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="every recipe a row compares, or only the one it ships")
     t.add_argument("--work", default="/tmp/aae-device-runs", help="where the runs are trained")
     t.add_argument("--out", required=True, help="where the bundles and the log go ($OUT)")
+    w = sub.add_parser("sweep")
+    w.add_argument("--sweep", action="append", required=True, metavar="ARGS",
+                   help="one sweep's arguments (python -m aae_core.sweep --help), quoted; repeatable")
+    for a in t._actions:  # the same --data, --dataset, --budget, --device, --work, --out
+        if a.dest in ("data", "dataset", "budget", "device", "work", "out"):
+            w._add_action(a)
     u = sub.add_parser("unpack")
     u.add_argument("bundles", nargs="+")
     u.add_argument("--runs", default=str(ROOT / "runs"))
@@ -167,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             for b in args.bundles:
                 print(f"{b}: {', '.join(unpack(Path(b), Path(args.runs)))}")
             return 0
-        names = [n.strip() for n in args.rows.split(",") if n.strip()]
-        for n in names:
+        names = [n.strip() for n in args.rows.split(",") if n.strip()] if args.cmd == "train" else args.sweep
+        for n in names if args.cmd == "train" else ():
             get_row(n)
         work, out = Path(args.work), Path(args.out)
         work.mkdir(parents=True, exist_ok=True)
@@ -177,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         command = "python -m aae_core.device_run " + " ".join(argv if argv is not None else sys.argv[1:])
 
         def save(runs: list[dict]) -> None:  # after every run: what is done is never lost
-            log = {"device": device_name(args.device), "rows": names, "budget_s": args.budget,
+            log = {"device": device_name(args.device), "rows" if args.cmd == "train" else "sweeps": names,
+                   "budget_s": args.budget,
                    "wall_s": round(time.perf_counter() - t0, 1), "runs": runs, "command": command}
             try:
                 log["bundles"] = {b.name: b.stat().st_size for b in pack(work, out)}
@@ -185,8 +245,11 @@ def main(argv: list[str] | None = None) -> int:
                 log["pack_error"] = str(exc)
             (out / "device-log.json").write_text(json.dumps(log, indent=2) + "\n")
 
-        runs = train_runs(names, args.data, work, args.budget, args.device, args.recipes == "shipped",
-                          args.dataset, after_each=save)
+        if args.cmd == "sweep":
+            runs = sweep_runs(names, args.data, work, args.budget, args.device, args.dataset, after_each=save)
+        else:
+            runs = train_runs(names, args.data, work, args.budget, args.device, args.recipes == "shipped",
+                              args.dataset, after_each=save)
         return 0 if all(r["outcome"] in ("finished", "diverged") for r in runs) else 3
     except (ValueError, tarfile.TarError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

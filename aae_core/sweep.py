@@ -365,6 +365,25 @@ def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: s
     return save
 
 
+def ship_seeds(result: dict) -> dict[str, int]:
+    """Per setting, the seed to ship: the one whose best validation score is the median of the
+    setting's seeds (the lower median for an even count; diverged seeds left out)."""
+    out = {}
+    for name in dict.fromkeys(setting(m) for m in result["models"]):
+        scored = sorted((m for m in result["models"] if setting(m) == name and m["best_score"] is not None),
+                        key=lambda m: m["best_score"])
+        if scored:
+            out[name] = scored[(len(scored) - 1) // 2]["seed"]
+    return out
+
+
+def shipped_runs(result: dict) -> list[str]:
+    """The run folders worth bringing home: for each label count, the chosen setting's median seed."""
+    seeds, winners = ship_seeds(result), set(chosen(result).values())
+    return [run_name(result["family"], m["recipe"], m.get("labels"), m["seed"]) for m in result["models"]
+            if setting(m) in winners and seeds.get(setting(m)) == m["seed"]]
+
+
 def seeds_table(result: dict, runs: Path) -> str:
     """Per setting: the test number of every seed (read from the saved cards), mean ± std, and the
     seed to ship — the one whose validation score is the median of its setting's."""
@@ -379,8 +398,7 @@ def seeds_table(result: dict, runs: Path) -> str:
             card = runs / run_name(result["family"], m["recipe"], m.get("labels"), m["seed"]) / "card.json"
             if card.exists():
                 tests[m["seed"]] = json.loads(card.read_text())["metrics"][metric]
-        scored = sorted((m for m in ms if m["best_score"] is not None), key=lambda m: m["best_score"])
-        ship = scored[(len(scored) - 1) // 2]["seed"] if scored else None
+        ship = ship_seeds(result).get(name)
         values = list(tests.values())
         spread = f"{statistics.fmean(values):.4g} ± {statistics.stdev(values) if len(values) > 1 else 0:.2g}" \
             if values else "(no saved runs)"

@@ -313,6 +313,36 @@ def test_the_device_run_trains_rows_in_a_budget_packs_bundles_and_unpacks_them(i
     assert list(outside.iterdir()) == []
 
 
+def test_the_device_run_sweeps_seeds_in_a_budget_and_brings_home_every_card_and_the_seeds_to_ship(idx_folder, tmp_path):
+    import json
+    import tarfile
+
+    from aae_core import device_run
+    from aae_core.weights import load_model
+
+    out, work, runs = tmp_path / "OUT", tmp_path / "work", tmp_path / "runs"
+    small = "--hidden 16,16 --latent-dim 3 --val-size 100 --batch-size 50 --epochs 2"
+    rc = device_run.main(["sweep", "--data", str(idx_folder), "--dataset", "idx", "--device", "cpu", "--budget", "120",
+                          "--work", str(work), "--out", str(out),
+                          "--sweep", f"--family semi-aae --labels 20,all --recipes paper-sgd-semi --seeds 0,1,2 {small}",
+                          "--sweep", f"--family cluster-aae --n-classes 12 --recipes paper-sgd-cluster --seeds 4,5 {small}"])
+    assert rc == 0
+    log = json.loads((out / "device-log.json").read_text())
+    assert len(log["sweeps"]) == 2
+    semi, cluster = log["runs"]
+    assert semi["outcome"] == cluster["outcome"] == "finished"
+    assert len(semi["cards"]) == 6 and len(cluster["cards"]) == 2  # every seed's numbers come home
+    assert all("error" in c["metrics"] and "history" not in c for c in semi["cards"].values())
+    assert "± " in semi["tables"]["test.md"] and "(chosen)" in semi["tables"]["table.md"]
+    assert len(semi["shipped"]) == 2 and len(cluster["shipped"]) == 1  # per label count, the median seed
+    with tarfile.open(out / "bundle-1.tar.xz") as tar:
+        folders = {m.name.split("/")[0] for m in tar.getmembers()}
+    assert folders == set(semi["shipped"] + cluster["shipped"])
+    assert device_run.main(["unpack", str(out / "bundle-1.tar.xz"), "--runs", str(runs)]) == 0
+    model = load_model(runs / semi["shipped"][0])
+    assert model.card["seed"] == semi["cards"][semi["shipped"][0]]["seed"]
+
+
 def test_torchrun_shards_a_sweep_over_processes_with_the_same_result(idx_folder, tmp_path):
     """Two gloo processes train half the grid each: the curves equal one process's."""
     import json

@@ -84,3 +84,20 @@ def place_on_map(name: str, codes: np.ndarray, z: np.ndarray):
     return stored["umap"], point, spread(stored["umap"]), AXES["umap"], (
         f"UMAP of the {codes.shape[1]}-D codes; your digit is placed among its 15 nearest test codes "
         "(weighted by closeness).")
+
+
+def members_figure(xy: np.ndarray, labels: np.ndarray, members: np.ndarray, method: str, height: int = 460):
+    """A map (positions N×2 from ``method``: umap, pca or code) with every test code as a faint grey
+    dot and ``members`` (indices) drawn over them in their digits' colours."""
+    import plotly.graph_objects as go
+
+    fig = latent_figure(xy[members], labels[members], spread(xy), height=height, marker_size=4)
+    for trace, digit in zip(fig.data, range(10)):  # hover names the test image, not its rank among the members
+        trace.customdata = members[labels[members] == digit]
+    fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name="all test digits", hoverinfo="skip",
+                               marker={"size": 2, "color": "rgba(140,140,140,0.25)"}))
+    fig.data = (fig.data[-1], *fig.data[:-1])  # the grey background under the members
+    x_title, y_title = AXES[method]
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title)
+    return fig

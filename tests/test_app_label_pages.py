@@ -58,6 +58,14 @@ def test_label_manifolds_walk_along_the_chosen_digit():
     assert [m.label for m in other.metric] == ["test images of digit 0"]
 
 
+def plotly_array(a) -> np.ndarray:
+    """A figure's array as Plotly's JSON holds it: a list, or a typed array {dtype, bdata (base64)}."""
+    import base64
+    if isinstance(a, dict):
+        return np.frombuffer(base64.b64decode(a["bdata"]), dtype=a["dtype"])
+    return np.asarray(a)
+
+
 def test_clusters_page_selects_a_cluster():
     at = open_page("views/clusters.py", {"model": "cluster-aae-16", "cluster": "999"})
     assert any("outside" in i.value for i in at.info)
@@ -75,6 +83,22 @@ def test_clusters_page_selects_a_cluster():
     assert sum(c.endswith("empty") for c in heads) == empty
     assert (empty > 0) == any("clusters are empty" in w.value for w in at.warning)
     assert not at.error
+    # the chosen cluster's members on the stored UMAP map of the styles, over every test code in grey
+    import json
+    sizes = np.bincount(probs.argmax(1), minlength=16)
+    assert (len(at.get("plotly_chart")) == 0) == (sizes[2] == 0)  # no map for an empty cluster
+    k = int(np.flatnonzero(sizes)[0])
+    at.selectbox(key="cluster-pick-cluster-aae-16").set_value(k).run()
+    (chart,) = at.get("plotly_chart")
+    fig = json.loads(chart.proto.spec)
+    grey, *digits = fig["data"]
+    count = lambda t: len(plotly_array(t["x"]))  # noqa: E731
+    assert grey["name"] == "all test digits" and count(grey) == len(probs)
+    assert sum(count(t) for t in digits) == sizes[k]
+    members = np.concatenate([plotly_array(t["customdata"]) for t in digits if count(t)])
+    assert (probs.argmax(1)[members] == k).all()  # the hover names the right test images
+    assert fig["layout"]["xaxis"]["title"]["text"] == "UMAP 1"
+    assert any("styles lie" in m.value for m in at.markdown) and not at.error
 
 
 def test_style_explorer_opens_on_the_model_that_shows_the_lesson():

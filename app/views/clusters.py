@@ -6,6 +6,7 @@ import torch
 from aae_core import latent, metrics, paper
 from app import resources
 from app.helpers import clamp_int
+from app.projected_map import members_figure
 from app.widgets import model_numbers, model_picker, safe_fragment
 
 st.title("Clusters without labels")
@@ -71,6 +72,16 @@ def cluster_detail() -> None:
     c4.metric("label, majority", "—" if majority_names is None else str(majority_names[k]))
 
     members = np.flatnonzero(probs.argmax(1) == k)
+    stored = resources.projection(name)
+    if stored is not None and len(members):
+        st.markdown(f"**Where its members' styles lie** — the {model.latent_dim}-D style codes z of all test digits "
+                    "(grey) on their UMAP map, this cluster's members in their true digits' colours")
+        st.plotly_chart(members_figure(stored["umap"], labels, members, "umap"), key=f"cluster-map-{name}",
+                        config={"displaylogo": False})
+        st.caption("z is what the decoder needs besides the cluster: its style. Members spread over the whole map "
+                   "mean the cluster holds many styles of one kind of digit; members gathered in one region mean "
+                   "the cluster took a style (a slant, a thickness) as its own, and the style code was left with "
+                   "the rest. The UMAP map was computed once, when the weights were built.")
     images = resources.test_images()
     left, right = st.columns(2)
     with left:

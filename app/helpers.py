@@ -167,12 +167,15 @@ def latent_figure(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, fl
         fig.add_trace(go.Scattergl(
             x=gx.ravel(), y=gy.ravel(), mode="markers", name=GRID_TRACE_NAME, showlegend=False,
             marker={"size": 9, "color": "rgba(0,0,0,0)"},
+            selected={"marker": {"color": "black", "size": 14}},  # a clicked spot of empty space shows
             hovertemplate="decode z = (%{x:.2f}, %{y:.2f})<extra></extra>"))
     for digit in range(10):
         idx = np.flatnonzero(labels == digit)
         fig.add_trace(go.Scattergl(
             x=codes[idx, 0], y=codes[idx, 1], mode="markers", name=str(digit), customdata=idx,
             marker={"size": marker_size, "color": DIGIT_COLORS[digit], "opacity": 0.75},
+            # a selection: the chosen codes larger and opaque, the others faded but still readable
+            selected={"marker": {"size": marker_size + 6, "opacity": 1.0}}, unselected={"marker": {"opacity": 0.35}},
             hovertemplate=f"digit {digit} · test image #%{{customdata}}<br>z = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
     if density is not None:
         prior_contours(fig, density)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -116,6 +117,51 @@ def test_clicking_the_latent_map_decodes_what_is_under_the_mouse(server, browser
     expect(page.get_by_text("nearest test code")).to_have_count(1)
     z1 = page.get_by_label("z₁")
     expect(z1).not_to_have_value("0.00", timeout=30_000)
+    # the click leaves a mark: one point selected, drawn larger (a spot of empty space in black)
+    marked = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(gd => gd.data)
+        .filter(t => t.selectedpoints && t.selectedpoints.length)
+        .map(t => [t.name, t.selectedpoints.length, t.selected.marker.size, t.marker.size])""")
+    assert len(marked) == 1 and marked[0][1] == 1 and marked[0][2] > marked[0][3], marked
+    # a box around the middle of the map reports its true count and shows a fair sample of 16
+    page.locator('.modebar-btn[data-title="Box Select"]').first.click()
+    page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"], steps=8)
+    page.mouse.up()
+    counted = page.locator('[data-testid="stMarkdownContainer"]').filter(
+        has_text=re.compile(r"^[\d,]+ test digit\(s\) selected"))
+    expect(counted).to_have_count(1, timeout=30_000)
+    text = counted.text_content()
+    assert int(text.split(" ")[0].replace(",", "")) > 16 and "a random sample of 16 of them" in text, text
+    rect = page.evaluate("() => document.querySelector('.js-plotly-plot').layout.selections[0]")
+    codes = __import__("aae_core").pretrained_codes("aae-gaussian-2d")["codes"].float().numpy()
+    (x0, x1), (y0, y1) = sorted((rect["x0"], rect["x1"])), sorted((rect["y0"], rect["y1"]))
+
+    def inside(pad: float) -> int:  # codes in the box grown (or shrunk) by ``pad`` of its width
+        px, py = pad * (x1 - x0), pad * (y1 - y0)
+        return int(((codes[:, 0] >= x0 - px) & (codes[:, 0] <= x1 + px)
+                    & (codes[:, 1] >= y0 - py) & (codes[:, 1] <= y1 + py)).sum())
+    n = int(text.split(" ")[0].replace(",", ""))
+    assert inside(-0.005) <= n <= inside(0.005), (n, inside(0))  # the true count (up to codes on its edge)
+    page.close()
+
+
+def test_every_shipped_model_opens_on_the_latent_map(server, browser):
+    """2-D codes as a decodable plane, label-reading 2-D codes and codes above 2-D as a map (UMAP)."""
+    import aae_core
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    names = aae_core.list_pretrained()
+    assert len(names) >= 17
+    for name in names:
+        page.goto(f"{server}/latent-map?model={name}")
+        expect(page.locator("h1").first).to_contain_text("Latent map", timeout=120_000)
+        expect(page.locator(".js-plotly-plot .nsewdrag").first).to_be_visible(timeout=60_000)
+        dim = aae_core.pretrained_card(name)["latent_dim"]
+        if dim > 2:
+            expect(page.locator(".js-plotly-plot .xtitle").first).to_have_text("UMAP 1", timeout=30_000)
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+        expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
     page.close()
 
 

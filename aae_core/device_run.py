@@ -226,9 +226,12 @@ def main(argv: list[str] | None = None) -> int:
             for b in args.bundles:
                 print(f"{b}: {', '.join(unpack(Path(b), Path(args.runs)))}")
             return 0
-        names = [n.strip() for n in args.rows.split(",") if n.strip()] if args.cmd == "train" else args.sweep
-        for n in names if args.cmd == "train" else ():
-            get_row(n)
+        if args.cmd == "train":
+            names = [n.strip() for n in args.rows.split(",") if n.strip()]
+            for n in names:
+                get_row(n)
+        else:
+            names = args.sweep
         work, out = Path(args.work), Path(args.out)
         work.mkdir(parents=True, exist_ok=True)
         out.mkdir(parents=True, exist_ok=True)

@@ -156,6 +156,15 @@ SELECTION_WORDS = {
 }
 
 
+def selection_metric_name(model, labelled: bool, metric: str | None = None) -> str:
+    """The name a card gives the validation metric that chooses the epoch of ``model`` (a model or its
+    class): classification error (labelled categorical), clustering error by the majority rule
+    (unlabelled categorical), else ``metric`` or the family's own."""
+    if hasattr(model, "class_probs"):
+        return "error" if labelled else "cluster_error_majority"
+    return metric or model.selection_metric
+
+
 def selection_metric_of(card: dict) -> str:
     """The validation metric that chose a card's epoch (cards written before it was recorded: the
     family's rule of the time)."""
@@ -163,9 +172,7 @@ def selection_metric_of(card: dict) -> str:
     if metric is None:
         from aae_core.registry import get_model_class
 
-        cls = get_model_class(card["model"])
-        metric = (("error" if card.get("labelled") else "cluster_error_majority") if hasattr(cls, "class_probs")
-                  else cls.selection_metric)
+        metric = selection_metric_name(get_model_class(card["model"]), bool(card.get("labelled")))
     return metric
 
 

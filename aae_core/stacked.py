@@ -150,8 +150,7 @@ class StackedTrainer:
             torch.manual_seed(s)
             models.append(self.model_class(config))
             r.initialise(models[-1], torch.Generator().manual_seed(s))  # N(0, σ) weights where the recipe says
-        self.template = models[0]
-        self.prior = self.template.prior
+        self.prior = models[0].prior
         self.device = torch.device(device)
         for name in self.networks:
             setattr(self, name, StackedMLP([getattr(m, name) for m in models]).to(self.device))

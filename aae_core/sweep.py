@@ -24,13 +24,14 @@ import json
 import shlex
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from aae_core.data import DATASETS, DataError, labelled_subset, load_dataset, split_indices
-from aae_core.evaluate import EvalData, selection_score
+from aae_core.evaluate import EvalData, selection_metric_name, selection_score
 from aae_core.models.aae import AAEConfig
 from aae_core.models.base import ModelConfig
 from aae_core.recipes import RECIPES, get_recipe
@@ -103,8 +104,6 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
     same to float tolerance: which models share a stack decides only whether torch's fused optimizer
     or the stack's own runs), each process saves its own, and the curves are gathered; every process
     returns the whole grid."""
-    import time
-
     if (family == "semi-aae") != bool(labels):
         raise ValueError("label counts are a grid axis of the semi-supervised AAE only (it needs at least one)")
     rank, world = shard(device)
@@ -144,13 +143,13 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
         if out_of_time:
             break
     if save is not None:
-        for j, (js_entry, state) in enumerate(zip(local, best_state)):
+        for j, (cell, state) in enumerate(zip(local, best_state)):
             stack, i = next((stack, js.index(j)) for js, stack in stacks if j in js)
             model = stack.export(i)
             if state is not None:
                 model.load_inference_state_dict(state)
-            save(js_entry, model, {"history": history[j], "best": best[j], "epochs_done": history[j][-1]["epoch"],
-                                   "wall_s": time.perf_counter() - t0})
+            save(cell, model, {"history": history[j], "best": best[j], "epochs_done": history[j][-1]["epoch"],
+                               "wall_s": time.perf_counter() - t0})
     if world > 1:  # every process gets every shard's curves, in grid order
         import torch.distributed as dist
 
@@ -357,7 +356,7 @@ def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: s
                         "is the whole stack's)",
             dataset=args.dataset, n=tr.stop - tr.start, val=va, n_labels=count, label_seed=seed if labelled else 0,
             labelled=labelled, epochs=args.epochs,
-            selection_metric={"semi-aae": "error", "cluster-aae": "cluster_error_majority"}.get(args.family, args.metric),
+            selection_metric=selection_metric_name(model, labelled, args.metric),
             batch_size=args.batch_size, seed=seed, device=torch.device(args.device), weights=args.weights,
             command=command)
         save_run(model.to(args.device), runs / name, card, data, args.weights)
@@ -391,6 +390,7 @@ def seeds_table(result: dict, runs: Path) -> str:
     lines = [f"Test {metric} of each seed's model at its best validation epoch (the final number; the "
              "choice was made on validation).", "", "| setting | test mean ± std | per seed | ship (median validation) |",
              "|---|---|---|---|"]
+    ships = ship_seeds(result)
     for name in dict.fromkeys(setting(m) for m in result["models"]):
         ms = [m for m in result["models"] if setting(m) == name]
         tests = {}
@@ -398,7 +398,7 @@ def seeds_table(result: dict, runs: Path) -> str:
             card = runs / run_name(result["family"], m["recipe"], m.get("labels"), m["seed"]) / "card.json"
             if card.exists():
                 tests[m["seed"]] = json.loads(card.read_text())["metrics"][metric]
-        ship = ship_seeds(result).get(name)
+        ship = ships.get(name)
         values = list(tests.values())
         spread = f"{statistics.fmean(values):.4g} ± {statistics.stdev(values) if len(values) > 1 else 0:.2g}" \
             if values else "(no saved runs)"

@@ -24,7 +24,8 @@ import torch
 from tqdm import tqdm
 
 from aae_core.data import DATASETS, DataError, labelled_subset, load_dataset, split_indices
-from aae_core.evaluate import SELECTION_METRICS, EvalData, card_markdown, evaluate, selection_score
+from aae_core.evaluate import (SELECTION_METRICS, EvalData, card_markdown, evaluate, selection_metric_name,
+                               selection_score)
 from aae_core.models import Batch  # (importing the package registers the models)
 from aae_core.priors import list_priors
 from aae_core.recipes import RECIPES, Recipe, get_recipe, recipe_for
@@ -389,9 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     card = run_card(
         out.name, model, recipe, args.recipe or cls.default_recipe, run, description=args.description,
         dataset=args.dataset, n=n, val=va if args.val_size else None, n_labels=n_labels, label_seed=args.label_seed,
-        labelled=labelled, epochs=args.epochs, selection_metric=None if not args.val_size else (
-            ("error" if labelled else "cluster_error_majority") if hasattr(model, "class_probs")
-            else args.select_by or model.selection_metric),
+        labelled=labelled, epochs=args.epochs,
+        selection_metric=selection_metric_name(model, labelled, args.select_by) if args.val_size else None,
         batch_size=args.batch_size, seed=args.seed, device=device, weights=args.weights,
         command="python -m aae_core.train " + shlex.join(argv if argv is not None else sys.argv[1:]))
     scores = save_run(model, out, card, data, args.weights)

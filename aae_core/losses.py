@@ -75,3 +75,20 @@ def mmd_imq(x: torch.Tensor, y: torch.Tensor, sigma2: float = 1.0, scales=IMQ_SC
         total = total + (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1)) \
             + (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1)) - 2 * kxy.mean()
     return total
+
+
+def squared_error(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """‖x − x̂‖² summed over pixels, mean over the batch (the WAE paper's cost c). recon, x: N×784."""
+    return (recon - x).pow(2).sum(-1).mean()
+
+
+def jacobian_frobenius(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The contractive penalty ‖∂z/∂x‖²_F (Rifai et al. 2011), mean over the batch, differentiable.
+
+    z: N×d computed from x: N×D (x.requires_grad). Row n of z depends on row n of x only, so the
+    gradient of Σ_n z[n, k] is the Jacobian's k-th row for every image at once: d backward passes."""
+    total = z.new_zeros(())
+    for k in range(z.shape[1]):
+        (row,) = torch.autograd.grad(z[:, k].sum(), x, create_graph=True)  # N×D: ∂z_k/∂x per image
+        total = total + row.pow(2).sum()
+    return total / len(z)

@@ -213,6 +213,10 @@ RECIPES: dict[str, Recipe] = {
     # The label-aware family's first runs: adam-legacy with the generator 10× faster (1e-3).
     "adam-legacy-g3": Recipe(phases={"ae": _adam(1e-3), "g": _adam(1e-3, 0.5), "d": _adam(1e-4, 0.5),
                                      "xent": _adam(1e-3)}, disc_noise={"d": 0.3, "d_y": 0.3, "d_z": 0.3}),
+    # The WAE paper's MNIST settings (the authors' code): Adam β1 = 0.5, 1e-3 for the autoencoder and
+    # 5e-4 for the adversary (WAE-GAN), halved from epoch 30 (their further ÷5 at epoch 50 left out).
+    "wae": Recipe(phases={"ae": PhaseOptim(lr=1e-3, betas=(0.5, 0.999), decay_at=(30,), decay_factor=2.0),
+                          "d": PhaseOptim(lr=5e-4, betas=(0.5, 0.999), decay_at=(30,), decay_factor=2.0)}),
     # A VAE or a plain autoencoder: one phase.
     "adam": Recipe(phases={"vae": _adam(1e-3), "ae": _adam(1e-3)}),
 }

@@ -28,6 +28,7 @@ from aae_core.train import DIVERGED
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER_MLP, SMALL = (1000, 1000), (500, 500)
+RELATIVE = (256, 256)  # the relatives' networks: six more models within pretrained/'s 40 MB
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,21 @@ SHIPPED: dict[str, ShippedModel] = {m.name: m for m in [
                  LEGACY, 20, settings={"n_classes": 16}),
     ShippedModel("cluster-aae-30", "cluster-aae", "Unsupervised clustering AAE, 30 clusters (the paper's Table 3)",
                  LEGACY, 20, settings={"n_classes": 30}),
+    # -- the relatives (issue 12), 2-D for the maps, trained on the CPU ---------------------------------
+    ShippedModel("ae-2d", "ae", "Plain autoencoder, 2-D code: reconstruction only (the AE-vs-VAE figure)",
+                 "adam", 200, hidden=RELATIVE),
+    ShippedModel("vae-2d", "vae", "VAE on N(0, I), 2-D code: the plain AE's network with the KL term (the AE-vs-VAE figure)",
+                 "adam", 200, hidden=RELATIVE, settings={"prior": {"name": "gaussian", "std": 1.0}}),
+    ShippedModel("dae-2d", "dae", "Denoising autoencoder, 2-D code, trained on 50 % zero-masked inputs",
+                 "adam", 200, hidden=RELATIVE, settings={"corruption": "mask", "corruption_level": 0.5}),
+    ShippedModel("cae-2d", "cae", "Contractive autoencoder, 2-D code, λ = 0.1 on the encoder Jacobian's squared norm",
+                 "adam", 200, hidden=RELATIVE, settings={"contractive_weight": 0.1}),
+    ShippedModel("wae-mmd-2d", "wae-mmd", "WAE-MMD on N(0, I), 2-D code: the AAE's aim with a kernel in place of the adversary",
+                 "wae", 200, hidden=RELATIVE, settings={"prior": {"name": "gaussian", "std": 1.0}}),
+    ShippedModel("cvae-2d", "cvae", "Conditional VAE: the decoder reads the digit, the 2-D code holds the style "
+                 "(beside the supervised AAE)", "adam", 200, hidden=RELATIVE, labels="all"),
 ]}
+RELATIVES = ("ae-2d", "vae-2d", "dae-2d", "cae-2d", "wae-mmd-2d", "cvae-2d")
 
 
 def get_row(name: str) -> ShippedModel:

@@ -1,4 +1,6 @@
 """Sweep every registered model on tiny configs."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -18,7 +20,19 @@ FAMILY_CONFIGS = {
     "semi-aae": [{"latent_dim": 3, **ADV}],
     "cluster-aae": [{"n_classes": 16, **ADV}, {"n_classes": 4, "latent_dim": 2, **ADV}],
     "dimred-aae": [{"n_classes": 10, **ADV}, {"n_classes": 20, **ADV}],
+    "ae": [{}],
+    "dae": [{"corruption": c, "corruption_level": 0.5} for c in ("mask", "salt-pepper", "gaussian")],
+    "cae": [{"contractive_weight": 0.5}],
+    "wae-mmd": [{"prior": {"name": "gaussian"}}, {"prior": {"name": "mixture10"}}],
+    "wae-gan": [{"prior": {"name": "gaussian"}, **ADV}],
+    "cvae": [{"latent_dim": 2}, {"latent_dim": 2, "prior": {"name": "mixture10"}}, {"latent_dim": 5}],
 }
+
+
+def tiny_config(cls, **extra):
+    """The family's config with tiny widths (its discriminators' too, where it has any)."""
+    adv = ADV if "disc_hidden" in {f.name for f in dataclasses.fields(cls.config_class)} else {}
+    return cls.config_class(**TINY, **adv, **extra)
 
 
 def tiny_configs():
@@ -111,7 +125,7 @@ def test_every_recipe_trains_every_parameter(name, recipe):
 @pytest.mark.parametrize("name", [n for n in list_models() if get_model_class(n).label_input])
 def test_conditional_models_refuse_a_missing_or_bad_label(name):
     cls = get_model_class(name)
-    model = cls(cls.config_class(**TINY, **ADV)).eval()
+    model = cls(tiny_config(cls)).eval()
     z = torch.zeros(3, model.latent_dim)
     with pytest.raises(ValueError, match="pass labels="):
         model.decode(z)

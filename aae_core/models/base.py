@@ -131,6 +131,9 @@ class Autoencoder(nn.Module):
     phases: tuple[str, ...] = ()
     discriminator_phases: tuple[str, ...] = ()
     default_recipe = "adam"  # the named recipe (aae_core.recipes.RECIPES) a training run uses unless told
+    # False: nothing pulls the codes toward the prior (plain, denoising, contractive AE); the prior is
+    # a reference only, and maps span the codes rather than the prior.
+    prior_matched = True
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -246,6 +249,33 @@ class Autoencoder(nn.Module):
             prefix = f"{m}."
             sub = {k[len(prefix):]: v.float() for k, v in state.items() if k.startswith(prefix)}
             getattr(self, m).load_state_dict(sub, strict=True)
+
+
+class LabelledDecoder:
+    """Mixin for models whose decoder reads the one-hot label with the code, p(x | y, z), and that do
+    not infer the label (supervised AAE, conditional VAE): every training image needs its label."""
+
+    training_labels = "all"
+    label_input = True
+
+    @property
+    def n_classes(self) -> int:
+        return self.config.n_classes
+
+    @property
+    def decoder_extra(self) -> int:
+        return self.config.n_classes
+
+    def _decoder_input(self, z: torch.Tensor, labels) -> torch.Tensor:
+        """z: N×d and labels → N×(K+d): one-hot label ⊕ style code."""
+        return torch.cat([self._label_one_hot(labels, len(z)), z], 1)
+
+    def reconstruct_logits(self, x: torch.Tensor, labels=None) -> torch.Tensor:
+        """x: N×784 and its labels (required: the model does not infer them) → N×784 logits."""
+        if labels is None:
+            raise ValueError(f"the {self.model_name} model reconstructs an image from its style and its label: "
+                             "pass labels=")
+        return self.decode_logits(self.encode(x), labels)
 
 
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -30,12 +30,13 @@ class VAEConfig(ModelConfig):
 class VAE(Autoencoder):
     config_class = VAEConfig
     phases = ("vae",)
+    decoder_extra = 0  # decoder inputs besides the code (a one-hot label in the conditional VAE)
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__(config)
         c = config
         self.encoder = mlp(c.input_dim, c.hidden, 2 * c.latent_dim)
-        self.decoder = mlp(c.latent_dim, tuple(reversed(c.hidden)), c.input_dim)
+        self.decoder = mlp(c.latent_dim + self.decoder_extra, tuple(reversed(c.hidden)), c.input_dim)
 
     def _gaussian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(self._encoder_input(x)).chunk(2, dim=1)  # N×d each
@@ -46,10 +47,10 @@ class VAE(Autoencoder):
         mu, _ = self._gaussian(self._check(x, self.config.input_dim, "x"))
         return mu
 
-    def forward(self, x: torch.Tensor) -> ModelOutput:
+    def forward(self, x: torch.Tensor, labels=None) -> ModelOutput:
         mu, logvar = self._gaussian(self._check(x, self.config.input_dim, "x"))
         z = reparameterize(mu, logvar) if self.training else mu
-        return ModelOutput(recon_logits=self.decoder(z), z=z, mu=mu, logvar=logvar)
+        return ModelOutput(recon_logits=self.decoder(self._decoder_input(z, labels)), z=z, mu=mu, logvar=logvar)
 
     def kl(self, out: ModelOutput) -> torch.Tensor:
         spec = self.prior.spec()
@@ -62,7 +63,7 @@ class VAE(Autoencoder):
 
     def train_step(self, batch, opts):
         x = batch.x
-        out = self(x)
+        out = self(x, batch.y if self.label_input else None)
         recon = losses.bernoulli_recon(out.recon_logits, x)
         kl = self.kl(out)
         loss = recon + self.config.beta * kl

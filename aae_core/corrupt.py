@@ -1,0 +1,33 @@
+"""Corruptions of an image for the denoising autoencoder (Vincent et al. 2008) and the denoising page.
+
+Every function takes x: N×784 in [0, 1] and a level in [0, 1], and returns a corrupted copy in [0, 1]:
+    mask          zero-masking: each pixel set to 0 with probability ``level``;
+    salt-pepper   each pixel, with probability ``level``, set to 0 or 1 (even odds);
+    gaussian      additive Gaussian noise of standard deviation ``level``, clipped to [0, 1].
+The seed tutorial's demo uses 50 % masking or 50 % salt-and-pepper.
+"""
+from __future__ import annotations
+
+import torch
+
+CORRUPTIONS = ("mask", "salt-pepper", "gaussian")
+
+
+def check(kind: str, level: float) -> None:
+    if kind not in CORRUPTIONS:
+        raise ValueError(f"corruption must be one of {CORRUPTIONS}, got {kind!r}")
+    if not isinstance(level, (int, float)) or isinstance(level, bool) or not 0.0 <= level <= 1.0:
+        raise ValueError(f"the corruption level must be a number in [0, 1], got {level!r}")
+
+
+def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x: N×784 → N×784, corrupted by ``kind`` at ``level`` (random draws from ``generator``)."""
+    check(kind, level)
+    draw = lambda: torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)  # noqa: E731
+    if kind == "mask":
+        return torch.where(draw() < level, torch.zeros_like(x), x)
+    if kind == "salt-pepper":
+        hit, salt = draw() < level, draw() < 0.5
+        return torch.where(hit, salt.to(x.dtype), x)
+    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return (x + level * noise).clamp(0.0, 1.0)

@@ -1,0 +1,39 @@
+"""Contractive autoencoder (Rifai et al. 2011): reconstruction + λ‖∂z/∂x‖²_F.
+
+The penalty is the squared Frobenius norm of the encoder's Jacobian at each training image: the code
+is asked to change as little as possible when the image moves, except along the directions the
+reconstruction needs (those of the data manifold). Computed exactly with autograd (one backward
+pass per code dimension, ``losses.jacobian_frobenius``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from aae_core import losses
+from aae_core.models.ae import AE, AEConfig
+from aae_core.registry import register_model
+
+
+@dataclass(frozen=True)
+class CAEConfig(AEConfig):
+    contractive_weight: float = 1.0  # λ
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.contractive_weight, (int, float)) or isinstance(self.contractive_weight, bool) \
+                or not self.contractive_weight >= 0:
+            raise ValueError(f"contractive_weight must be a number >= 0, got {self.contractive_weight!r}")
+
+
+@register_model("cae")
+class ContractiveAE(AE):
+    config_class = CAEConfig
+
+    def objective(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        x_in = x.detach().requires_grad_(True)  # N×784, the point the Jacobian is taken at
+        z = self.encoder(self._encoder_input(x_in))  # N×d
+        recon = losses.bernoulli_recon(self.decoder(z), x)
+        jac = losses.jacobian_frobenius(z, x_in)
+        return {"loss": recon + self.config.contractive_weight * jac, "recon": recon, "contractive": jac}

@@ -1,0 +1,128 @@
+"""The relatives (issue 12): AE, denoising AE, contractive AE, WAE-MMD, WAE-GAN, conditional VAE —
+their pure pieces against closed forms, and each family trained from the CLI."""
+import pytest
+import torch
+
+from aae_core import losses
+from aae_core.corrupt import CORRUPTIONS, corrupt
+from aae_core.registry import get_model_class
+from aae_core.weights import load_model
+from tests.test_train import cli
+
+RELATIVES = ("ae", "dae", "cae", "wae-mmd", "wae-gan", "cvae")
+
+
+def test_jacobian_penalty_of_a_linear_map_is_its_frobenius_norm():
+    torch.manual_seed(0)
+    w = torch.randn(3, 6)
+    x = torch.rand(5, 6, requires_grad=True)
+    z = x @ w.T + 1.0  # N×3, Jacobian W at every x
+    assert losses.jacobian_frobenius(z, x).item() == pytest.approx(w.pow(2).sum().item(), rel=1e-6)
+
+
+def test_jacobian_penalty_of_a_sigmoid_layer_matches_rifais_closed_form():
+    # h = σ(Wx + b): ‖J‖²_F = Σ_j (h_j(1 − h_j))² Σ_i W_ji², averaged over the batch
+    torch.manual_seed(1)
+    w, b = torch.randn(4, 7), torch.randn(4)
+    x = torch.rand(8, 7, requires_grad=True)
+    h = torch.sigmoid(x @ w.T + b)
+    closed = ((h * (1 - h)).pow(2) @ w.pow(2).sum(1)).mean()
+    assert losses.jacobian_frobenius(h, x).item() == pytest.approx(closed.item(), rel=1e-5)
+
+
+def test_jacobian_penalty_is_differentiable_in_the_weights():
+    w = torch.randn(2, 5, requires_grad=True)
+    x = torch.rand(3, 5, requires_grad=True)
+    losses.jacobian_frobenius(torch.tanh(x @ w.T), x).backward()
+    assert w.grad is not None and torch.isfinite(w.grad).all() and w.grad.abs().sum() > 0
+
+
+def test_squared_error_sums_pixels_and_averages_images():
+    x = torch.zeros(2, 4)
+    recon = torch.tensor([[1.0, 0, 0, 0], [1.0, 1.0, 1.0, 0]])
+    assert losses.squared_error(recon, x).item() == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("kind", CORRUPTIONS)
+def test_corruptions_stay_in_range_and_their_level_means_what_it_says(kind):
+    x = torch.full((200, 784), 0.5)
+    out = corrupt(x, kind, 0.3, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+    assert torch.equal(corrupt(x, kind, 0.0), x)
+    if kind == "mask":
+        assert (out == 0).float().mean().item() == pytest.approx(0.3, abs=0.01)
+    elif kind == "salt-pepper":
+        changed = (out != 0.5).float().mean().item()
+        assert changed == pytest.approx(0.3, abs=0.01)
+        assert (out == 1).float().mean().item() == pytest.approx(0.15, abs=0.01)
+    else:  # at 0.1 from x = 0.5, clipping to [0, 1] (5 σ away) leaves the spread as asked
+        assert (corrupt(x, kind, 0.1) - x).std().item() == pytest.approx(0.1, abs=0.005)
+
+
+@pytest.mark.parametrize("kind, level", [("blur", 0.5), ("mask", 1.5), ("mask", -0.1), ("mask", "half")])
+def test_corruption_refuses_bad_settings(kind, level):
+    with pytest.raises(ValueError):
+        corrupt(torch.rand(2, 784), kind, level)
+    with pytest.raises(ValueError):
+        get_model_class("dae").config_class(corruption=kind, corruption_level=level)
+
+
+def test_the_denoising_encoder_corrupts_in_training_only():
+    cls = get_model_class("dae")
+    model = cls(cls.config_class(hidden=(16,), corruption="mask", corruption_level=0.9))
+    x = torch.rand(4, 784)
+    model.eval()
+    assert torch.equal(model.encode(x), model.encode(x))
+    model.train()
+    torch.manual_seed(0)
+    a = model.encode(x)
+    assert not torch.equal(a, model.encode(x))  # a fresh corruption each call
+
+
+def test_the_contractive_objective_adds_its_weighted_penalty():
+    cls = get_model_class("cae")
+    torch.manual_seed(0)
+    model = cls(cls.config_class(hidden=(16,), contractive_weight=2.5))
+    terms = model.objective(torch.rand(6, 784))
+    assert terms["contractive"] > 0
+    torch.testing.assert_close(terms["loss"], terms["recon"] + 2.5 * terms["contractive"])
+
+
+def test_wae_mmd_objective_is_cost_plus_weighted_mmd_and_the_mmd_falls_with_the_prior():
+    cls = get_model_class("wae-mmd")
+    torch.manual_seed(0)
+    model = cls(cls.config_class(hidden=(16,), weight=10.0, prior={"name": "gaussian", "std": 1.0}))
+    terms = model.objective(torch.rand(64, 784))
+    torch.testing.assert_close(terms["loss"], terms["recon"] + 10.0 * terms["mmd"])
+    # the estimator itself: codes drawn from the prior score ≈ 0, codes far off score high
+    prior = torch.randn(256, 2)
+    assert abs(losses.mmd_imq(torch.randn(256, 2), prior).item()) < 0.05
+    assert losses.mmd_imq(torch.randn(256, 2) + 3, prior).item() > 0.5
+
+
+def test_the_plain_autoencoders_have_no_prior_to_match():
+    for name in ("ae", "dae", "cae"):
+        assert not get_model_class(name).prior_matched
+    for name in ("wae-mmd", "wae-gan", "cvae", "vae", "aae"):
+        assert get_model_class(name).prior_matched
+
+
+def test_the_conditional_vae_writes_one_style_as_every_digit():
+    cls = get_model_class("cvae")
+    model = cls(cls.config_class(hidden=(16,))).eval()
+    images = model.decode(torch.zeros(10, 2), torch.arange(10))
+    assert len({tuple(img.round(decimals=5).tolist()) for img in images}) == 10
+    with pytest.raises(ValueError, match="pass labels="):
+        model.reconstruct_logits(torch.rand(2, 784))
+
+
+@pytest.mark.parametrize("family", RELATIVES)
+def test_every_relative_trains_from_the_cli_and_loads(idx_folder, tmp_path, family):
+    extra = ["--set", "disc_hidden=[32]"] if family == "wae-gan" else []
+    labels = ["--labels", "all"] if family == "cvae" else []
+    assert cli(idx_folder, tmp_path / family, *extra, *labels, model=family, epochs=2) == 0
+    model = load_model(tmp_path / family)
+    assert model.model_name == family
+    history = model.card["history"]
+    assert history[1]["recon"] < history[0]["recon"]  # it learned something
+    assert "discriminator" not in " ".join(model.inference_state_dict())  # only E and D ship

@@ -86,27 +86,20 @@ def matmul_gflops(device: torch.device, n: int = 100, k: int = 1000, reps: int =
     return 2 * n * k * k * reps / (time.perf_counter() - t0) / 1e9
 
 
-def step_flops(model) -> float:
-    """Approximate FLOPs per training sample of one step: 6 × (multiply-adds of every linear layer)
-    for each forward+backward pass through it (3 for the first layer of a network fed by data, whose
-    input gradient is not needed), counted pass by pass from the family's phases."""
-    def macs(net) -> int:
-        return sum(m.in_features * m.out_features for m in net.modules() if isinstance(m, torch.nn.Linear))
+def counted_flops(model, batch: Batch, opts) -> float:
+    """FLOPs per sample of one training step as it runs — every phase, forward and backward (double
+    backward too, for the contractive penalty) — as torch's profiler counts the matrix products: no
+    per-family formula."""
+    from torch.profiler import ProfilerActivity, profile
 
-    enc, dec = macs(model.encoder), macs(model.decoder)
-    discs = [m for m in ("discriminator", "disc_y", "disc_z") if hasattr(model, m)]
-    d = sum(macs(getattr(model, m)) for m in discs)
-    recon = 6 * (enc + dec)
-    if not discs:  # the VAE: one pass
-        return float(recon)
-    disc_step = 2 * 6 * d  # real and fake batches
-    generator = 6 * (enc + d)  # the encoder again, through the frozen discriminator(s)
-    semi = 6 * enc if model.training_labels == "pool" else 0
-    return float(recon + disc_step + generator + semi)
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        model.train_step(batch, opts)
+    return sum(e.flops for e in prof.key_averages()) / len(batch.x)
 
 
-def train_throughput(name: str, device: torch.device, steps: int = 60, batch: int = 100) -> float:
-    """Samples/s of one family's full training step with its default (paper MLP) configuration."""
+def train_throughput(name: str, device: torch.device, steps: int = 60, batch: int = 100) -> tuple[float, float]:
+    """(samples/s, FLOPs per sample) of one family's full training step with its default (paper MLP)
+    configuration."""
     cls = get_model_class(name)
     torch.manual_seed(0)
     model = cls(cls.config_class()).to(device).train()  # the paper MLP: hidden (1000, 1000)
@@ -115,6 +108,7 @@ def train_throughput(name: str, device: torch.device, steps: int = 60, batch: in
     opts = recipe.build_optimizers(model)
     x = torch.rand(steps * batch, 784, device=device)
     y = torch.randint(10, (steps * batch,), device=device)
+    flops = counted_flops(model, _batch(model, x, y, 0, batch), opts)
     for i in range(5):
         model.train_step(_batch(model, x, y, i, batch), opts)
     if device.type == "cuda":
@@ -124,7 +118,7 @@ def train_throughput(name: str, device: torch.device, steps: int = 60, batch: in
         model.train_step(_batch(model, x, y, i, batch), opts)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return steps * batch / (time.perf_counter() - t0)
+    return steps * batch / (time.perf_counter() - t0), flops
 
 
 STACKABLE = ("aae", "semi-aae", "cluster-aae")
@@ -184,14 +178,13 @@ def main(argv: list[str] | None = None) -> None:
         peak = matmul_gflops(device)
         print(f"| 100×1000 · 1000×1000 matrix products (the step's ceiling) | {where} | {peak:,.0f} GFLOP/s |")
         for name in args.families or list_models():
-            sps = train_throughput(name, device, steps=args.steps)
-            cls = get_model_class(name)
-            used = sps * step_flops(cls(cls.config_class())) / 1e9
+            sps, flops = train_throughput(name, device, steps=args.steps)
+            used = sps * flops / 1e9
             print(f"| training `{name}`, paper MLP, every phase, batch 100 | {where} | {sps:,.0f} samples/s "
                   f"({50_000 / sps:.1f} s per 50k-image epoch; {used:,.0f} GFLOP/s = {100 * used / peak:.0f} % "
                   "of the ceiling) |", flush=True)
         for family in (f for f in STACKABLE if args.families is None or f in args.families):
-            plain = train_throughput(family, device, steps=args.steps)
+            plain, _ = train_throughput(family, device, steps=args.steps)
             print(f"| plain loop, one `{family}` (its train_step), paper MLP, batch 100 | {where} | "
                   f"{plain:,.0f} samples/s |")
             for n in args.stacked:

@@ -31,3 +31,17 @@ def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator
         return torch.where(hit, salt.to(x.dtype), x)
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return (x + level * noise).clamp(0.0, 1.0)
+
+
+@torch.no_grad()
+def recovery_curve(model, x: torch.Tensor, kind: str, levels, seed: int = 0) -> list[float]:
+    """How far the model's reconstruction of a corrupted x lands from the clean x, per level: the mean
+    Bernoulli NLL (nats per image) of x under the decoder's output for corrupt(x). x: N×784.
+    Every model sees the same corruptions (one generator seeded per level)."""
+    from aae_core import losses
+    model.eval()
+    out = []
+    for level in levels:
+        noisy = corrupt(x, kind, float(level), torch.Generator().manual_seed(seed))
+        out.append(float(losses.bernoulli_recon(model.reconstruct_logits(noisy), x)))
+    return out

@@ -148,3 +148,22 @@ def codes_csv(codes: np.ndarray, labels: np.ndarray, columns: dict[str, np.ndarr
     for i, (label, row) in enumerate(zip(labels, body)):
         out.write(f"{i},{int(label)}," + ",".join(f"{v:.5g}" for v in row) + "\n")
     return out.getvalue().encode()
+
+
+DIGIT_RGB = np.array([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
+                      [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]], dtype=np.uint8)
+
+
+def scatter_image(xy: np.ndarray, labels: np.ndarray, size: int = 240, extent: tuple[float, float] | None = None) -> np.ndarray:
+    """A static picture of a map: points N×2 as 2×2-pixel dots coloured by digit (the app's palette)
+    on white, square view ``extent`` (default: all but the outer 0.5 % of each side). → size×size×3 uint8."""
+    lo, hi = extent or (float(np.quantile(xy, 0.005)), float(np.quantile(xy, 0.995)))
+    img = np.full((size, size, 3), 255, dtype=np.uint8)
+    scale = (size - 2) / max(hi - lo, 1e-9)
+    col = np.floor((xy[:, 0] - lo) * scale).astype(int)
+    row = np.floor((hi - xy[:, 1]) * scale).astype(int)  # y up
+    keep = (col >= 0) & (col < size - 1) & (row >= 0) & (row < size - 1)
+    for dr in (0, 1):
+        for dc in (0, 1):
+            img[row[keep] + dr, col[keep] + dc] = DIGIT_RGB[labels[keep] % 10]
+    return img

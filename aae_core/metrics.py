@@ -183,3 +183,12 @@ def conditional_prior_match(codes: torch.Tensor, labels: np.ndarray, prior, seed
         if len(mine) and len(theirs) == len(mine):
             out.append(sliced_wasserstein(mine.float(), theirs, seed=seed))
     return float(np.mean(out))
+
+
+def sharpness(images) -> float:
+    """How crisp images are: the variance of their discrete Laplacian (the usual blur measure),
+    averaged over the images. images: N×784 in [0, 1]. 0 for a blank or uniform image; blurring lowers it."""
+    x = torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(-1, 1, 28, 28)
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).reshape(1, 1, 3, 3)
+    lap = torch.nn.functional.conv2d(x, kernel)  # N×1×26×26
+    return float(lap.flatten(1).var(1, unbiased=False).mean())

@@ -38,6 +38,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app import page_table
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -49,8 +51,7 @@ st.write(f"value: {value}")
 # Pages measured by the ratio run (url path → what the page's first slider does).
 SLIDER_PAGES = {"interpolation": "walk along the path", "styles": "change the style"}
 # Pages a soak visitor picks from (every page of the app).
-ALL_PAGES = ["", "latent-map", "vae-vs-aae", "interpolation", "styles", "label-manifolds", "clusters", "dimred", "neighbours",
-             "draw", "paper"]
+ALL_PAGES = [row.url_path for row in page_table.PAGES]
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 SLIDER = '[data-testid="stSlider"] input[type="range"]'  # visually hidden, focusable
 

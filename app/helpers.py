@@ -16,8 +16,12 @@ GRID_TRACE_NAME = "empty space"
 
 def model_label(name: str, card: dict) -> str:
     """A readable name for a shipped model: 'AAE · mixture10 prior · 2-D (aae-mixture10-2d)'."""
+    from aae_core.registry import MODELS
+
     prior = card.get("prior", {}).get("name", "?")
-    return f"{card.get('model', '?').upper()} · {prior} prior · {card.get('latent_dim', '?')}-D ({name})"
+    family = card.get("model", "?")
+    matched = MODELS.get(family).prior_matched if family in MODELS.names() else True
+    return f"{family.upper()} · {f'{prior} prior' if matched else 'no prior'} · {card.get('latent_dim', '?')}-D ({name})"
 
 
 def models_for(cards: dict[str, dict], latent_dim: int | None = 2, families: tuple[str, ...] | None = None) -> list[str]:
@@ -361,3 +365,14 @@ def favicon(size: int = 64):
         x, y = size / 2 + r * math.cos(a), size / 2 + r * math.sin(a)
         draw.ellipse([x - dot, y - dot, x + dot, y + dot], fill=color)
     return img
+
+
+def same_network_pairs(cards: dict[str, dict], first: str, second: str) -> list[tuple[str, str]]:
+    """Shipped 2-D models of families ``first`` and ``second`` built on the same network (same hidden
+    widths): [(first_name, second_name), …], e.g. a plain AE and a VAE differing only in the KL term."""
+    def widths(card: dict) -> tuple:
+        return tuple(card.get("config", {}).get("hidden", ()))
+
+    two_d = {n: c for n, c in cards.items() if c.get("latent_dim") == 2}
+    return [(a, b) for a, ca in two_d.items() if ca.get("model") == first
+            for b, cb in two_d.items() if cb.get("model") == second and widths(ca) == widths(cb)]

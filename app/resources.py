@@ -109,6 +109,9 @@ def test_images() -> TestImages:
 def extent(name: str, widen: bool = False) -> tuple[float, float]:
     """A square plotting range: the prior's (where the codes should lie); ``widen`` also takes in
     all but the most extreme 0.1 % of the test codes on each side."""
+    if not model(name).prior_matched:  # no prior to frame the codes (plain, denoising, contractive AE): their own range
+        c, _ = codes(name)
+        return float(np.quantile(c, 0.001 if widen else 0.005)), float(np.quantile(c, 0.999 if widen else 0.995))
     lo, hi = model(name).map_extent()
     if widen:
         c, _ = codes(name)
@@ -119,7 +122,9 @@ def extent(name: str, widen: bool = False) -> tuple[float, float]:
 @st.cache_resource(show_spinner=False)
 def density(name: str, widen: bool = False, extent_: tuple[float, float] | None = None):
     """The prior's density on a grid over the view (axis, density) and the levels that enclose
-    50, 90 and 99 % of its mass, for contour lines."""
+    50, 90 and 99 % of its mass, for contour lines; None for a model with no prior to match."""
+    if not model(name).prior_matched:
+        return None  # a reference prior the model never saw: not drawn
     lo, hi = extent_ or extent(name, widen)
     prior = model(name).prior
     return (*latent.density_grid(prior, lo, hi), latent.hdr_levels(prior))
@@ -204,3 +209,23 @@ def projection(name: str) -> dict[str, np.ndarray] | None:
     from aae_core import projections
     c, _ = codes(name)
     return projections.read(aae_core.PRETRAINED_DIR / name, len(c), c.shape[1])
+
+
+@st.cache_resource(show_spinner="Building the model zoo (once)…", max_entries=32)
+def zoo_panel(name: str):
+    """One model's zoo panel (aae_core.zoo.Panel), computed once per server: the model is loaded for it
+    and not kept, so the zoo never holds every network in memory."""
+    from aae_core import zoo
+    images = test_images()
+    idx = zoo.first_of_each_digit(images.labels)
+    c, labels = codes(name)
+    net = aae_core.load_pretrained(name)
+    return zoo.panel(net, torch.from_numpy(images[idx]), images.labels[idx].astype(np.int64), c, labels,
+                     projection(name) if c.shape[1] > 2 else None)
+
+
+@st.cache_data(show_spinner="Measuring over 500 test digits…", max_entries=32)
+def recovery(name: str, kind: str, levels: tuple[float, ...]) -> list[float]:
+    """aae_core.corrupt.recovery_curve of the model over the first 500 test digits."""
+    from aae_core.corrupt import recovery_curve
+    return recovery_curve(model(name), torch.from_numpy(test_images()[:500]), kind, levels)

@@ -10,24 +10,13 @@ if str(ROOT) not in sys.path:  # `streamlit run app/streamlit_app.py` puts only 
 
 import streamlit as st  # noqa: E402
 
+from app import page_table  # noqa: E402
 from app.helpers import favicon, literal  # noqa: E402
 
 st.set_page_config(page_title="aae-explorer", page_icon=favicon(), layout="wide")  # no icon server needed
 
-PAGES = [
-    st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("views/latent_map.py", title="Latent map", icon=":material/scatter_plot:", url_path="latent-map"),
-    st.Page("views/compare.py", title="VAE vs AAE", icon=":material/compare:", url_path="vae-vs-aae"),
-    st.Page("views/interpolation.py", title="Interpolation", icon=":material/animation:", url_path="interpolation"),
-    st.Page("views/styles.py", title="Style explorer", icon=":material/brush:", url_path="styles"),
-    st.Page("views/label_manifolds.py", title="Label-conditioned manifolds", icon=":material/donut_large:",
-            url_path="label-manifolds"),
-    st.Page("views/clusters.py", title="Clusters", icon=":material/workspaces:", url_path="clusters"),
-    st.Page("views/dimred.py", title="Dimensionality reduction", icon=":material/grain:", url_path="dimred"),
-    st.Page("views/neighbours.py", title="Nearest neighbours", icon=":material/hub:", url_path="neighbours"),
-    st.Page("views/draw.py", title="Draw or upload a digit", icon=":material/draw:", url_path="draw"),
-    st.Page("views/paper.py", title="Paper vs ours", icon=":material/table_chart:", url_path="paper"),
-]
+PAGES = [st.Page(row.file, title=row.title, icon=row.icon, default=not row.url_path,
+                 **({"url_path": row.url_path} if row.url_path else {})) for row in page_table.PAGES]
 page = st.navigation(PAGES)
 st.sidebar.caption("Adversarial autoencoders (Makhzani et al. 2015) and their relatives, trained on MNIST.")
 from app import resources  # noqa: E402

@@ -126,3 +126,20 @@ def test_every_relative_trains_from_the_cli_and_loads(idx_folder, tmp_path, fami
     history = model.card["history"]
     assert history[1]["recon"] < history[0]["recon"]  # it learned something
     assert "discriminator" not in " ".join(model.inference_state_dict())  # only E and D ship
+
+
+def test_the_benchmark_counts_a_step_as_it_runs():
+    # a plain AE: every linear layer forward (2 MACs), weight gradient (2) and input gradient (2),
+    # except the input gradient of the first layer, fed by data
+    from aae_core.bench import counted_flops
+    from aae_core.models import Batch
+    from aae_core.recipes import get_recipe
+
+    cls = get_model_class("ae")
+    model = cls(cls.config_class(hidden=(32, 16))).train()
+    opts = get_recipe("adam").build_optimizers(model)
+    macs = (784 * 32 + 32 * 16 + 16 * 2) + (2 * 16 + 16 * 32 + 32 * 784)
+    assert counted_flops(model, Batch(x=torch.rand(10, 784)), opts) == 6 * macs - 2 * 784 * 32
+    cae = get_model_class("cae")(get_model_class("cae").config_class(hidden=(32, 16))).train()
+    opts = get_recipe("adam").build_optimizers(cae)  # the Jacobian's passes cost more than a plain step
+    assert counted_flops(cae, Batch(x=torch.rand(10, 784)), opts) > 6 * macs

@@ -12,12 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 import aae_core
 from aae_core.weights import WeightsError, load_model
+from app import page_table
 from app.helpers import choose, clamp_int, literal, parse_floats
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py")
-PAGES = ["views/home.py", "views/latent_map.py", "views/compare.py", "views/interpolation.py", "views/styles.py",
-         "views/label_manifolds.py", "views/clusters.py", "views/dimred.py", "views/neighbours.py", "views/draw.py",
-         "views/paper.py"]
+PAGES = [row.file for row in page_table.PAGES]
 # Every URL parameter a page reads, each carrying markup that must never render.
 LINK, IMAGE = "[click me](https://evil.example/phish)", "![t](http://127.0.0.1:9/b.png)"
 HOSTILE = {"model": LINK, "prior": IMAGE, "z1": LINK, "z2": "<img src=x onerror=alert(1)>", "a": IMAGE,

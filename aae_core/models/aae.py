@@ -35,6 +35,8 @@ class AAEConfig(AdversarialConfig):
 
 @register_model("aae")
 class AAE(Autoencoder):
+    summary = ("Reconstruction, plus a discriminator on the code that the encoder learns to fool: the "
+               "aggregated posterior q(z) is pushed onto the prior.")
     config_class = AAEConfig
     selection_metric = "prior_swd"
     discriminator_phases = ("d",)

@@ -25,6 +25,7 @@ class AEConfig(ModelConfig):
 
 @register_model("ae")
 class AE(Autoencoder):
+    summary = "Reconstruction only: nothing says where the codes go."
     config_class = AEConfig
     phases = ("ae",)
     prior_matched = False

@@ -130,6 +130,7 @@ class Autoencoder(nn.Module):
     # settings), and those among them that train a discriminator (each may get its own input noise).
     phases: tuple[str, ...] = ()
     discriminator_phases: tuple[str, ...] = ()
+    summary = ""  # one sentence: what the family optimises (the model zoo shows it)
     default_recipe = "adam"  # the named recipe (aae_core.recipes.RECIPES) a training run uses unless told
     # False: nothing pulls the codes toward the prior (plain, denoising, contractive AE); the prior is
     # a reference only, and maps span the codes rather than the prior.

@@ -29,6 +29,7 @@ class CAEConfig(AEConfig):
 
 @register_model("cae")
 class ContractiveAE(AE):
+    summary = "Reconstruction plus λ‖∂z/∂x‖²: the code may move only along the directions the data needs."
     config_class = CAEConfig
 
     def objective(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

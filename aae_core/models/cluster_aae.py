@@ -22,6 +22,8 @@ class ClusteringAAEConfig(CategoricalAAEConfig):
 
 @register_model("cluster-aae")
 class ClusteringAAE(CategoricalAAE):
+    summary = ("A one-hot cluster y and a style z, each matched to its prior by its own adversary, with no "
+               "labels: the clusters emerge.")
     config_class = ClusteringAAEConfig
     training_labels = "none"  # no semi-supervised phase: labels are never seen in training
     phases = ("ae", "d_y", "d_z", "g")

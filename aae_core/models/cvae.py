@@ -27,4 +27,6 @@ class CVAEConfig(VAEConfig):
 
 @register_model("cvae")
 class CVAE(LabelledDecoder, VAE):
+    summary = ("A VAE whose decoder also reads the digit's label: the code holds the style, a KL per image "
+               "pulls it to the prior.")
     config_class = CVAEConfig

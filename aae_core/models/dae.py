@@ -28,6 +28,7 @@ class DAEConfig(AEConfig):
 
 @register_model("dae")
 class DenoisingAE(AE):
+    summary = "Reconstruct the clean digit from a corrupted copy: the code keeps what survives the noise."
     config_class = DAEConfig
 
     def _encoder_input(self, x: torch.Tensor) -> torch.Tensor:

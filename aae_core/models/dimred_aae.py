@@ -37,6 +37,8 @@ class DimReductionAAEConfig(CategoricalAAEConfig):
 
 @register_model("dimred-aae")
 class DimReductionAAE(CategoricalAAE):
+    summary = ("A cluster y placed at a learnt head W·y plus a small style z: a 2-D map of the data, with few "
+               "or no labels.")
     config_class = DimReductionAAEConfig
     inference_modules = ("encoder", "decoder", "heads")
     label_input = False  # the decoder reads the 2-D point only

@@ -34,6 +34,8 @@ class LabelAAEConfig(AAEConfig):
 
 @register_model("label-aae")
 class LabelConditionedAAE(AAE):
+    summary = ("An AAE whose discriminator is told each labelled image's digit: every digit is pushed onto its "
+               "own part of the prior.")
     config_class = LabelAAEConfig
     training_labels = "partial"
     selection_metric = "cond_prior_swd"  # each digit on its own component, see aae_core.metrics

@@ -14,6 +14,8 @@ from aae_core.registry import register_model
 
 @register_model("semi-aae")
 class SemiSupervisedAAE(CategoricalAAE):
+    summary = ("A softmax y and a style z, each matched to its prior by an adversary, plus cross-entropy on a "
+               "few labelled images: a classifier.")
     config_class = CategoricalAAEConfig
     training_labels = "pool"
 

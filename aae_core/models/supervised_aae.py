@@ -25,5 +25,7 @@ class SupervisedAAEConfig(AAEConfig):
 
 @register_model("supervised-aae")
 class SupervisedAAE(LabelledDecoder, AAE):
+    summary = ("An AAE whose decoder also reads the digit's label: the code, matched to the prior by an "
+               "adversary, holds only the style.")
     config_class = SupervisedAAEConfig
     selection_metric = "recon_bce"

@@ -28,6 +28,7 @@ class VAEConfig(ModelConfig):
 
 @register_model("vae")
 class VAE(Autoencoder):
+    summary = "Reconstruction plus a KL term that pulls each image's Gaussian q(z|x) toward the prior."
     config_class = VAEConfig
     phases = ("vae",)
     decoder_extra = 0  # decoder inputs besides the code (a one-hot label in the conditional VAE)

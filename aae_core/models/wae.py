@@ -37,6 +37,8 @@ class WAEMMDConfig(ModelConfig):
 
 @register_model("wae-mmd")
 class WAEMMD(AE):
+    summary = ("Squared-error reconstruction plus λ·MMD between the batch's codes and prior samples: the AAE's "
+               "aim with a kernel in place of the adversary.")
     config_class = WAEMMDConfig
     prior_matched = True
     selection_metric = "prior_swd"
@@ -66,6 +68,7 @@ class WAEGANConfig(AdversarialConfig):
 
 @register_model("wae-gan")
 class WAEGAN(AE):
+    summary = "Squared-error reconstruction plus a λ-weighted adversary on the code, minimised as one objective."
     config_class = WAEGANConfig
     prior_matched = True
     selection_metric = "prior_swd"

@@ -1,7 +1,7 @@
 """Home: what an autoencoder, a VAE and an AAE are, and the shipped models with their metrics."""
 import streamlit as st
 
-from app import resources
+from app import page_table, resources
 from app.helpers import comparison_summary, model_label
 
 st.title("aae-explorer")
@@ -59,13 +59,6 @@ st.caption("recon. NLL: Bernoulli negative log-likelihood of a test image given 
            "a second, independent measure of the same (kernel maximum mean discrepancy). "
            "Test error (%): of the classifier q(y|x), or, for the clustering models, of their clusters "
            "named by the paper's rule.")
-st.page_link("views/latent_map.py", label="Explore a latent map →", icon=":material/scatter_plot:")
-st.page_link("views/compare.py", label="Compare a VAE and an AAE on the same prior →", icon=":material/compare:")
-st.page_link("views/interpolation.py", label="Walk between two digits →", icon=":material/animation:")
-st.page_link("views/styles.py", label="Change a digit's style, not its identity →", icon=":material/brush:")
-st.page_link("views/label_manifolds.py", label="Pin each digit to its own part of the prior →",
-             icon=":material/donut_large:")
-st.page_link("views/clusters.py", label="Find the digits without any label →", icon=":material/workspaces:")
-st.page_link("views/dimred.py", label="Map all of MNIST to 2-D with cluster heads →", icon=":material/grain:")
-st.page_link("views/draw.py", label="Draw your own digit →", icon=":material/draw:")
-st.page_link("views/paper.py", label="The paper's numbers next to ours →", icon=":material/table_chart:")
+st.subheader("What each page teaches")
+for row in page_table.PAGES[1:]:
+    st.page_link(row.file, label=f"{row.teaches} →", icon=row.icon)

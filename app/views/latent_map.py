@@ -29,6 +29,10 @@ with st.sidebar:
     widen = st.toggle("Widen the view to (almost) every test code", value=False, key="widen",
                       help="By default the map and the grid span the prior's range, where the codes should lie.")
 lo, hi = resources.extent(name, widen)
+if not resources.model(name).prior_matched:
+    st.info("This model has **no prior**: nothing in its training says where the codes go, so the view spans the "
+            "codes' own range and no outlines are drawn. Compare its gaps and scale with a VAE's or an AAE's "
+            "(the *AE vs VAE* page puts two side by side).", icon=":material/info:")
 
 with st.sidebar:
     st.subheader("Manifold grid")

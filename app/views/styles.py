@@ -5,7 +5,7 @@ import streamlit as st
 
 from aae_core import latent
 from app import resources
-from app.helpers import parse_floats
+from app.helpers import models_for, parse_floats
 from app.widgets import model_numbers, model_picker, safe_fragment
 
 N_TEST = 10_000
@@ -17,10 +17,11 @@ st.markdown(
     "The label already says *which* digit it is, so the adversarially regularised code z only keeps the "
     "**style**: slant, width, stroke. Fix z and change y: the same hand writes every digit (the paper's "
     "Figure 7). The **semi-supervised AAE** learns the same split with only a few labels: its encoder "
-    "outputs both y = q(y|x) and z.")
+    "outputs both y = q(y|x) and z. The **conditional VAE** has the supervised AAE's structure with a KL term in "
+    "place of the adversary: the two are shown side by side.")
 st.latex(r"\hat x = D\big(\,\mathrm{onehot}(y)\oplus z\,\big),\qquad q(z)\;\to\;p(z)=\mathcal N(0,\sigma^2 I)")
 
-name = model_picker("Model", latent_dim=None, families=("supervised-aae", "semi-aae"), preferred="supervised-aae-2d")
+name = model_picker("Model", latent_dim=None, families=("supervised-aae", "cvae", "semi-aae"), preferred="supervised-aae-2d")
 if name is None:
     st.stop()
 model = resources.model(name)
@@ -30,7 +31,11 @@ LESSONS = {  # what each family shows here
     "semi-aae": "The label comes from the model's own q(y|x), learnt from a few labelled images: the split is "
                 "**imperfect** — far from the centre a 'style' can turn one digit into another. Compare with the "
                 "supervised AAE.",
+    "cvae": "A conditional VAE: the decoder reads the label as the supervised AAE's does, but a KL term pulls each "
+            "image's q(z|x) toward N(0, I) instead of an adversary matching the aggregate. Below the sheet, the same "
+            "style z through the supervised AAE.",
 }
+PARTNER = {"supervised-aae": "cvae", "cvae": "supervised-aae"}  # the same structure, regularised the other way
 st.info(LESSONS.get(model.model_name, ""), icon=":material/school:")
 model_numbers(name)
 d, std = model.latent_dim, float(model.prior.spec().get("std", 1.0))
@@ -71,6 +76,10 @@ b3.number_input("Test digit to take the style of (index)", 0, N_TEST - 1, step=1
 b4.button("Take its style", icon=":material/content_copy:", on_click=style_of_test_digit)
 
 
+partners = models_for(resources.cards(), latent_dim=d, families=(PARTNER.get(model.model_name, ""),))
+partner = partners[0] if partners else None
+
+
 @safe_fragment
 def explorer() -> None:
     """Sliders and the digits they write: a slider move reruns only this fragment."""
@@ -84,6 +93,11 @@ def explorer() -> None:
     sheet = resources.style_sheet(name, z)  # 10×784
     st.image(latent.png_bytes(latent.tile(sheet, 1, model.n_classes, pad=2), size=1000), width="stretch",
              caption="The same style z written as 0, 1, …, 9", output_format="PNG")
+    if partner:
+        other = resources.style_sheet(partner, z)
+        st.image(latent.png_bytes(latent.tile(other, 1, 10, pad=2), size=1000), width="stretch", output_format="PNG",
+                 caption=f"The same z through {partner} ({resources.cards()[partner]['model']}): "
+                         "the same structure, its code regularised the other way")
 
 
 explorer()

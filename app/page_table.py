@@ -1,0 +1,42 @@
+"""Every page of the app, once: the navigation (app/streamlit_app.py), Home's list of what each page
+teaches, and the tests that open every page all read this table. Adding a page is one row here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageRow:
+    file: str  # under app/, e.g. "views/latent_map.py"
+    title: str
+    icon: str
+    url_path: str  # "" for the default page
+    teaches: str  # one line for Home: what the page lets a student see
+
+
+PAGES: tuple[PageRow, ...] = (
+    PageRow("views/home.py", "Home", ":material/home:", "", "What an autoencoder, a VAE and an AAE are"),
+    PageRow("views/latent_map.py", "Latent map", ":material/scatter_plot:", "latent-map",
+            "Explore a latent map: click a code or empty space and decode it"),
+    PageRow("views/zoo.py", "Model zoo", ":material/grid_view:", "zoo",
+            "Every family side by side on the same digits: what each one optimises, and what that does"),
+    PageRow("views/ae_vs_vae.py", "AE vs VAE", ":material/difference:", "ae-vs-vae",
+            "The same 2-D network with and without the KL term: gaps, scale, and what sampling gives"),
+    PageRow("views/compare.py", "VAE vs AAE", ":material/compare:", "vae-vs-aae",
+            "A VAE and an AAE on the same prior: which one fills it"),
+    PageRow("views/denoising.py", "Denoising", ":material/blur_on:", "denoising",
+            "Corrupt a digit and see what a denoising AE recovers that a plain AE cannot"),
+    PageRow("views/interpolation.py", "Interpolation", ":material/animation:", "interpolation",
+            "Walk between two digits through the code"),
+    PageRow("views/styles.py", "Style explorer", ":material/brush:", "styles",
+            "Change a digit's style, not its identity (supervised AAE, conditional VAE)"),
+    PageRow("views/label_manifolds.py", "Label-conditioned manifolds", ":material/donut_large:", "label-manifolds",
+            "Pin each digit to its own part of the prior"),
+    PageRow("views/clusters.py", "Clusters", ":material/workspaces:", "clusters", "Find the digits without any label"),
+    PageRow("views/dimred.py", "Dimensionality reduction", ":material/grain:", "dimred",
+            "Map all of MNIST to 2-D with cluster heads"),
+    PageRow("views/neighbours.py", "Nearest neighbours", ":material/hub:", "neighbours",
+            "A digit's nearest neighbours in code space beside those in pixel space"),
+    PageRow("views/draw.py", "Draw or upload a digit", ":material/draw:", "draw", "Draw your own digit and encode it"),
+    PageRow("views/paper.py", "Paper vs ours", ":material/table_chart:", "paper", "The paper's numbers next to ours"),
+)

@@ -1,0 +1,57 @@
+"""AE vs VAE: the same 2-D network trained with and without the KL term (the autoencoder tutorial's figure)."""
+import streamlit as st
+import torch
+
+from aae_core import latent
+from app import resources
+from app.helpers import latent_figure, outside_share, same_network_pairs
+from app.widgets import seed_from_url
+
+st.title("AE vs VAE: what the KL term does to the code")
+st.markdown(
+    "Two models with **the same encoder and decoder** (784-256-256-2 and back), trained on the same digits for as "
+    "long. The plain **autoencoder** is asked only to reconstruct, so its codes go wherever suits the decoder: "
+    "any scale, long arms, gaps between digits. The **VAE** adds a KL term that pulls each image's q(z|x) toward "
+    "N(0, I): the codes gather into one round cloud, and every point of it decodes to a digit. Compare the axes' "
+    "ranges, the gaps, and what decoding samples of N(0, I) gives.")
+
+pairs = same_network_pairs(resources.cards(), "ae", "vae")
+if not pairs:
+    st.warning("This page needs a 2-D plain autoencoder and a 2-D VAE with the same network in pretrained/ "
+               "(`python -m aae_core.shipped train ae-2d vae-2d`).")
+    st.stop()
+labels_of = {f"{a} and {b}": (a, b) for a, b in pairs}
+seed_from_url("pair", list(labels_of), "ae_vae_pair")
+choice = st.selectbox("Models", list(labels_of), key="ae_vae_pair") if len(pairs) > 1 else next(iter(labels_of))
+names = dict(zip(("ae", "vae"), labels_of.get(choice, pairs[0])))
+grid_n = st.slider("Manifold grid (images per side)", 5, 20, 12, key="ae_vae_grid")
+
+for col, kind in zip(st.columns(2), ("ae", "vae")):
+    name = names[kind]
+    codes, labels = resources.codes(name)
+    lo, hi = resources.extent(name)
+    model = resources.model(name)
+    metrics = model.card.get("metrics", {})
+    with col:
+        st.subheader("Plain autoencoder" if kind == "ae" else "VAE (KL to N(0, I))")
+        fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name), height=480, legend_below=True)
+        st.plotly_chart(fig, key=f"ae-vae-{kind}", config={"displaylogo": False})
+        st.caption(f"Axes from {lo:.2f} to {hi:.2f}"
+                   + (" — the codes' own range: nothing fixes their scale." if kind == "ae" else
+                      " — the prior's range; the outlines hold 50 / 90 / 99 % of N(0, I).")
+                   + f" {outside_share(codes, lo, hi):.1%} of the test codes lie outside the view.")
+        st.image(resources.manifold_png(name, grid_n), caption=f"decoded on a {grid_n}×{grid_n} grid over the same view",
+                 width="stretch")
+        samples = model.sample(10, torch.Generator().manual_seed(0)).numpy()
+        st.image(latent.png_bytes(latent.tile(samples, 1, 10, pad=2), size=600),
+                 caption="decoded samples z ~ N(0, I) (seed 0)" + (
+                     " — the AE never put its codes there, so these are whatever its decoder makes of them"
+                     if kind == "ae" else ""))
+        m1, m2, m3 = st.columns(3)
+        m1.metric("recon. NLL ↓", f"{metrics.get('recon_bce', float('nan')):.1f}")
+        m2.metric("5-NN acc. ↑", f"{metrics.get('knn5_accuracy', float('nan')):.3f}")
+        m3.metric("distance to N(0, I) ↓", f"{metrics.get('prior_swd', float('nan')):.3f}")
+st.caption("Recon. NLL: Bernoulli negative log-likelihood of a test image given its own code (nats). 5-NN accuracy: how "
+           "often a test code's five nearest training codes share its digit. Distance to N(0, I): sliced Wasserstein "
+           f"distance between the 10,000 test codes and as many samples of N(0, I). Models: {names['ae']} and "
+           f"{names['vae']}; their cards hold the commands and recipes.")

@@ -19,6 +19,10 @@ PAGES = [st.Page(row.file, title=row.title, icon=row.icon, default=not row.url_p
                  **({"url_path": row.url_path} if row.url_path else {})) for row in page_table.PAGES]
 page = st.navigation(PAGES)
 st.sidebar.caption("Adversarial autoencoders (Makhzani et al. 2015) and their relatives, trained on MNIST.")
+if "present" not in st.session_state:  # ?present=1 opens the app in presentation mode (a lecture's bookmark)
+    st.session_state["present"] = st.query_params.get("present") == "1"
+if st.sidebar.toggle("Presentation mode", key="present", help="Large pictures and text, for a projector"):
+    st.markdown("<style>html { font-size: 22px; }</style>", unsafe_allow_html=True)  # fixed CSS, no user text
 from app import resources  # noqa: E402
 
 if resources.refused():  # one notice, in the sidebar, for every page; the server's log has the detail

@@ -94,6 +94,26 @@ def selected_digits(name: str, indices, labels: np.ndarray, images) -> None:
                 + (f"; a random sample of {len(idx)} of them:" if len(idx) < len(indices) else ":")
                 + " " + ", ".join(f"#{i} (label {labels[i]})" for i in idx))
     originals = images[idx]
-    st.image(latent.png_bytes(latent.tile(np.concatenate([originals, resources.reconstruct(name, originals)]), 2,
-                                          len(idx), pad=2), size=min(900, 90 * len(idx))),
-             caption="top: the test images · bottom: their reconstructions D(E(x))", output_format="PNG")
+    picture(latent.tile(np.concatenate([originals, resources.reconstruct(name, originals)]), 2, len(idx), pad=2),
+            min(900, 90 * len(idx)), "top: the test images · bottom: their reconstructions D(E(x))",
+            f"selection-{name}.png")
+
+
+PRESENT_SCALE = 2  # presentation mode: every picture twice as large, for a projector
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get("present"))
+
+
+def picture(image: np.ndarray, size: int, caption: str, file_name: str, where=None, stretch: bool = False,
+            save: bool = True) -> None:
+    """A uint8 image (a digit, a strip, a sheet, a manifold) drawn with sharp pixels about ``size`` px on
+    its longer side (twice that in presentation mode), with a button under it to save it as a PNG.
+    ``where``: a column or container (default: the page)."""
+    where = where or st
+    png = latent.png_bytes(image, size=size * (PRESENT_SCALE if presenting() else 1))
+    where.image(png, caption=caption, output_format="PNG", width="stretch" if stretch else "content")
+    if save:
+        where.download_button("PNG", png, file_name=file_name, mime="image/png", on_click="ignore",
+                              icon=":material/download:", key=f"png-{file_name}", help="Save this picture as a PNG file")

@@ -5,7 +5,7 @@ import torch
 from aae_core import latent
 from app import resources
 from app.helpers import latent_figure, outside_share, same_network_pairs
-from app.widgets import seed_from_url
+from app.widgets import picture, seed_from_url
 
 st.title("AE vs VAE: what the KL term does to the code")
 st.markdown(
@@ -43,10 +43,9 @@ for col, kind in zip(st.columns(2), ("ae", "vae")):
         st.image(resources.manifold_png(name, grid_n), caption=f"decoded on a {grid_n}×{grid_n} grid over the same view",
                  width="stretch")
         samples = model.sample(10, torch.Generator().manual_seed(0)).numpy()
-        st.image(latent.png_bytes(latent.tile(samples, 1, 10, pad=2), size=600),
-                 caption="decoded samples z ~ N(0, I) (seed 0)" + (
-                     " — the AE never put its codes there, so these are whatever its decoder makes of them"
-                     if kind == "ae" else ""))
+        picture(latent.tile(samples, 1, 10, pad=2), 600, "decoded samples z ~ N(0, I) (seed 0)" + (
+                " — the AE never put its codes there, so these are whatever its decoder makes of them"
+                if kind == "ae" else ""), f"samples-{name}.png")
         m1, m2, m3 = st.columns(3)
         m1.metric("recon. NLL ↓", f"{metrics.get('recon_bce', float('nan')):.1f}")
         m2.metric("5-NN acc. ↑", f"{metrics.get('knn5_accuracy', float('nan')):.3f}")

@@ -7,7 +7,7 @@ from aae_core import latent, metrics, paper
 from app import resources
 from app.helpers import clamp_int
 from app.projected_map import members_figure
-from app.widgets import model_numbers, model_picker, safe_fragment
+from app.widgets import model_numbers, model_picker, picture, safe_fragment
 
 st.title("Clusters without labels")
 st.markdown(
@@ -43,8 +43,8 @@ for start in range(0, k_total, PER_ROW):
     for c, col in zip(range(start, min(start + PER_ROW, k_total)), st.columns(PER_ROW)):
         named = f" → {paper_names[c]}" if paper_names is not None else ""
         label = f"{c}{named} · {'empty' if sizes[c] == 0 else f'{sizes[c]:,}'}"
-        col.image(latent.png_bytes(latent.to_uint8(heads[c]).reshape(28, 28), size=112), output_format="PNG",
-                  caption=label, width="stretch")
+        picture(latent.to_uint8(heads[c]).reshape(28, 28), 112, label, f"cluster-{name}-{c}.png", where=col,
+                stretch=True, save=False)
 empty = int((sizes == 0).sum())
 if empty:
     st.warning(f"{empty} of the {k_total} clusters are empty: no test image is assigned to them "
@@ -89,15 +89,15 @@ def cluster_detail() -> None:
         if len(members):
             top = members[np.argsort(-probs[members, k])][:40]
             grid = np.concatenate([images[top], np.zeros(((-len(top)) % 8, 784), np.float32)])
-            st.image(latent.png_bytes(latent.tile(grid, len(grid) // 8, 8, pad=2), size=600), output_format="PNG",
-                     caption="true digits: " + " ".join(str(labels[i]) for i in top))
+            picture(latent.tile(grid, len(grid) // 8, 8, pad=2), 600, "true digits: " + " ".join(str(labels[i]) for i in top),
+                    f"cluster-{name}-{k}-members.png")
         else:
             st.caption("No test image falls in this cluster.")
     with right:
         st.markdown("**Generated from it** (cluster k, random styles z ~ N(0, I))")
         z = model.prior.sample(32, torch.Generator().manual_seed(k))[0].numpy()
-        st.image(latent.png_bytes(latent.tile(resources.decode_labelled(name, z, k), 4, 8, pad=2), size=600),
-                 output_format="PNG")
+        picture(latent.tile(resources.decode_labelled(name, z, k), 4, 8, pad=2), 600, f"cluster {k}, 32 random styles",
+                f"cluster-{name}-{k}-generated.png")
 
 
 cluster_detail()

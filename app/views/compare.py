@@ -5,7 +5,7 @@ import torch
 from aae_core import latent
 from app import resources
 from app.helpers import latent_figure, outside_share, prior_pairs, verdict
-from app.widgets import seed_from_url
+from app.widgets import picture, seed_from_url
 
 st.title("VAE vs AAE on the same prior")
 st.markdown(
@@ -49,8 +49,8 @@ for col, kind in zip(cols, ("vae", "aae")):
         m3.metric("5-NN acc. ↑", f"{metrics.get('knn5_accuracy', float('nan')):.3f}")
         m4.metric("recon. NLL ↓", f"{metrics.get('recon_bce', float('nan')):.1f}")
         samples = model.sample(n_samples, torch.Generator().manual_seed(0)).numpy()
-        st.image(latent.png_bytes(latent.tile(samples, 1, n_samples, pad=2), size=min(700, 70 * n_samples)),
-                 caption=f"decoded samples z ~ p(z) (seed 0) — {name}", output_format="PNG")
+        picture(latent.tile(samples, 1, n_samples, pad=2), min(700, 70 * n_samples),
+                f"decoded samples z ~ p(z) (seed 0) — {name}", f"samples-{name}.png")
 
 st.caption("Prior distance (SWD): sliced 2-Wasserstein distance between the 10k test codes and 10k prior samples, "
            "over 256 random directions. Prior MMD²: maximum mean discrepancy with an inverse-multiquadratics kernel "

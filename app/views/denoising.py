@@ -8,7 +8,7 @@ from aae_core import latent
 from aae_core.corrupt import CORRUPTIONS, corrupt
 from app import resources
 from app.helpers import same_network_pairs
-from app.widgets import number_from_url, seed_from_url
+from app.widgets import number_from_url, picture, seed_from_url
 
 NAMES = {"mask": "zero-masking (pixels set to 0)", "salt-pepper": "salt and pepper (pixels set to 0 or 1)",
          "gaussian": "additive Gaussian noise (std = level)"}
@@ -43,9 +43,9 @@ clean = torch.from_numpy(images[idx])
 noisy = corrupt(clean, kind, level, torch.Generator().manual_seed(int(seed)))
 rows = [clean.numpy(), noisy.numpy(), resources.reconstruct(ae_name, noisy.numpy()),
         resources.reconstruct(dae_name, noisy.numpy()), resources.reconstruct(ae_name, clean.numpy())]
-st.image(latent.png_bytes(latent.tile(np.concatenate(rows), 5, 8, pad=2), size=640),
-         caption="Rows: the clean digits · corrupted · the plain AE's rebuild of the corrupted · the denoising AE's "
-                 "rebuild of the corrupted · the plain AE's rebuild of the clean (its best)")
+picture(latent.tile(np.concatenate(rows), 5, 8, pad=2), 640, "Rows: the clean digits · corrupted · the plain AE's rebuild of the corrupted · the denoising AE's "
+                 "rebuild of the corrupted · the plain AE's rebuild of the clean (its best)",
+        f"denoising-{kind}-{level:.2f}-{seed}.png")
 
 levels = tuple(np.round(np.linspace(0, 0.9, 10), 2))
 curves = {name: resources.recovery(name, kind, levels) for name in (ae_name, dae_name)}

@@ -11,7 +11,7 @@ from aae_core.registry import list_models
 from app import resources
 from app.helpers import add_marker, latent_figure, literal, model_label, models_for
 from app.projected_map import place_on_map
-from app.widgets import model_picker
+from app.widgets import model_picker, picture
 
 st.title("Draw or upload a digit")
 st.markdown(
@@ -60,7 +60,7 @@ cards = resources.cards()
 c1, c2, c3 = st.columns([1, 2, 2])
 with c1:
     st.markdown("**What the models see**")
-    st.image(latent.png_bytes(latent.to_uint8(x), 168), output_format="PNG", caption="28×28, MNIST-style")
+    picture(latent.to_uint8(x), 168, "28×28, MNIST-style", "your-digit.png")
     if source == "the upload":
         st.caption(f"read from {literal(upload.name)}")
 
@@ -83,9 +83,9 @@ with c2:
             st.plotly_chart(fig, key=f"draw-fig-{name}", config={"displaylogo": False})
             if note:
                 st.caption(note)
-        st.image(latent.png_bytes(latent.to_uint8(resources.reconstruct(name, flat)[0]).reshape(28, 28), 112),
-                 output_format="PNG", caption="its reconstruction D(E(x)), from z = ("
-                 + ", ".join(f"{v:.2f}" for v in z[:4]) + (", …)" if len(z) > 4 else ")"))
+        picture(latent.to_uint8(resources.reconstruct(name, flat)[0]).reshape(28, 28), 112,
+                "its reconstruction D(E(x)), from z = (" + ", ".join(f"{v:.2f}" for v in z[:4])
+                + (", …)" if len(z) > 4 else ")"), f"reconstruction-{name}.png", save=False)
 
 with c3:
     classifiers = models_for(cards, latent_dim=None, families=("semi-aae",))
@@ -106,5 +106,5 @@ if stylers:
     with torch.no_grad():
         style = resources.model(styler).encode(torch.from_numpy(flat)).numpy()  # 1×d
     st.markdown("**Your style, written as every digit** (its style code z = E(x), decoded with each label)")
-    st.image(latent.png_bytes(latent.tile(resources.style_sheet(styler, style), 1, 10, pad=2), 1000),
-             width="stretch", output_format="PNG")
+    picture(latent.tile(resources.style_sheet(styler, style), 1, 10, pad=2), 1000, "your style as 0, 1, …, 9",
+            f"your-style-{styler}.png", stretch=True)

@@ -6,7 +6,7 @@ import torch
 from aae_core import latent
 from app import resources
 from app.helpers import add_path, fair_sample, latent_figure, morph_figure
-from app.widgets import model_picker, number_from_url, safe_fragment
+from app.widgets import model_picker, number_from_url, picture, safe_fragment
 
 N_TEST = 10_000
 MAP_POINTS = 2_000  # test codes drawn on the path map
@@ -58,10 +58,10 @@ with ends:
     recon = resources.reconstruct(name, images[[int(ia), int(ib)]])
     for row, (which, i, r) in enumerate((("A", int(ia), recon[0]), ("B", int(ib), recon[1]))):
         c_in, c_rec = st.columns(2)
-        c_in.image(latent.png_bytes(latent.to_uint8(images[i]).reshape(28, 28), 112),
-                   caption=f"{which}: test #{i}, label {labels[i]}", output_format="PNG")
-        c_rec.image(latent.png_bytes(latent.to_uint8(r).reshape(28, 28), 112),
-                    caption=f"D(E({which})): t = {row}", output_format="PNG")
+        picture(latent.to_uint8(images[i]).reshape(28, 28), 112, f"{which}: test #{i}, label {labels[i]}",
+                f"test-{i}.png", where=c_in, save=False)
+        picture(latent.to_uint8(r).reshape(28, 28), 112, f"D(E({which})): t = {row}", f"recon-{i}.png", where=c_rec,
+                save=False)
 with path_col:
     lo, hi = resources.extent(name)
     path = latent.interpolate(za_t, zb_t, torch.linspace(0, 1, 11), method).numpy()
@@ -80,8 +80,8 @@ def live_step() -> None:
     st.query_params["t"] = f"{t:.2f}"
     z = latent.interpolate(za_t, zb_t, float(t), method)[0]
     img = resources.decode(name, z[None].numpy())[0]
-    st.image(latent.png_bytes(latent.to_uint8(img).reshape(28, 28), 224),
-             caption=f"D(z(t)) at t = {t:.2f}, z = ({', '.join(f'{v:.2f}' for v in z.tolist())})", output_format="PNG")
+    picture(latent.to_uint8(img).reshape(28, 28), 224,
+            f"D(z(t)) at t = {t:.2f}, z = ({', '.join(f'{v:.2f}' for v in z.tolist())})", "walk-frame.png", save=False)
 
 
 left, right = st.columns(2)
@@ -97,7 +97,7 @@ with right:
 st.subheader("The whole path")
 n_frames = st.slider("Frames in the strip", 5, 20, 10, key="n_frames")
 strip = frames(n_frames)
-st.image(latent.png_bytes(latent.tile(strip, 1, n_frames, pad=2), size=min(1100, 84 * n_frames)),
-         caption=f"{method} path from test #{int(ia)} to test #{int(ib)}", output_format="PNG")
+picture(latent.tile(strip, 1, n_frames, pad=2), min(1100, 84 * n_frames),
+        f"{method} path from test #{int(ia)} to test #{int(ib)}", f"walk-{name}-{int(ia)}-{int(ib)}-{method}.png")
 st.download_button("Download the walk as a GIF", lambda: latent.gif_bytes(frames(24)), on_click="ignore",
                    file_name=f"walk-{name}-{int(ia)}-{int(ib)}-{method}.gif", mime="image/gif")  # made on click

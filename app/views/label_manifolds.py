@@ -6,7 +6,7 @@ import streamlit as st
 from aae_core import latent
 from app import resources
 from app.helpers import add_path, latent_figure
-from app.widgets import model_numbers, model_picker, seed_from_url
+from app.widgets import model_numbers, model_picker, picture, seed_from_url
 
 st.title("Label-conditioned manifolds")
 st.markdown(
@@ -43,9 +43,9 @@ with walk_col:
     st.markdown(f"**Decoded walk along component {digit}**")
     per_row = 5
     frames = np.concatenate([walk.numpy(), np.zeros(((-steps) % per_row, 784), np.float32)])
-    st.image(latent.png_bytes(latent.tile(frames, len(frames) // per_row, per_row, pad=2), size=560), width="stretch",
-             output_format="PNG", caption=f"steps 1–{steps} of the walk (black on the map), row by row, "
-                                          f"{per_row} per row")
+    picture(latent.tile(frames, len(frames) // per_row, per_row, pad=2), 560,
+            f"steps 1–{steps} of the walk (black on the map), row by row, {per_row} per row",
+            f"walk-{name}-digit-{digit}.png", stretch=True)
     mine = np.flatnonzero(labels == digit)
     st.metric(f"test images of digit {digit}", f"{len(mine):,}",
               help="codes of this digit, drawn in its colour on the map")

@@ -7,7 +7,7 @@ from aae_core.registry import list_models
 from app import resources
 from app.helpers import fair_sample, latent_figure, outside_share, read_selection
 from app.projected_map import projected_map
-from app.widgets import model_picker, number_from_url, selected_digits
+from app.widgets import model_picker, number_from_url, picture, selected_digits
 
 st.title("Latent map")
 st.markdown(
@@ -86,9 +86,9 @@ if sel.test_indices:
     selected_digits(name, sel.test_indices, labels, images)
 if sel.spots:
     z = np.array([sel.spots[i] for i in fair_sample(range(len(sel.spots)), 16)], dtype=np.float32)
-    st.image(latent.png_bytes(latent.tile(resources.decode(name, z), 1, len(z), pad=2), size=min(900, 90 * len(z))),
-             caption=f"decoded spots ({len(z)} of {len(sel.spots)} selected): "
-                     + ", ".join(f"({a:.2f}, {b:.2f})" for a, b in z), output_format="PNG")
+    picture(latent.tile(resources.decode(name, z), 1, len(z), pad=2), min(900, 90 * len(z)),
+            f"decoded spots ({len(z)} of {len(sel.spots)} selected): " + ", ".join(f"({a:.2f}, {b:.2f})" for a, b in z),
+            f"decoded-spots-{name}.png")
 if not sel.test_indices and not sel.spots:
     st.caption("Nothing selected yet: click a dot or empty space on the map, or decode a spot by its coordinates.")
 
@@ -104,5 +104,5 @@ st.query_params["z1"], st.query_params["z2"] = f"{z1:.2f}", f"{z2:.2f}"
 spot = np.array([[z1, z2]], dtype=np.float32)
 near = latent.nearest(codes, spot[0])
 with c3:
-    st.image(latent.png_bytes(latent.to_uint8(resources.decode(name, spot)[0]).reshape(28, 28), size=140),
-             caption=f"D(z) at ({z1:.2f}, {z2:.2f}); nearest test code: #{near} (label {labels[near]})", output_format="PNG")
+    picture(latent.to_uint8(resources.decode(name, spot)[0]).reshape(28, 28), 140,
+            f"D(z) at ({z1:.2f}, {z2:.2f}); nearest test code: #{near} (label {labels[near]})", "decoded.png", save=False)

@@ -5,7 +5,7 @@ import streamlit as st
 from aae_core import latent, neighbours
 from aae_core.registry import list_models
 from app import resources
-from app.widgets import model_numbers, model_picker, number_from_url
+from app.widgets import model_numbers, model_picker, number_from_url, picture
 
 N_TEST = 10_000
 
@@ -38,14 +38,14 @@ st.query_params["idx"] = str(idx)
 by_code = neighbours.nearest(codes, codes[idx], k, exclude=idx)
 by_pixels = neighbours.nearest(images.raw, images.raw[idx], k, exclude=idx)
 left, right = st.columns([1, 6])
-left.image(latent.png_bytes(latent.to_uint8(images[idx]).reshape(28, 28), 112), output_format="PNG",
-           caption=f"test #{idx}, label {labels[idx]}")
+picture(latent.to_uint8(images[idx]).reshape(28, 28), 112, f"test #{idx}, label {labels[idx]}", f"test-{idx}.png",
+        where=left, save=False)
 with right:
     for title, found in (("By code", by_code), ("By pixels", by_pixels)):
         same = int((labels[found] == labels[idx]).sum())
         st.markdown(f"**{title}**: {same} of {k} share its label")
-        st.image(latent.png_bytes(latent.tile(images[found], 1, k, pad=2), size=min(1100, 70 * k)), output_format="PNG",
-                 caption=" · ".join(f"#{i} ({labels[i]})" for i in found), width="stretch")
+        picture(latent.tile(images[found], 1, k, pad=2), min(1100, 70 * k), " · ".join(f"#{i} ({labels[i]})" for i in found),
+                f"neighbours-{name}-{idx}-{title.split()[1]}.png", stretch=True)
 
 st.subheader("Over 300 test digits")
 code_share, pixel_share = resources.code_agreement(name, k), resources.pixel_agreement(k)

@@ -6,7 +6,7 @@ import streamlit as st
 from aae_core import latent
 from app import resources
 from app.helpers import models_for, parse_floats
-from app.widgets import model_numbers, model_picker, safe_fragment
+from app.widgets import model_numbers, model_picker, picture, safe_fragment
 
 N_TEST = 10_000
 ROWS_OF_ANALOGIES = 4
@@ -91,13 +91,13 @@ def explorer() -> None:
     z = np.array([[st.session_state[k] for k in keys]], dtype=np.float32)
     st.query_params["style"] = ",".join(f"{v:.2f}" for v in z[0])
     sheet = resources.style_sheet(name, z)  # 10×784
-    st.image(latent.png_bytes(latent.tile(sheet, 1, model.n_classes, pad=2), size=1000), width="stretch",
-             caption="The same style z written as 0, 1, …, 9", output_format="PNG")
+    picture(latent.tile(sheet, 1, model.n_classes, pad=2), 1000, "The same style z written as 0, 1, …, 9",
+            f"style-{name}.png", stretch=True)
     if partner:
         other = resources.style_sheet(partner, z)
-        st.image(latent.png_bytes(latent.tile(other, 1, 10, pad=2), size=1000), width="stretch", output_format="PNG",
-                 caption=f"The same z through {partner} ({resources.cards()[partner]['model']}): "
-                         "the same structure, its code regularised the other way")
+        picture(latent.tile(other, 1, 10, pad=2), 1000, f"The same z through {partner} "
+                f"({resources.cards()[partner]['model']}): the same structure, its code regularised the other way",
+                f"style-{partner}.png", stretch=True)
 
 
 explorer()
@@ -110,5 +110,6 @@ first = int(st.session_state.get("style-source", 0))
 rows = [(first + j * 997) % N_TEST for j in range(ROWS_OF_ANALOGIES)]
 sheet = resources.style_sheet(name, codes[rows])  # (rows·10)×784
 grid = np.concatenate([np.concatenate([images[r][None], sheet[j * 10:(j + 1) * 10]]) for j, r in enumerate(rows)])
-st.image(latent.png_bytes(latent.tile(grid, len(rows), 11, pad=2), size=1100), width="stretch", output_format="PNG",
-         caption="rows: test images #" + ", #".join(map(str, rows)) + " (first column) and their styles as 0–9")
+picture(latent.tile(grid, len(rows), 11, pad=2), 1100,
+        "rows: test images #" + ", #".join(map(str, rows)) + " (first column) and their styles as 0–9",
+        f"analogies-{name}.png", stretch=True)

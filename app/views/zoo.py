@@ -5,6 +5,7 @@ import streamlit as st
 from aae_core import latent, zoo
 from app import resources
 from app.helpers import model_label
+from app.widgets import picture
 
 st.title("Model zoo")
 st.markdown(
@@ -22,7 +23,7 @@ if not names:
     st.stop()
 images = resources.test_images()
 inputs = images[zoo.first_of_each_digit(images.labels)]
-st.image(latent.png_bytes(latent.tile(inputs, 1, 10, pad=2), size=600), caption="The ten test digits every model is given")
+picture(latent.tile(inputs, 1, 10, pad=2), 600, "The ten test digits every model is given", "zoo-inputs.png")
 
 rows = []
 for name in names:
@@ -46,9 +47,10 @@ for name in names:
     with text:
         st.markdown(f"**{card['model'].upper()}** — {zoo.summary(card['model'])}")
         st.caption(model_label(name, card))
-    recon_col.image(latent.png_bytes(latent.tile(p.recon, 1, 10, pad=2), size=480),
-                    caption="reconstructions of the ten digits")
+    picture(latent.tile(p.recon, 1, 10, pad=2), 480, "reconstructions of the ten digits", f"zoo-recon-{name}.png",
+            where=recon_col)
     where = "its 2-D code" if p.map_kind == "code" else f"a {p.map_kind.upper()} of its {card['latent_dim']}-D code"
     map_col.image(p.map_image, caption=f"the test digits in {where}", width=220)
-    sample_col.image(latent.png_bytes(latent.tile(p.samples, 4, 4, pad=2), size=220),
-                     caption="decoded prior samples (seed 0)" + (", one digit label each" if resources.decoder_reads_label(name) else ""))
+    picture(latent.tile(p.samples, 4, 4, pad=2), 220, "decoded prior samples (seed 0)"
+            + (", one digit label each" if resources.decoder_reads_label(name) else ""), f"zoo-samples-{name}.png",
+            where=sample_col)

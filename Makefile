@@ -34,8 +34,11 @@ install-test: install
 test: install-test .streamlit/config.toml
 	$(BIN)/python -m pytest -q
 
-bench: install
+# Training and decoding speed, then the browser round trips (slider moves, page ready) of 1 and 10
+# concurrent sessions beside a trivial one-slider app measured in the same run.
+bench: install-test
 	$(BIN)/python -m aae_core.bench
+	$(BIN)/python -m app.bench_load ratio --sessions 1 10
 
 # Real browsers against the real app and a trivial one-slider app in the same run (app/bench_load.py):
 # 5, 10 and 20 concurrent sessions, page-ready and slider round trips as multiples of the floor.

@@ -54,6 +54,16 @@ def ours(result: PaperResult, metrics: dict) -> tuple[str, float | None]:
     return (f"{value:.1f} ± {se:.1f}" if se is not None else f"{value:.1f}"), value
 
 
+def over_seeds(result: PaperResult, seeds: dict | None) -> str | None:
+    """Mean ± standard deviation over the seeds trained for a result (a card's ``seeds``), as the
+    paper reports its ± over runs; None for a model trained once."""
+    if not seeds or seeds.get("n", 0) < 2 or result.metric not in seeds.get("mean", {}):
+        return None
+    mean, std = seeds["mean"][result.metric], seeds["std"][result.metric]
+    scale, unit = (100, " %") if result.unit == "%" else (1, "")
+    return f"{scale * mean:.2f} ± {scale * std:.2f}{unit} over {seeds['n']} seeds"
+
+
 def parzen_calibration(path: Path = CALIBRATION_FILE) -> dict | None:
     """The Parzen score of real training images and of k-NN local means through our protocol
     (written by ``python -m aae_core.calibrate``), or None when that file is absent or unreadable."""

@@ -53,8 +53,11 @@ def paper_table(cards: dict[str, dict]) -> str:
         shown, value = paper.ours(r, card.get("metrics", {}))
         gap = "—" if value is None else (f"{value - r.paper_value:+.2f} %-points" if r.unit == "%"
                                          else f"{value - r.paper_value:+.1f} nats")
-        rows.append(f"| {r.result} | {r.paper} | {r.public} | **{shown}** | {gap} | `{r.model}`, 1 run (seed {card['seed']}) "
-                    f"| {_epochs(card)} | {_time(card)} |")
+        spread = paper.over_seeds(r, card.get("seeds"))
+        runs = (f"{card['seeds']['n']} runs, shipped: seed {card['seed']} (median validation)" if spread
+                else f"1 run (seed {card['seed']})")
+        rows.append(f"| {r.result} | {r.paper} | {r.public} | **{shown}**{f' ({spread})' if spread else ''} | {gap} "
+                    f"| `{r.model}`, {runs} | {_epochs(card)} | {_time(card)} |")
         if r.metric == "parzen_ll":
             rows += calibration_rows(r.paper_value)
     return "\n".join(rows)

@@ -6,6 +6,7 @@ widths, recipe (and the recipes compared on validation), epochs, selection metri
     python -m aae_core.shipped command NAME [--recipe R]  # the training command of one row
     python -m aae_core.shipped train NAME... --data MNIST [--jobs 2]   # train every recipe of each row
     python -m aae_core.shipped pick NAME... --data MNIST  # ship the run with the best validation score
+    python -m aae_core.shipped adopt NAME RUN [--log device-log.json]  # ship a sweep's median seed, ± over seeds
 
 ``train`` writes each recipe's run to ``runs/NAME--RECIPE`` (resumable); ``pick`` copies the run with
 the lowest validation score into ``pretrained/NAME`` in 8 bits (``aae_core.quantize``) and records
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -206,12 +208,89 @@ def validation_curve(folder: Path) -> list[list[float]]:
     return curve_of(run_history(folder))
 
 
-def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
-    """Copy the row's run with the best validation score into ``pretrained/NAME`` (8-bit weights)."""
+def ship(name: str, src: Path, pretrained: Path, data: str, **card_extra) -> None:
+    """Copy the run folder ``src`` into ``pretrained/NAME``: weights in 8 bits (16 where 8 move a metric
+    too far, said on the card), the card named NAME and given ``card_extra``, the 2-D maps of a code
+    above 2-D computed now (never on a request)."""
     from aae_core import quantize
     from aae_core.data import load_dataset
     from aae_core.evaluate import card_markdown
     from aae_core.weights import load_codes, load_model, read_json, save_model
+
+    dst, tmp = pretrained / name, pretrained / f".{name}.new"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("checkpoint.pt"))
+    if read_json(tmp / "config.json").get("dtype") not in ("int8", "float16"):
+        report = quantize.quantize_folder(tmp, load_dataset(data, "train"), load_dataset(data, "test"), 0.01, name=name,
+                                          fallback=True)
+        if "refused" in report:
+            shutil.rmtree(tmp)
+            raise ValueError(f"{name}: {report}")
+    model, codes = load_model(tmp), load_codes(tmp)
+    card = dict(model.card, name=name, **card_extra)
+    save_model(model, dst, card=card, dtype=card["weights_dtype"], codes=codes, card_markdown=card_markdown(name, card))
+    shutil.rmtree(tmp, ignore_errors=True)  # save_model swapped the new folder in whole
+    if codes is not None and codes["codes"].shape[1] > 2:
+        from aae_core import projections
+        projections.write(dst, projections.compute(codes["codes"].float().numpy()))
+
+
+SEED_SUFFIX = re.compile(r"-seed(\d+)$")
+
+
+def seed_cards(run: Path, log: Path | None = None) -> dict[int, dict]:
+    """Every seed's card of the sweep setting that ``run`` (a sweep's ``FAMILY[-LABELS]--RECIPE-seedS``
+    folder) belongs to: from a device run's log (``device-log.json``, which holds every seed's card) or,
+    without one, from the sibling folders beside ``run``. {seed: card}."""
+    from aae_core.weights import read_json
+
+    match = SEED_SUFFIX.search(run.name)
+    if not match:
+        raise ValueError(f"{run.name!r} is not a sweep's seed folder (NAME--RECIPE-seedS)")
+    stem = run.name[:match.start()]
+    if log is not None:
+        found = {k: v for entry in read_json(log).get("runs", []) for k, v in entry.get("cards", {}).items()}
+    else:
+        found = {f.name: read_json(f / "card.json") for f in run.parent.iterdir() if (f / "card.json").exists()}
+    out = {}
+    for folder, card in found.items():
+        m = SEED_SUFFIX.search(folder)
+        if m and folder[:m.start()] == stem:
+            out[int(m.group(1))] = card
+    return dict(sorted(out.items()))
+
+
+def seeds_summary(cards: dict[int, dict], shipped_seed: int) -> dict:
+    """Each seed's test metrics, their mean and standard deviation over the seeds (the paper's ± over
+    runs), and the seed that ships."""
+    import statistics
+
+    def numbers(card: dict) -> set[str]:
+        return {k for k, v in card.get("metrics", {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+    keys = sorted(set.intersection(*map(numbers, cards.values()))) if cards else []
+    per = {str(s): {k: c["metrics"][k] for k in keys} for s, c in cards.items()}
+    values = {k: [c["metrics"][k] for c in cards.values()] for k in keys}
+    return {"n": len(cards), "shipped_seed": shipped_seed, "per_seed": per,
+            "mean": {k: statistics.fmean(v) for k, v in values.items()},
+            "std": {k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in values.items()}}
+
+
+def adopt(name: str, run: Path, data: str, pretrained: Path, log: Path | None = None) -> dict:
+    """Ship a sweep's seed folder (the median-validation seed of its setting) as row ``name``, every
+    seed's test numbers with mean ± std on the card (``seeds``)."""
+    get_row(name)
+    if not (run / "card.json").exists():
+        raise ValueError(f"{run} holds no finished run (no card.json)")
+    cards = seed_cards(run, log)
+    summary = seeds_summary(cards, int(SEED_SUFFIX.search(run.name).group(1)))
+    ship(name, run, pretrained, data, seeds=summary)
+    return {"name": name, "shipped": run.name, "seeds": summary["n"], "mean": summary["mean"], "std": summary["std"]}
+
+
+def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
+    """Copy the row's run with the best validation score into ``pretrained/NAME`` (8-bit weights)."""
+    from aae_core.weights import read_json
 
     row = get_row(name)
     cards = {r: read_json(run_folder(name, r, runs) / "card.json") for r in row.recipes
@@ -220,17 +299,6 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
     if not scores:
         raise ValueError(f"{name}: no finished run under {runs}")
     best = min(scores, key=scores.get)
-    src, dst = run_folder(name, best, runs), pretrained / name
-    tmp = pretrained / f".{name}.new"
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("checkpoint.pt"))
-    if read_json(tmp / "config.json").get("dtype") not in ("int8", "float16"):  # 8 bits, else 16 (said on the card)
-        report = quantize.quantize_folder(tmp, load_dataset(data, "train"), load_dataset(data, "test"), 0.01, name=name,
-                                          fallback=True)
-        if "refused" in report:
-            shutil.rmtree(tmp)
-            raise ValueError(f"{name}: {report}")
-    model, codes = load_model(tmp), load_codes(tmp)
     compared = {r: {"validation_score": s, "run": run_folder(name, r, runs).name,
                     "curve": curve_of(cards[r].get("history", [])),
                     "epochs_done": cards[r].get("epochs_done")} for r, s in scores.items()}
@@ -244,12 +312,7 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
                    else f"stopped after epoch {last} of {row.epochs}")
             compared[r] = {"validation_score": None, "run": folder.name, "curve": validation_curve(folder),
                            "unfinished": how + (f", after {last} full epoch{'s' if last != 1 else ''}" if why else "")}
-    card = dict(model.card, name=name, recipe_name=best, recipes_compared=compared)
-    save_model(model, dst, card=card, dtype=card["weights_dtype"], codes=codes, card_markdown=card_markdown(name, card))
-    shutil.rmtree(tmp, ignore_errors=True)  # save_model swapped the new folder in whole
-    if codes is not None and codes["codes"].shape[1] > 2:  # the 2-D maps, built with the weights (never on a request)
-        from aae_core import projections
-        projections.write(dst, projections.compute(codes["codes"].float().numpy()))
+    ship(name, run_folder(name, best, runs), pretrained, data, recipe_name=best, recipes_compared=compared)
     return {"name": name, "shipped": best, "validation_scores": scores}
 
 
@@ -271,8 +334,19 @@ def main(argv: list[str] | None = None) -> int:
         t.add_argument("--runs", default=str(ROOT / "runs"))
         t.add_argument("--pretrained", default=str(ROOT / "pretrained"))
         t.add_argument("--jobs", type=int, default=2)
+    a = sub.add_parser("adopt", help="ship a sweep's seed folder as a row, every seed's numbers on its card")
+    a.add_argument("name")
+    a.add_argument("run", help="the seed folder, e.g. runs/semi-aae-100--paper-sgd-semi-seed2")
+    a.add_argument("--log", default=None, help="a device run's device-log.json (every seed's card); default: "
+                                                "the sibling folders of RUN")
+    a.add_argument("--data", default="../shared/data/mnist")
+    a.add_argument("--pretrained", default=str(ROOT / "pretrained"))
     args = p.parse_args(argv)
     try:
+        if args.cmd == "adopt":
+            print(json.dumps(adopt(args.name, Path(args.run), args.data, Path(args.pretrained),
+                                   Path(args.log) if args.log else None)), flush=True)
+            return 0
         if args.cmd == "list":
             for row in SHIPPED.values():
                 print(f"{row.name:24} {row.family:15} prior={row.prior or 'default':10} d={row.latent_dim or 'default'} "

@@ -197,3 +197,15 @@ def test_the_results_name_every_compared_recipe_and_the_one_that_shipped():
         assert f"**`{card['recipe_name']}`" in row and "(shipped)" in row
         scored = {r: v["validation_score"] for r, v in card["recipes_compared"].items() if v["validation_score"] is not None}
         assert min(scored, key=scored.get) == card["recipe_name"]  # the best on validation shipped
+
+
+def test_a_result_trained_over_seeds_shows_its_mean_and_spread_like_the_papers():
+    from aae_core import paper
+    from aae_core.report import paper_table
+
+    r = next(r for r in paper.PAPER_RESULTS if r.unit == "%")
+    card = dict(aae_core.load_pretrained(r.model).card)
+    card["seeds"] = {"n": 5, "shipped_seed": card["seed"], "mean": {r.metric: 0.0190}, "std": {r.metric: 0.0010}}
+    row = next(line for line in paper_table({r.model: card}).splitlines() if line.startswith(f"| {r.result} |"))
+    assert "(1.90 ± 0.10 % over 5 seeds)" in row and "5 runs, shipped: seed" in row
+    assert paper.over_seeds(r, {"n": 1, "mean": {r.metric: 0.02}, "std": {r.metric: 0.0}}) is None  # one run: no ±

@@ -342,6 +342,22 @@ def test_the_device_run_sweeps_seeds_in_a_budget_and_brings_home_every_card_and_
     model = load_model(runs / semi["shipped"][0])
     assert model.card["seed"] == semi["cards"][semi["shipped"][0]]["seed"]
 
+    # ship it under a row's name, every seed's test numbers (from the log) with mean ± std on its card
+    from aae_core import shipped
+    run = runs / semi["shipped"][0]  # e.g. semi-aae-20--paper-sgd-semi-seed1
+    shipped.adopt("semi-aae-100", run, str(idx_folder), tmp_path / "pretrained", out / "device-log.json")
+    card = load_model(tmp_path / "pretrained" / "semi-aae-100").card
+    stem = run.name.rsplit("-seed", 1)[0]
+    errors = [c["metrics"]["error"] for n, c in semi["cards"].items() if n.rsplit("-seed", 1)[0] == stem]
+    assert card["name"] == "semi-aae-100" and card["seeds"]["n"] == len(errors) == 3
+    assert card["seeds"]["shipped_seed"] == model.card["seed"]
+    assert card["seeds"]["mean"]["error"] == pytest.approx(float(np.mean(errors)))
+    assert card["seeds"]["std"]["error"] == pytest.approx(float(np.std(errors, ddof=1)))
+    with pytest.raises(ValueError, match="no finished run"):
+        shipped.adopt("semi-aae-100", runs, str(idx_folder), tmp_path / "pretrained")
+    with pytest.raises(ValueError, match="seed folder"):
+        shipped.seed_cards(runs / "ae-2d--adam")
+
 
 def test_torchrun_shards_a_sweep_over_processes_with_the_same_result(idx_folder, tmp_path):
     """Two gloo processes train half the grid each: the curves equal one process's."""

@@ -89,12 +89,33 @@ def test_interpolation_slider_morphs_the_digit_in_a_real_browser(server, browser
 def test_every_page_renders_without_an_error(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     for path, title, charts in [("", "aae-explorer", 0), ("latent-map", "Latent map", 1),
-                                ("vae-vs-aae", "VAE vs AAE", 2), ("interpolation", "Interpolation", 2)]:
+                                ("vae-vs-aae", "VAE vs AAE", 2), ("interpolation", "Interpolation", 2),
+                                ("zoo", "Model zoo", 0), ("ae-vs-vae", "AE vs VAE", 2), ("denoising", "Denoising", 1)]:
         page.goto(f"{server}/{path}")
         expect(page.locator("h1").first).to_contain_text(title, timeout=120_000)
         expect(page.locator(".js-plotly-plot")).to_have_count(charts, timeout=120_000)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
         expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+    page.close()
+
+
+def test_presentation_mode_doubles_the_pictures_and_each_saves_as_a_png(server, browser):
+    def first_picture_width(url: str) -> int:
+        page.goto(url)
+        img = page.locator('[data-testid="stImage"] img').first
+        expect(img).to_be_visible(timeout=120_000)
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+        return img.evaluate("img => img.naturalWidth")
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    normal = first_picture_width(f"{server}/neighbours?idx=3")
+    big = first_picture_width(f"{server}/neighbours?idx=3&present=1")
+    assert big >= 1.9 * normal, (normal, big)
+    expect(page.get_by_role("switch", name="Presentation mode")).to_be_checked()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="PNG").first.click()
+    assert download.value.suggested_filename.endswith(".png")
+    assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page.close()
 
 

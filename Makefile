@@ -7,7 +7,7 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 MNIST ?= ../shared/data/mnist
 
-.PHONY: run test install install-test bench bench-load bench-memory bench-soak pretrained pretrained-all results clean
+.PHONY: run test install install-test bench bench-load bench-memory bench-soak pretrained pretrained-relatives pretrained-all results clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -63,6 +63,12 @@ pretrained: install
 	$(SHIPPED) train $(CPU_2D) --data $(MNIST) --jobs $(JOBS)
 	$(SHIPPED) pick $(CPU_2D) --data $(MNIST)
 	$(BIN)/python -m aae_core.report --write docs/results.md
+
+# The relatives (AE, VAE, DAE, CAE, WAE-MMD, CVAE with 256-256 MLPs; the convolutional AAEs), on the CPU.
+RELATIVES := ae-2d vae-2d dae-2d cae-2d wae-mmd-2d cvae-2d aae-conv-2d aae-conv-bn-2d
+pretrained-relatives: install
+	$(SHIPPED) train $(RELATIVES) --data $(MNIST) --jobs $(JOBS)
+	$(SHIPPED) pick $(RELATIVES) --data $(MNIST)
 
 # Every row of the table (the label-aware family with the paper MLP: several CPU hours).
 pretrained-all: install

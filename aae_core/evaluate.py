@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from aae_core import metrics
+from aae_core.metric_table import METRICS
 from aae_core.data import DATASETS, DataError, load_dataset
 from aae_core.weights import WeightsError, load_model, read_json, save_model
 
@@ -122,27 +123,7 @@ def validate(model, x: torch.Tensor, y: np.ndarray, seed: int = 0) -> dict:
     return out
 
 
-METRIC_NOTES = {
-    "recon_bce": "mean Bernoulli negative log-likelihood per image, nats over 784 pixels (lower is better)",
-    "recon_mse": "mean squared error per pixel",
-    "knn5_accuracy": "5-NN classifier fit on the training-set codes `encode(x)`, scored on the test codes",
-    "prior_swd": "sliced 2-Wasserstein distance (256 random directions) between the 10k test codes and 10k "
-                 "prior samples (seed 0): how well the codes fill the prior (lower is better)",
-    "prior_mmd": "MMD² (inverse-multiquadratics kernel, 7 scales, unbiased) between 2,000 test codes and 2,000 "
-                 "prior samples, both divided by the prior's RMS coordinate: a second prior-match measure, "
-                 "independent of the SWD (lower is better)",
-    "cond_prior_swd": "mean over digits k of the sliced Wasserstein distance between the codes of digit k and "
-                      "samples of the prior's component k (lower: each digit on its own component)",
-    "error": "test error of the classifier q(y|x) (argmax)",
-    "cluster_error_paper": "clustering test error, each cluster named by its most confident validation image "
-                           "(the paper's rule)",
-    "cluster_error_majority": "clustering test error, each cluster named by the majority of its validation members",
-    "parzen_ll": "Parzen-window log-likelihood of the test images (nats; 10,000 decoded prior samples, "
-                 "σ chosen on 1,000 validation images)",
-    "parzen_se": "its standard error over the test images",
-    "parzen_sigma": "the kernel width chosen on validation",
-    "parzen_sigma_grid": "the widths tried: smallest, largest, how many (×1.1 apart; the chosen one is inside)",
-}
+METRIC_NOTES = {k: m.note for k, m in METRICS.items()}  # the cards' explanations (aae_core.metric_table)
 
 
 SELECTION_WORDS = {

@@ -13,6 +13,7 @@ from pathlib import Path
 import aae_core
 from aae_core import paper
 from aae_core.evaluate import card_markdown, selection_metric_of
+from aae_core.metric_table import caption, label, show
 from aae_core.weights import rewrite_card_markdown
 
 PROTOCOL = """Protocol (the paper's): the last 10,000 of the 60,000 training images are the validation split; the
@@ -90,10 +91,8 @@ def results_rows(cards: dict[str, dict]) -> list[dict[str, str]]:
             "recipe": card.get("recipe_name", "—"), "epochs": _epochs(card), "error": _pct(m, "error"),
             "clustering error (paper / majority)": (f"{_pct(m, 'cluster_error_paper')} / {_pct(m, 'cluster_error_majority')}"
                                                     if "cluster_error_paper" in m else "—"),
-            "5-NN accuracy ↑": f"{m['knn5_accuracy']:.4f}", "prior SWD ↓": f"{m['prior_swd']:.3f}",
-            "prior MMD² ↓": f"{m['prior_mmd']:.4f}" if "prior_mmd" in m else "—",
-            "Parzen LL ↑": f"{m['parzen_ll']:.1f} ± {m['parzen_se']:.1f}" if "parzen_ll" in m else "—",
-            "recon. NLL (nats) ↓": f"{m['recon_bce']:.1f}", "train time": _time(card)})
+            **{label(k): show(k, m) for k in ("knn5_accuracy", "prior_swd", "prior_mmd", "parzen_ll", "recon_bce")},
+            "train time": _time(card)})
     return rows
 
 
@@ -152,10 +151,8 @@ Recipes: aae_core/recipes.py; the runs' validation curves: docs/training-notes.m
 
 {results_table(cards=cards)}
 
-"error": test error of the classifier q(y|x) (models trained with labels). "5-NN accuracy": a 5-nearest-
-neighbour classifier on the codes `encode(x)` (for the semi-supervised and clustering models these are
-the style codes z, which should carry little of the label). "prior SWD": sliced Wasserstein distance
-between test codes and prior samples.
+{caption(("error", "knn5_accuracy", "prior_swd", "prior_mmd", "parzen_ll", "recon_bce"))} For the
+semi-supervised and clustering models the codes are the style codes z, which should carry little of the label.
 """
 
 

@@ -138,7 +138,15 @@ SHIPPED: dict[str, ShippedModel] = {m.name: m for m in [
     ShippedModel("cvae-2d", "cvae", "Conditional VAE: the decoder reads the digit, the 2-D code holds the style "
                  "(beside the supervised AAE)", "adam", 200, hidden=RELATIVE, labels="all"),
 ]}
-RELATIVES = ("ae-2d", "vae-2d", "dae-2d", "cae-2d", "wae-mmd-2d", "cvae-2d")
+# -- convolutional AAEs (the reproduction report's): all-convolutional, with and without batch norm --------
+CONV = {"arch": "conv", "channels": [16, 32]}
+SHIPPED.update({m.name: m for m in [
+    ShippedModel("aae-conv-2d", "aae", "All-convolutional AAE on N(0, 5²I), 2-D code (no fully connected layer)",
+                 "adam-balanced", 50, prior="gaussian", select_by="prior_swd", settings=CONV),
+    ShippedModel("aae-conv-bn-2d", "aae", "All-convolutional AAE with batch normalisation on N(0, 5²I), 2-D code",
+                 "adam-balanced", 50, prior="gaussian", select_by="prior_swd", settings={**CONV, "batch_norm": True}),
+]})
+RELATIVES = ("ae-2d", "vae-2d", "dae-2d", "cae-2d", "wae-mmd-2d", "cvae-2d", "aae-conv-2d", "aae-conv-bn-2d")
 
 
 def get_row(name: str) -> ShippedModel:

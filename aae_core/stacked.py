@@ -137,6 +137,8 @@ class StackedTrainer:
                  device: torch.device | str = "cpu", use_torch_optimizers: bool = True) -> None:
         if getattr(config, "encoder_type", "deterministic") != "deterministic":
             raise ValueError("stacked training supports the deterministic encoder for now")
+        if config.arch != "mlp":
+            raise ValueError(f"stacked training stacks MLPs; arch {config.arch!r} trains one model at a time (aae_core.train)")
         if len(seeds) != len(recipes) or not seeds:
             raise ValueError("give one recipe per seed")
         recipes = [recipe_for(self.model_class, r) for r in recipes]  # disc_noise for its own discriminators only

@@ -136,15 +136,16 @@ def count_parameters(state: dict[str, torch.Tensor]) -> int:
 
 
 def quantize_int8(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Per-row symmetric 8-bit weights: every 2-D tensor W (out×in) → int8 Q and a float32 scale
-    per row (``NAME::scale``), W ≈ Q · scale; other tensors stay float32."""
+    """Per-row symmetric 8-bit weights: every weight matrix W (out×in, or a convolution's kernels,
+    out×…) → int8 Q and a float32 scale per slice along the first dimension (``NAME::scale``),
+    W ≈ Q · scale; vectors (biases, batch-norm statistics) stay float32."""
     out = {}
     for name, t in state.items():
         t = t.detach().to("cpu", torch.float32)
-        if t.dim() == 2:
-            scale = t.abs().amax(1) / 127  # out
+        if t.dim() >= 2:
+            scale = t.abs().flatten(1).amax(1) / 127  # first dimension
             scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-            out[name] = torch.round(t / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
+            out[name] = torch.round(t / scale.view(-1, *[1] * (t.dim() - 1))).clamp(-127, 127).to(torch.int8).contiguous()
             out[name + SCALE] = scale.contiguous()
         else:
             out[name] = t.contiguous()
@@ -161,10 +162,10 @@ def dequantize_int8(stored: dict[str, torch.Tensor], where: Path) -> dict[str, t
             continue
         if t.dtype == torch.int8:
             scale = stored.get(name + SCALE)
-            if t.dim() != 2 or scale is None or scale.dtype != torch.float32 or scale.shape != (t.shape[0],) \
+            if t.dim() < 2 or scale is None or scale.dtype != torch.float32 or scale.shape != (t.shape[0],) \
                     or not bool(torch.isfinite(scale).all()) or bool((scale <= 0).any()) or bool((t == -128).any()):
                 raise WeightsError(f"{where}: int8 weight {name!r} lacks a valid per-row scale (tampered with?)")
-            state[name] = t.float() * scale[:, None]
+            state[name] = t.float() * scale.view(-1, *[1] * (t.dim() - 1))
         elif t.dtype == torch.float32 and name + SCALE not in stored:
             state[name] = t
         else:

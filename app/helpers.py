@@ -297,22 +297,12 @@ def parse_floats(text, n: int, lo: float, hi: float, default: float = 0.0) -> tu
 
 def metric_summary(card: dict) -> list[tuple[str, str]]:
     """The measured test-set numbers of a shipped model, as (label, value) pairs for display."""
+    from aae_core.metric_table import METRICS
+
     m = card.get("metrics", {})
-    out = []
-    if "error" in m:
-        out.append(("test error", f"{100 * m['error']:.2f} %"))
-    if "cluster_error_paper" in m:
-        out.append(("clustering error (paper rule)", f"{100 * m['cluster_error_paper']:.2f} %"))
-        out.append(("clustering error (majority)", f"{100 * m['cluster_error_majority']:.2f} %"))
-    if "cond_prior_swd" in m:
-        out.append(("digit-to-component distance ↓", f"{m['cond_prior_swd']:.3f}"))
-    if "recon_bce" in m:
-        out.append(("recon. NLL (nats)", f"{m['recon_bce']:.1f}"))
-    if "knn5_accuracy" in m:
-        out.append(("5-NN accuracy of codes", f"{m['knn5_accuracy']:.3f}"))
-    if "parzen_ll" in m:
-        out.append(("Parzen log-likelihood", f"{m['parzen_ll']:.0f} ± {m['parzen_se']:.0f}"))
-    return out
+    keys = ("error", "cluster_error_paper", "cluster_error_majority", "cond_prior_swd", "recon_bce", "knn5_accuracy",
+            "parzen_ll")
+    return [(METRICS[k].label, METRICS[k].show(m)) for k in keys if k in m]
 
 
 def add_path(fig: go.Figure, path: np.ndarray, name: str, color: str = "black", labels: int = 5) -> go.Figure:

@@ -2,7 +2,6 @@
 and the conditional VAE on the Style explorer. Each asserts on what the page shows, and that no
 page error was turned into a red box."""
 import numpy as np
-import pytest
 
 import aae_core
 from app import page_table
@@ -29,9 +28,8 @@ def test_the_zoo_shows_every_shipped_family_once_with_its_numbers():
     assert set(table["family"]) == FAMILIES and len(table) == len(FAMILIES)
     for _, row in table.iterrows():  # the numbers are each model's own card's
         m = SHIPPED[row["model"]]["metrics"]
-        assert row["recon. NLL (nats) ↓"] == pytest.approx(m["recon_bce"], abs=0.06)
-        assert row["prior MMD² ↓"] == pytest.approx(m["prior_mmd"], abs=6e-5)
-        assert row["sample sharpness ↑"] > 0
+        assert row["recon. NLL (nats) ↓"] == f"{m['recon_bce']:.1f}" and row["prior MMD² ↓"] == f"{m['prior_mmd']:.4f}"
+        assert float(row["sample sharpness ↑"]) > 0
     captions = [c for _, c in images(at)]
     assert captions.count("reconstructions of the ten digits") == len(FAMILIES)
     assert any("UMAP of its 10-D code" in c for c in captions) and any("its 2-D code" in c for c in captions)

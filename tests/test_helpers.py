@@ -103,8 +103,8 @@ def test_metric_summary_shows_what_the_card_measured():
     from app.helpers import metric_summary
 
     pairs = dict(metric_summary({"metrics": {"error": 0.0412, "recon_bce": 101.26, "parzen_ll": 250.4, "parzen_se": 2.1}}))
-    assert pairs["test error"] == "4.12 %" and pairs["recon. NLL (nats)"] == "101.3"
-    assert pairs["Parzen log-likelihood"] == "250 ± 2" and "clustering error (paper rule)" not in pairs
+    assert pairs["test error ↓"] == "4.12 %" and pairs["recon. NLL (nats) ↓"] == "101.3"
+    assert pairs["Parzen LL ↑"] == "250.4 ± 2.1" and "clustering error, paper rule ↓" not in pairs
     assert metric_summary({}) == []
 
 

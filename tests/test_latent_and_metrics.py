@@ -186,3 +186,27 @@ def test_codes_csv_reads_back_as_the_codes_labels_and_extra_columns():
     assert [int(r[0]) for r in rows[1:]] == [0, 1] and [int(r[1]) for r in rows[1:]] == [7, 2]
     np.testing.assert_allclose(np.array([[float(v) for v in r[2:5]] for r in rows[1:]]), codes, rtol=1e-4)
     assert rows[2][5:] == ["3", "4.5"]
+
+
+def test_the_metric_table_writes_each_number_its_way_and_explains_it():
+    from aae_core.evaluate import METRIC_NOTES
+    from aae_core.metric_table import METRICS, caption, show
+
+    m = {"error": 0.01904, "parzen_ll": 340.12, "parzen_se": 2.04, "recon_bce": 101.26}
+    assert show("error", m) == "1.90 %" and show("parzen_ll", m) == "340.1 ± 2.0" and show("recon_bce", m) == "101.3"
+    assert show("prior_mmd", m) == "—"  # not measured for this model
+    assert all(k == v.key and v.note and v.label for k, v in METRICS.items())
+    assert set(METRIC_NOTES) == set(METRICS)  # the cards explain every metric from the same table
+    assert caption(["error"]).startswith("test error: test error of the classifier")
+
+
+def test_sharpness_is_zero_for_a_flat_image_and_falls_with_blur():
+    import torch.nn.functional as F
+
+    from aae_core.metrics import sharpness
+
+    rng = np.random.default_rng(0)
+    digits = (rng.random((8, 784)) > 0.7).astype(np.float32)  # crisp speckle
+    blurred = F.avg_pool2d(torch.from_numpy(digits).reshape(8, 1, 28, 28), 3, stride=1, padding=1).reshape(8, 784)
+    assert sharpness(np.zeros((2, 784))) == 0.0 and sharpness(np.full((2, 784), 0.7)) == pytest.approx(0.0, abs=1e-12)
+    assert sharpness(blurred.numpy()) < 0.5 * sharpness(digits)

@@ -13,18 +13,20 @@ ADV = {"disc_hidden": (16,)}
 # Extra config fields worth sweeping per family; a family not named here is swept with its own defaults.
 FAMILY_CONFIGS = {
     "aae": [{"encoder_type": t, "prior": {"name": p}, **ADV}
-            for t in ("deterministic", "gaussian", "universal") for p in ("gaussian", "mixture10")],
-    "vae": [{"prior": {"name": "gaussian"}}, {"prior": {"name": "mixture10"}}],
+            for t in ("deterministic", "gaussian", "universal") for p in ("gaussian", "mixture10")]
+    + [{"arch": "conv", "channels": (4, 8), "batch_norm": bn, **ADV} for bn in (False, True)],
     "label-aae": [{"prior": {"name": "mixture10"}, **ADV}, {"prior": {"name": "swissroll"}, **ADV}],
     "supervised-aae": [{"latent_dim": 2, **ADV}, {"latent_dim": 5, **ADV}],
-    "semi-aae": [{"latent_dim": 3, **ADV}],
+    "semi-aae": [{"latent_dim": 3, **ADV}, {"latent_dim": 3, "arch": "conv", "channels": (4, 8), **ADV}],
     "cluster-aae": [{"n_classes": 16, **ADV}, {"n_classes": 4, "latent_dim": 2, **ADV}],
     "dimred-aae": [{"n_classes": 10, **ADV}, {"n_classes": 20, **ADV}],
     "dae": [{"corruption": c, "corruption_level": 0.5} for c in ("mask", "salt-pepper", "gaussian")],
     "cae": [{"contractive_weight": 0.5}],
     "wae-mmd": [{"prior": {"name": "gaussian"}}, {"prior": {"name": "mixture10"}}],
     "wae-gan": [{"prior": {"name": "gaussian"}, **ADV}],
-    "cvae": [{"latent_dim": 2}, {"latent_dim": 2, "prior": {"name": "mixture10"}}, {"latent_dim": 5}],
+    "cvae": [{"latent_dim": 2}, {"latent_dim": 2, "prior": {"name": "mixture10"}}, {"latent_dim": 5},
+             {"arch": "conv", "channels": (4, 8)}],
+    "vae": [{"prior": {"name": "gaussian"}}, {"prior": {"name": "mixture10"}}, {"arch": "conv", "channels": (4, 8)}],
 }
 
 
@@ -227,3 +229,23 @@ def test_aae_specific_validation_and_json_round_trip():
     assert cls.config_class.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="no field"):
         cls.config_class.from_dict({**config.to_dict(), "typo": 1})
+
+
+def test_the_convolutional_networks_are_all_convolutional_and_check_their_settings():
+    from torch import nn
+
+    cls = get_model_class("aae")
+    model = cls(tiny_config(cls, arch="conv", channels=(4, 8), batch_norm=True))
+    for net in (model.encoder, model.decoder):
+        kinds = {type(m) for m in net.modules()} - {type(net)}
+        assert nn.Linear not in kinds and nn.BatchNorm2d in kinds  # no fully connected layer
+    assert model.encode(torch.rand(3, 784)).shape == (3, 2)
+    with pytest.raises(ValueError, match="arch must be one of"):
+        cls.config_class(arch="transformer")
+    with pytest.raises(ValueError, match="batch_norm applies to arch 'conv'"):
+        cls.config_class(batch_norm=True)
+    with pytest.raises(ValueError, match="reads the 28×28 image alone"):  # the universal encoder reads noise too
+        cls(tiny_config(cls, arch="conv", encoder_type="universal"))
+    with pytest.raises(ValueError, match="hidden_dropout"):
+        import dataclasses as dc
+        model.use_recipe(dc.replace(get_recipe("adam-balanced"), hidden_dropout=0.5))

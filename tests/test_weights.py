@@ -339,3 +339,27 @@ def test_a_failed_swap_puts_the_old_folder_back_with_its_checkpoint(copy, monkey
     # and a successful save keeps the checkpoint it does not own
     weights.save_model(load_model(copy), copy, card={"new": True}, dtype="int8")
     assert (copy / "checkpoint.pt").read_bytes() == b"training state" and load_model(copy).card == {"new": True}
+
+
+def test_convolution_kernels_are_stored_in_8_bits_per_output_slice(tmp_path):
+    from aae_core.registry import get_model_class
+    from aae_core.weights import save_model
+
+    cls = get_model_class("aae")
+    torch.manual_seed(0)
+    model = cls(cls.config_class(arch="conv", channels=(4, 8), batch_norm=True, disc_hidden=(8,))).eval()
+    save_model(model, tmp_path / "conv", card={}, dtype="int8")
+    stored = _stored(tmp_path / "conv")
+    kernel = stored["encoder.0.weight"]  # Conv2d 4×1×4×4
+    assert kernel.dtype == torch.int8 and kernel.shape == (4, 1, 4, 4) and stored["encoder.0.weight::scale"].shape == (4,)
+    assert stored["encoder.1.running_var"].dtype == torch.float32  # batch-norm statistics stay float
+    loaded = load_model(tmp_path / "conv")
+    for name, w in model.inference_state_dict().items():
+        got = loaded.inference_state_dict()[name]
+        if w.dim() >= 2:  # within half a quantisation step of each slice
+            step = w.abs().flatten(1).amax(1) / 127
+            assert ((got - w).abs().flatten(1) <= step[:, None] / 2 + 1e-7).all(), name
+        else:
+            assert torch.equal(got, w.float()), name
+    x = torch.rand(5, 784)
+    torch.testing.assert_close(loaded.encode(x), model.encode(x), atol=0.05, rtol=0.05)

@@ -14,7 +14,7 @@ import torch
 from aae_core import losses
 from aae_core.models.adversarial import AdversarialConfig, discriminator_step, generator_loss, optimizer_step
 from aae_core.models.base import Autoencoder, ModelOutput, reparameterize
-from aae_core.nets import mlp
+from aae_core.nets import decoder_net, encoder_net, mlp
 from aae_core.registry import register_model
 
 ENCODER_TYPES = ("deterministic", "gaussian", "universal")
@@ -50,8 +50,8 @@ class AAE(Autoencoder):
         c = config
         enc_in = c.input_dim + (c.noise_dim if c.encoder_type == "universal" else 0)
         enc_out = 2 * c.latent_dim if c.encoder_type == "gaussian" else c.latent_dim
-        self.encoder = mlp(enc_in, c.hidden, enc_out)
-        self.decoder = mlp(c.latent_dim + self.decoder_extra, tuple(reversed(c.hidden)), c.input_dim)
+        self.encoder = encoder_net(c, enc_in, enc_out)
+        self.decoder = decoder_net(c, c.latent_dim + self.decoder_extra, c.input_dim)
         self.discriminator = mlp(c.latent_dim + self.condition_dim, c.disc_hidden, 1)
 
     def _posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:

@@ -14,7 +14,7 @@ import torch
 
 from aae_core import losses
 from aae_core.models.base import Autoencoder, ModelConfig, ModelOutput
-from aae_core.nets import mlp
+from aae_core.nets import decoder_net, encoder_net
 from aae_core.registry import register_model
 
 
@@ -33,8 +33,8 @@ class AE(Autoencoder):
     def __init__(self, config: AEConfig) -> None:
         super().__init__(config)
         c = config
-        self.encoder = mlp(c.input_dim, c.hidden, c.latent_dim)
-        self.decoder = mlp(c.latent_dim, tuple(reversed(c.hidden)), c.input_dim)
+        self.encoder = encoder_net(c, c.input_dim, c.latent_dim)
+        self.decoder = decoder_net(c, c.latent_dim, c.input_dim)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """N×784 → N×d."""

@@ -30,9 +30,26 @@ class ModelConfig:
     latent_dim: int = 2
     hidden: tuple[int, ...] = (1000, 1000)
     prior: dict = field(default_factory=lambda: {"name": "gaussian", "std": 5.0})
+    arch: str = "mlp"  # the encoder's and decoder's networks: one of aae_core.nets.ARCHITECTURES
+    channels: tuple[int, ...] = (32, 64)  # arch "conv": feature maps at 14×14 and 7×7
+    batch_norm: bool = False  # arch "conv": batch normalisation after every hidden convolution
 
     def __post_init__(self) -> None:
+        from aae_core.nets import ARCHITECTURES
+
         object.__setattr__(self, "hidden", tuple(self.hidden))
+        object.__setattr__(self, "channels", tuple(self.channels))
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"arch must be one of {ARCHITECTURES}, got {self.arch!r}")
+        if len(self.channels) != 2:
+            raise ValueError(f"channels must be two widths (14×14 and 7×7 feature maps), got {self.channels!r}")
+        check_widths("channels", self.channels)
+        if not isinstance(self.batch_norm, bool):
+            raise ValueError(f"batch_norm must be true or false, got {self.batch_norm!r}")
+        if self.batch_norm and self.arch != "conv":
+            raise ValueError("batch_norm applies to arch 'conv' only")
+        if self.input_dim != 784 and self.arch == "conv":
+            raise ValueError("arch 'conv' reads 28×28 images (input_dim 784)")
         for name in ("input_dim", "latent_dim"):
             check_positive_int(name, getattr(self, name))
         check_widths("hidden", self.hidden)
@@ -153,7 +170,11 @@ class Autoencoder(nn.Module):
         self.input_noise, self.input_dropout = recipe.input_noise, recipe.input_dropout
         self.disc_noise = {k: v for k, v in recipe.disc_noise.items() if k in self.discriminator_phases}
         for name in ("encoder", "decoder"):
-            getattr(self, name).dropout = recipe.hidden_dropout
+            net = getattr(self, name)
+            if hasattr(net, "dropout"):  # an MLP
+                net.dropout = recipe.hidden_dropout
+            elif recipe.hidden_dropout:
+                raise ValueError(f"this recipe sets hidden_dropout, which the {self.config.arch} networks do not support")
 
     def _encoder_input(self, x: torch.Tensor) -> torch.Tensor:
         """x: N×784 as the encoder sees it: with the recipe's noise and dropout in training mode."""

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from aae_core import losses
 from aae_core.models.adversarial import AdversarialConfig, discriminator_step, generator_loss, optimizer_step
 from aae_core.models.base import Autoencoder, ModelOutput, check_positive_int
-from aae_core.nets import mlp
+from aae_core.nets import decoder_net, encoder_net, mlp
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ class CategoricalAAE(Autoencoder):
     def __init__(self, config: CategoricalAAEConfig) -> None:
         super().__init__(config)
         c = config
-        self.encoder = mlp(c.input_dim, c.hidden, c.n_classes + c.latent_dim)  # → [y logits | z]
-        self.decoder = mlp(self._decoder_width(), tuple(reversed(c.hidden)), c.input_dim)
+        self.encoder = encoder_net(c, c.input_dim, c.n_classes + c.latent_dim)  # → [y logits | z]
+        self.decoder = decoder_net(c, self._decoder_width(), c.input_dim)
         self.disc_y = mlp(c.n_classes, c.disc_hidden, 1)
         self.disc_z = mlp(c.latent_dim, c.disc_hidden, 1)
 

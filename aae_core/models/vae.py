@@ -12,7 +12,7 @@ import torch
 
 from aae_core import losses
 from aae_core.models.base import Autoencoder, ModelConfig, ModelOutput, reparameterize
-from aae_core.nets import mlp
+from aae_core.nets import decoder_net, encoder_net
 from aae_core.registry import register_model
 
 
@@ -36,8 +36,8 @@ class VAE(Autoencoder):
     def __init__(self, config: VAEConfig) -> None:
         super().__init__(config)
         c = config
-        self.encoder = mlp(c.input_dim, c.hidden, 2 * c.latent_dim)
-        self.decoder = mlp(c.latent_dim + self.decoder_extra, tuple(reversed(c.hidden)), c.input_dim)
+        self.encoder = encoder_net(c, c.input_dim, 2 * c.latent_dim)
+        self.decoder = decoder_net(c, c.latent_dim + self.decoder_extra, c.input_dim)
 
     def _gaussian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(self._encoder_input(x)).chunk(2, dim=1)  # N×d each

@@ -4,10 +4,12 @@ import streamlit as st
 import torch
 
 from aae_core import latent
+from aae_core.metric_table import caption, label, show
 from app import resources
 from app.helpers import latent_figure, outside_share, same_network_pairs
 from app.widgets import picture, seed_from_url
 
+SHOWN = ("recon_bce", "knn5_accuracy", "prior_swd")  # aae_core.metric_table
 R99 = float(np.sqrt(-2 * np.log(0.01)))  # radius of the circle holding 99 % of a 2-D N(0, I): 3.03
 
 st.title("AE vs VAE: what the KL term does to the code")
@@ -51,11 +53,7 @@ for col, kind in zip(st.columns(2), ("ae", "vae")):
                 "test codes lie within the circle that holds 99 % of N(0, I)" + (
                     ": the AE was never asked to put its codes there, so its samples come from whatever part of its "
                     "map that circle covers" if kind == "ae" else ""), f"samples-{name}.png")
-        m1, m2, m3 = st.columns(3)
-        m1.metric("recon. NLL ↓", f"{metrics.get('recon_bce', float('nan')):.1f}")
-        m2.metric("5-NN acc. ↑", f"{metrics.get('knn5_accuracy', float('nan')):.3f}")
-        m3.metric("distance to N(0, I) ↓", f"{metrics.get('prior_swd', float('nan')):.3f}")
-st.caption("Recon. NLL: Bernoulli negative log-likelihood of a test image given its own code (nats). 5-NN accuracy: how "
-           "often a test code's five nearest training codes share its digit. Distance to N(0, I): sliced Wasserstein "
-           f"distance between the 10,000 test codes and as many samples of N(0, I). Models: {names['ae']} and "
-           f"{names['vae']}; their cards hold the commands and recipes.")
+        for box, key in zip(st.columns(len(SHOWN)), SHOWN):
+            box.metric(label(key), show(key, metrics))
+st.caption(caption(SHOWN) + f" The prior here is N(0, I) for both (for the AE, a reference it never saw). Models: "
+           f"{names['ae']} and {names['vae']}; their cards hold the commands and recipes.")

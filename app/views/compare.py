@@ -3,9 +3,12 @@ import streamlit as st
 import torch
 
 from aae_core import latent
+from aae_core.metric_table import caption, label, show
 from app import resources
 from app.helpers import latent_figure, outside_share, prior_pairs, verdict
 from app.widgets import picture, seed_from_url
+
+SHOWN = ("prior_swd", "prior_mmd", "knn5_accuracy", "recon_bce")  # aae_core.metric_table
 
 st.title("VAE vs AAE on the same prior")
 st.markdown(
@@ -43,18 +46,12 @@ for col, kind in zip(cols, ("vae", "aae")):
         st.plotly_chart(fig, key=f"compare-{kind}", config={"displaylogo": False})
         st.caption(f"{outside_share(codes, lo, hi):.1%} of the 10,000 test codes lie outside this view "
                    "(the latent map shows them all).")
-        m1, m2, m3, m4 = st.columns(4)
-        m1.metric("prior SWD ↓", f"{metrics.get('prior_swd', float('nan')):.3f}")
-        m2.metric("prior MMD² ↓", f"{metrics.get('prior_mmd', float('nan')):.4f}")
-        m3.metric("5-NN acc. ↑", f"{metrics.get('knn5_accuracy', float('nan')):.3f}")
-        m4.metric("recon. NLL ↓", f"{metrics.get('recon_bce', float('nan')):.1f}")
+        for box, key in zip(st.columns(len(SHOWN)), SHOWN):
+            box.metric(label(key), show(key, metrics))
         samples = model.sample(n_samples, torch.Generator().manual_seed(0)).numpy()
         picture(latent.tile(samples, 1, n_samples, pad=2), min(700, 70 * n_samples),
                 f"decoded samples z ~ p(z) (seed 0) — {name}", f"samples-{name}.png")
 
-st.caption("Prior distance (SWD): sliced 2-Wasserstein distance between the 10k test codes and 10k prior samples, "
-           "over 256 random directions. Prior MMD²: maximum mean discrepancy with an inverse-multiquadratics kernel "
-           "between 2,000 test codes and 2,000 prior samples, scaled by the prior's spread — a second measure that "
-           "shares nothing with the first. Lower means the codes fill the prior more faithfully. "
+st.caption(caption(SHOWN) + " Lower prior numbers mean the codes fill the prior more faithfully. "
            f"Models: {names['vae']} and {names['aae']}; their cards hold the training commands and recipes.")
 st.markdown(verdict({k: resources.model(names[k]).card.get("metrics", {}) for k in ("vae", "aae")}))

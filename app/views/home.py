@@ -1,7 +1,10 @@
 """Home: what an autoencoder, a VAE and an AAE are, and the shipped models with their metrics."""
 import streamlit as st
 
+from aae_core.metric_table import caption, label, show
 from app import page_table, resources
+
+COLUMNS = ("recon_bce", "knn5_accuracy", "prior_swd", "prior_mmd")  # aae_core.metric_table
 from app.helpers import comparison_summary, model_label
 
 st.title("aae-explorer")
@@ -40,10 +43,7 @@ for name, card in cards.items():
     m = card.get("metrics", {})
     rows.append({
         "model": model_label(name, card),
-        "recon. NLL (nats) ↓": round(m.get("recon_bce", float("nan")), 1),
-        "5-NN accuracy ↑": round(m.get("knn5_accuracy", float("nan")), 4),
-        "prior distance (SWD) ↓": round(m.get("prior_swd", float("nan")), 3),
-        "prior MMD² ↓": round(m.get("prior_mmd", float("nan")), 4),
+        **{label(k): show(k, m) for k in COLUMNS},
         "test error (%) ↓": f"{100 * m['error']:.2f}" if "error" in m else (
             f"{100 * m['cluster_error_paper']:.2f}" if "cluster_error_paper" in m else "—"),
         "epochs": card.get("epochs"),
@@ -53,12 +53,8 @@ if rows:
     st.dataframe(rows, hide_index=True, width="stretch")
 else:
     st.warning("No shipped models were found in pretrained/.")
-st.caption("recon. NLL: Bernoulli negative log-likelihood of a test image given its own code. "
-           "5-NN accuracy: how well a test code's neighbours among training codes share its digit. "
-           "Prior distance: sliced Wasserstein distance between the test codes and prior samples; prior MMD²: "
-           "a second, independent measure of the same (kernel maximum mean discrepancy). "
-           "Test error (%): of the classifier q(y|x), or, for the clustering models, of their clusters "
-           "named by the paper's rule.")
+st.caption(caption(COLUMNS) + " Test error (%): of the classifier q(y|x), or, for the clustering models, of their "
+           "clusters named by the paper's rule.")
 st.subheader("What each page teaches")
 for row in page_table.PAGES[1:]:
     st.page_link(row.file, label=f"{row.teaches} →", icon=row.icon)

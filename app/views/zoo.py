@@ -1,11 +1,13 @@
 """Model zoo: every shipped family side by side on the same test digits (issue 12)."""
-import numpy as np
 import streamlit as st
 
 from aae_core import latent, zoo
+from aae_core.metric_table import caption, label, show
 from app import resources
 from app.helpers import model_label
 from app.widgets import picture
+
+COLUMNS = ("recon_bce", "knn5_accuracy", "prior_mmd", "sample_sharpness")  # aae_core.metric_table
 
 st.title("Model zoo")
 st.markdown(
@@ -28,18 +30,10 @@ rows = []
 for name in names:
     m, p = cards[name].get("metrics", {}), resources.zoo_panel(name)
     rows.append({"family": cards[name]["model"], "model": name,
-                 "recon. NLL (nats) ↓": round(m.get("recon_bce", np.nan), 1),
-                 "5-NN accuracy ↑": round(m.get("knn5_accuracy", np.nan), 3),
-                 "prior MMD² ↓": round(m.get("prior_mmd", np.nan), 4),
-                 "sample sharpness ↑": round(p.sharpness, 4)})
+                 **{label(k): show(k, {**m, "sample_sharpness": p.sharpness}) for k in COLUMNS}})
 st.dataframe(rows, hide_index=True, width="stretch")
-st.caption("Recon. NLL: Bernoulli negative log-likelihood of a test image given its own code. 5-NN accuracy: how often "
-           "a test code's five nearest training codes share its digit. Prior MMD²: kernel maximum mean discrepancy "
-           "between the test codes and samples of the model's prior, both divided by the prior's spread so that it "
-           "compares across models (≈ 0 when the codes fill the prior; for the plain, denoising and contractive AEs the "
-           "prior is a reference N(0, I) they were never asked to match). Sample sharpness: variance of the Laplacian "
-           "of the 16 decoded prior samples (0 for a blank image; blur lowers it). Every model's card holds its "
-           "command, recipe and training time.")
+st.caption(caption(COLUMNS) + " For the plain, denoising and contractive AEs the prior is a reference N(0, I) they "
+           "were never asked to match. Every model's card holds its command, recipe and training time.")
 
 for name in names:
     card, p = cards[name], resources.zoo_panel(name)

@@ -68,6 +68,8 @@ def evaluate(model, data: EvalData, seed: int = 0, with_parzen: bool = True) -> 
     train_codes = metrics.encode_all(model, data.train_x).float().cpu()
     out = _recon(model, data.test_x, data.test_y)
     out["knn5_accuracy"] = metrics.knn_accuracy(train_codes.numpy(), data.train_y, test_codes.numpy(), data.test_y, k=5)
+    for key in model.extra_metrics:  # the family's own measures of its codes
+        out[key] = metrics.CODE_METRICS[key](train_codes.numpy(), data.train_y, test_codes.numpy(), data.test_y)
     out["prior_swd"] = metrics.prior_match(test_codes, model.prior, seed=seed)
     out["prior_mmd"] = metrics.prior_mmd(test_codes, model.prior, seed=seed)
     if model.selection_metric == "cond_prior_swd":

@@ -32,6 +32,10 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
     Metric("recon_mse", "recon. MSE ↓", "mean squared error per pixel of the reconstruction", digits=4),
     Metric("knn5_accuracy", "5-NN accuracy ↑", "how often a test code's five nearest training codes share its digit "
            "(a 5-NN classifier fit on the training codes)"),
+    Metric("knn1_accuracy", "1-NN accuracy ↑", "how often a test code's nearest training code shares its digit "
+           "(the ALAE authors' measure)"),
+    Metric("linear_accuracy", "linear-probe accuracy ↑", "accuracy of a logistic-regression classifier fit on the "
+           "standardised training codes, scored on the test codes (the ALAE authors' measure)"),
     Metric("prior_swd", "prior SWD ↓", "sliced 2-Wasserstein distance (256 random directions) between the 10k test "
            "codes and 10k prior samples (seed 0): how well the codes fill the prior, in the prior's own units"),
     Metric("prior_mmd", "prior MMD² ↓", "kernel maximum mean discrepancy (inverse multiquadratics, 7 scales, "

@@ -34,6 +34,25 @@ def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: 
     return float((clf.predict(test_codes) == test_labels).mean())
 
 
+def linear_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
+                    test_labels: np.ndarray) -> float:
+    """Accuracy of a linear classifier (multinomial logistic regression on standardised codes) fit on
+    training codes, scored on test codes: how linearly the code separates the digits."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(train_codes, train_labels)
+    return float((clf.predict(test_codes) == test_labels).mean())
+
+
+# Code metrics a family asks for beyond the common ones (``Autoencoder.extra_metrics``), by card key:
+# (train codes, train labels, test codes, test labels) → a number.
+CODE_METRICS = {
+    "knn1_accuracy": lambda a, y, b, t: knn_accuracy(a, y, b, t, k=1),
+    "linear_accuracy": linear_accuracy,
+}
+
+
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, n_projections: int = 256, seed: int = 0) -> float:
     """Sliced 2-Wasserstein distance between two equal-size point sets (N×d each).
 

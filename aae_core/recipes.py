@@ -217,6 +217,8 @@ RECIPES: dict[str, Recipe] = {
     # 5e-4 for the adversary (WAE-GAN), halved from epoch 30 (their further ÷5 at epoch 50 left out).
     "wae": Recipe(phases={"ae": PhaseOptim(lr=1e-3, betas=(0.5, 0.999), decay_at=(30,), decay_factor=2.0),
                           "d": PhaseOptim(lr=5e-4, betas=(0.5, 0.999), decay_at=(30,), decay_factor=2.0)}),
+    # The ALAE authors' MNIST settings: Adam 0.002, β = (0, 0.99), for every step.
+    "alae": Recipe(phases={p: PhaseOptim(lr=0.002, betas=(0.0, 0.99)) for p in ("d", "g", "eg")}),
     # A VAE or a plain autoencoder: one phase.
     "adam": Recipe(phases={"vae": _adam(1e-3), "ae": _adam(1e-3)}),
 }

@@ -99,11 +99,13 @@ def optimizers(model, recipe_name=None):
 def test_one_training_step_changes_every_trained_parameter(cls, config):
     torch.manual_seed(0)
     model = cls(config).train()
-    before = {k: v.clone() for k, v in model.named_parameters()}
-    losses = model.train_step(batch_for(model), optimizers(model))
-    assert all(torch.isfinite(v) and v.dim() == 0 and not v.requires_grad for v in losses.values())
-    unchanged = [k for k, v in model.named_parameters() if torch.equal(v, before[k])]
-    assert unchanged == []
+    opts, moved = optimizers(model), set()
+    for _ in range(3):  # a parameter two phases share can land back where it was (Adam's first steps are ±lr)
+        before = {k: v.clone() for k, v in model.named_parameters()}
+        losses = model.train_step(batch_for(model), opts)
+        assert all(torch.isfinite(v) and v.dim() == 0 and not v.requires_grad for v in losses.values())
+        moved |= {k for k, v in model.named_parameters() if not torch.equal(v, before[k])}
+    assert [k for k, _ in model.named_parameters() if k not in moved] == []
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPES))

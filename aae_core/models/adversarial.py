@@ -3,6 +3,7 @@ the two steps of the regularization phase (discriminator on detached codes, then
 generator through a frozen discriminator). Their optimizers and noise come from the recipe."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -31,14 +32,23 @@ def discriminator_step(disc: nn.Module, opt: torch.optim.Optimizer, real: torch.
     return loss.detach()
 
 
+@contextmanager
+def frozen(*modules: nn.Module):
+    """Inside: gradients flow through ``modules`` but never reach their own weights."""
+    for m in modules:
+        m.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for m in modules:
+            m.requires_grad_(True)
+
+
 def generator_loss(disc: nn.Module, fake: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss of codes ``fake`` under a frozen ``disc`` (gradients reach the
     encoder through it, never its own weights)."""
-    disc.requires_grad_(False)
-    try:
+    with frozen(disc):
         return losses.gan_g_loss(disc(fake))
-    finally:
-        disc.requires_grad_(True)
 
 
 def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> torch.Tensor:

@@ -148,6 +148,7 @@ class Autoencoder(nn.Module):
     phases: tuple[str, ...] = ()
     discriminator_phases: tuple[str, ...] = ()
     summary = ""  # one sentence: what the family optimises (the model zoo shows it)
+    extra_metrics: tuple[str, ...] = ()  # code metrics beyond the common ones (aae_core.metrics.CODE_METRICS)
     default_recipe = "adam"  # the named recipe (aae_core.recipes.RECIPES) a training run uses unless told
     # False: nothing pulls the codes toward the prior (plain, denoising, contractive AE); the prior is
     # a reference only, and maps span the codes rather than the prior.

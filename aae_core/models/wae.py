@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from aae_core import losses
-from aae_core.models.adversarial import AdversarialConfig, discriminator_step
+from aae_core.models.adversarial import AdversarialConfig, discriminator_step, generator_loss
 from aae_core.models.ae import AE
 from aae_core.models.base import ModelConfig
 from aae_core.nets import mlp
@@ -87,11 +87,7 @@ class WAEGAN(AE):
     def objective(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self(x)
         cost = losses.squared_error(torch.sigmoid(out.recon_logits), x)
-        self.discriminator.requires_grad_(False)  # the adversary is fixed while the autoencoder steps
-        try:
-            adv = losses.gan_g_loss(self.discriminator(self.for_discriminator("d", out.z)))
-        finally:
-            self.discriminator.requires_grad_(True)
+        adv = generator_loss(self.discriminator, self.for_discriminator("d", out.z))  # the adversary fixed
         return {"loss": cost + self.config.weight * adv, "recon": cost, "g": adv, "z": out.z}
 
     def train_step(self, batch, opts):

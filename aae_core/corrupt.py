@@ -8,6 +8,7 @@ The seed tutorial's demo uses 50 % masking or 50 % salt-and-pepper.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 CORRUPTIONS = ("mask", "salt-pepper", "gaussian")
@@ -44,4 +45,22 @@ def recovery_curve(model, x: torch.Tensor, kind: str, levels, seed: int = 0) -> 
     for level in levels:
         noisy = corrupt(x, kind, float(level), torch.Generator().manual_seed(seed))
         out.append(float(losses.bernoulli_recon(model.reconstruct_logits(noisy), x)))
+    return out
+
+
+@torch.no_grad()
+def digit_kept(model, x: torch.Tensor, y: np.ndarray, ref_codes: np.ndarray, ref_labels: np.ndarray, kind: str,
+               levels, seed: int = 0, k: int = 5) -> list[float]:
+    """Per level, the share of corrupted images x (N×784, labels y) whose code still names their digit:
+    the majority label of its k nearest clean codes ``ref_codes`` (M×d, labels ``ref_labels``; other
+    images than x) equals its own. Every model sees the same corruptions."""
+    model.eval()
+    out = []
+    for level in levels:
+        noisy = corrupt(x, kind, float(level), torch.Generator().manual_seed(seed))
+        codes = model.encode(noisy).numpy()  # N×d
+        dist = ((codes[:, None, :] - ref_codes[None]) ** 2).sum(-1)  # N×M
+        near = np.argpartition(dist, k, axis=1)[:, :k]
+        votes = np.apply_along_axis(np.bincount, 1, ref_labels[near], minlength=10)  # N×10
+        out.append(float((votes.argmax(1) == y).mean()))
     return out

@@ -229,3 +229,13 @@ def recovery(name: str, kind: str, levels: tuple[float, ...]) -> list[float]:
     """aae_core.corrupt.recovery_curve of the model over the first 500 test digits."""
     from aae_core.corrupt import recovery_curve
     return recovery_curve(model(name), torch.from_numpy(test_images()[:500]), kind, levels)
+
+
+@st.cache_data(show_spinner="Measuring over 500 test digits…", max_entries=32)
+def digit_kept(name: str, kind: str, levels: tuple[float, ...]) -> list[float]:
+    """aae_core.corrupt.digit_kept of the model: the first 500 test digits, corrupted, against the clean
+    codes of the other 9,500."""
+    from aae_core.corrupt import digit_kept as measure
+    c, labels = codes(name)
+    return measure(model(name), torch.from_numpy(test_images()[:500]), labels[:500].astype(np.int64), c[500:],
+                   labels[500:].astype(np.int64), kind, levels)

@@ -1,6 +1,8 @@
 """The relatives' pages (issue 12) through Streamlit's AppTest: the model zoo, AE vs VAE, denoising,
 and the conditional VAE on the Style explorer. Each asserts on what the page shows, and that no
 page error was turned into a red box."""
+import re
+
 import numpy as np
 
 import aae_core
@@ -52,3 +54,17 @@ def test_ae_vs_vae_puts_the_same_network_with_and_without_the_kl_side_by_side():
     assert vae["metrics"]["prior_swd"] < ae["metrics"]["prior_swd"]
     assert "test codes lie within the circle" in caption_of(at, "decoded samples z ~ N(0, I)")
     assert np.isfinite(ae["metrics"]["recon_bce"])
+
+
+def test_denoising_measures_what_the_denoising_ae_keeps():
+    at = open_page("views/denoising.py", {"kind": "mask", "level": "0.5", "seed": "3"})
+    assert not at.error
+    assert "Rows: the clean digits" in caption_of(at, "Rows:")
+    summary = next(m.value for m in at.markdown if m.value.startswith("At mask level 0.5"))
+    kept = [int(v) for v in re.findall(r"\*\*(\d+)%\*\*", summary)]
+    assert len(kept) == 2 and kept[0] > kept[1]  # the denoising AE's code names more corrupted digits
+    assert "nats closer to" in summary  # and its rebuilds are nearer the clean digits
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2
+    other = open_page("views/denoising.py", {"kind": "blur", "level": "7", "seed": "x"})
+    assert not other.error and any("level" in m.value for m in other.info)  # clamped, said

@@ -20,7 +20,8 @@ PAGES = [row.file for row in page_table.PAGES]
 # Every URL parameter a page reads, each carrying markup that must never render.
 LINK, IMAGE = "[click me](https://evil.example/phish)", "![t](http://127.0.0.1:9/b.png)"
 HOSTILE = {"model": LINK, "prior": IMAGE, "z1": LINK, "z2": "<img src=x onerror=alert(1)>", "a": IMAGE,
-           "b": "**bold** $x^2$", "t": LINK, "idx": IMAGE, "style": LINK, "digit": IMAGE, "cluster": LINK}
+           "b": "**bold** $x^2$", "t": LINK, "idx": IMAGE, "style": LINK, "digit": IMAGE, "cluster": LINK,
+           "kind": LINK, "level": IMAGE, "seed": "**bold**", "pair": LINK, "present": IMAGE}
 CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
 
 

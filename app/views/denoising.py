@@ -48,15 +48,28 @@ picture(latent.tile(np.concatenate(rows), 5, 8, pad=2), 640, "Rows: the clean di
         f"denoising-{kind}-{level:.2f}-{seed}.png")
 
 levels = tuple(np.round(np.linspace(0, 0.9, 10), 2))
-curves = {name: resources.recovery(name, kind, levels) for name in (ae_name, dae_name)}
-fig = go.Figure([go.Scatter(x=levels, y=curves[n], mode="lines+markers", name=label)
-                 for n, label in ((ae_name, "plain AE"), (dae_name, "denoising AE"))])
-fig.add_vline(x=level, line_dash="dot", line_color="grey")
-fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="How far the rebuild lands from the clean digit",
-                  xaxis_title=f"level of {kind}", yaxis_title="NLL of the clean digit (nats) ↓")
-st.plotly_chart(fig, key="recovery", config={"displaylogo": False})
-st.caption(f"Over the first 500 test digits, the same corruptions for both models (seed 0). Models: {ae_name} and "
-           f"{dae_name}; the denoising AE was trained on {dae_card.get('corruption')} at level "
-           f"{dae_card.get('corruption_level')}, a 2-D code for both. A 2-D code already throws most of the noise away, "
-           "so the plain AE's rebuilds are digits too; the difference is *which* digit: the corrupted image's code "
-           "lands elsewhere in the plain AE's map.")
+MODELS = ((ae_name, "plain AE", "#7f7f7f"), (dae_name, "denoising AE", "#d62728"))
+nll = {name: resources.recovery(name, kind, levels) for name, _, _ in MODELS}
+kept = {name: resources.digit_kept(name, kind, levels) for name, _, _ in MODELS}
+left, right = st.columns(2)
+for col, curves, title, axis in ((left, kept, "Does the code still name the digit?", "share of digits kept ↑"),
+                                 (right, nll, "How far the rebuild lands from the clean digit",
+                                  "NLL of the clean digit (nats) ↓")):
+    fig = go.Figure([go.Scatter(x=levels, y=curves[n], mode="lines+markers", name=label, line={"color": color})
+                     for n, label, color in MODELS])
+    fig.add_vline(x=level, line_dash="dot", line_color="grey")
+    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10}, title=title,
+                      xaxis_title=f"level of {kind}", yaxis_title=axis, legend={"orientation": "h", "y": -0.25})
+    col.plotly_chart(fig, key=f"curve-{axis}", config={"displaylogo": False})
+at = int(np.argmin(np.abs(np.array(levels) - level)))
+gap = nll[ae_name][at] - nll[dae_name][at]
+st.markdown(f"At {kind} level {levels[at]:.1f}, the denoising AE's code still names **{kept[dae_name][at]:.0%}** of the "
+            f"corrupted digits, the plain AE's **{kept[ae_name][at]:.0%}**; its rebuilds are **{abs(gap):.1f} nats "
+            f"{'closer to' if gap > 0 else 'further from'}** the clean digits, on average over the 500 digits. Single "
+            "digits can go either way (compare the rows above).")
+st.caption("Over the first 500 test digits, the same corruptions for both models (seed 0). A digit's code 'names' it "
+           "when most of its 5 nearest clean codes (of the other 9,500 test digits) share its label. Models: "
+           f"{ae_name} and "
+           f"{dae_name}, the same network with a 2-D code; the denoising AE was trained on {dae_card.get('corruption')} "
+           f"at level {dae_card.get('corruption_level')}. With a 2-D code both rebuild a digit from anything: what "
+           "the denoising AE learnt is to keep the *right* one.")

@@ -65,10 +65,9 @@ pretrained: install
 	$(BIN)/python -m aae_core.report --write docs/results.md
 
 # The relatives (AE, VAE, DAE, CAE, WAE-MMD, CVAE with 256-256 MLPs; the convolutional AAEs), on the CPU.
-RELATIVES := ae-2d vae-2d dae-2d cae-2d wae-mmd-2d cvae-2d aae-conv-2d aae-conv-bn-2d
 pretrained-relatives: install
-	$(SHIPPED) train $(RELATIVES) --data $(MNIST) --jobs $(JOBS)
-	$(SHIPPED) pick $(RELATIVES) --data $(MNIST)
+	$(SHIPPED) train relatives --data $(MNIST) --jobs $(JOBS)
+	$(SHIPPED) pick relatives --data $(MNIST)
 
 # Every row of the table (the label-aware family with the paper MLP: several CPU hours).
 pretrained-all: install

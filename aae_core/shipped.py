@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--epochs", type=int, default=None, help="epochs (default: the row's)")
     for verb in ("train", "pick"):
         t = sub.add_parser(verb)
-        t.add_argument("names", nargs="+", help="rows of the table, or 'all'")
+        t.add_argument("names", nargs="+", help="rows of the table, or 'all', or 'relatives'")
         t.add_argument("--data", default="../shared/data/mnist")
         t.add_argument("--runs", default=str(ROOT / "runs"))
         t.add_argument("--pretrained", default=str(ROOT / "pretrained"))
@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                               *row.train_args(args.data, args.out or f"pretrained/{row.name}", args.recipe,
                                               epochs=args.epochs)]))
             return 0
-        names = list(SHIPPED) if args.names == ["all"] else args.names
+        names = list(SHIPPED) if args.names == ["all"] else list(RELATIVES) if args.names == ["relatives"] else args.names
         for n in names:
             get_row(n)
         if args.cmd == "train":

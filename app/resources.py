@@ -10,7 +10,7 @@ import streamlit as st
 import torch
 
 import aae_core
-from aae_core import latent, neighbours
+from aae_core import latent, metrics, neighbours
 from app.helpers import share_on_own_component
 
 
@@ -239,3 +239,48 @@ def digit_kept(name: str, kind: str, levels: tuple[float, ...]) -> list[float]:
     c, labels = codes(name)
     return measure(model(name), torch.from_numpy(test_images()[:500]), labels[:500].astype(np.int64), c[500:],
                    labels[500:].astype(np.int64), kind, levels)
+
+
+# -- numpy in, numpy out: the pages never touch torch ---------------------------------------------------
+def encode(name: str, x: np.ndarray) -> np.ndarray:
+    """x: N×784 in [0, 1] → N×d codes."""
+    with torch.no_grad():
+        return model(name).encode(torch.as_tensor(x, dtype=torch.float32)).numpy()
+
+
+def classify(name: str, x: np.ndarray) -> np.ndarray:
+    """x: N×784 → N×K class probabilities q(y|x)."""
+    with torch.no_grad():
+        return model(name).classify(torch.as_tensor(x, dtype=torch.float32)).numpy()
+
+
+def samples(name: str, n: int, seed: int = 0) -> np.ndarray:
+    """n images (n×784) decoded from the model's prior samples, seeded."""
+    return model(name).sample(n, torch.Generator().manual_seed(seed)).numpy()
+
+
+def prior_codes(name: str, n: int, seed: int = 0) -> np.ndarray:
+    """n samples of the model's prior (n×d), seeded."""
+    return model(name).prior.sample(n, torch.Generator().manual_seed(seed))[0].numpy()
+
+
+def path(za: np.ndarray, zb: np.ndarray, n: int, method: str) -> np.ndarray:
+    """n points (n×d) from code za to code zb, t = 0 … 1 (aae_core.latent.interpolate)."""
+    return latent.interpolate(torch.as_tensor(za), torch.as_tensor(zb), torch.linspace(0, 1, n), method).numpy()
+
+
+def path_point(za: np.ndarray, zb: np.ndarray, t: float, method: str) -> np.ndarray:
+    """The point at fraction t of the path from za to zb: d."""
+    return latent.interpolate(torch.as_tensor(za), torch.as_tensor(zb), t, method)[0].numpy()
+
+
+def corrupted(x: np.ndarray, kind: str, level: float, seed: int) -> np.ndarray:
+    """x: N×784 corrupted by ``kind`` at ``level`` (aae_core.corrupt), seeded."""
+    from aae_core.corrupt import corrupt
+    return corrupt(torch.as_tensor(x), kind, level, torch.Generator().manual_seed(seed)).numpy()
+
+
+def cluster_sizes(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each cluster's number of test images and purity (aae_core.metrics.cluster_purity)."""
+    probs, (_, labels) = categorical(name)["probs"], codes(name)
+    return metrics.cluster_purity(torch.from_numpy(probs), labels)

@@ -1,7 +1,6 @@
 """AE vs VAE: the same 2-D network trained with and without the KL term (the autoencoder tutorial's figure)."""
 import numpy as np
 import streamlit as st
-import torch
 
 from aae_core import latent
 from aae_core.metric_table import caption, label, show
@@ -47,7 +46,7 @@ for col, kind in zip(st.columns(2), ("ae", "vae")):
                    + f" {outside_share(codes, lo, hi):.1%} of the test codes lie outside the view.")
         st.image(resources.manifold_png(name, grid_n), caption=f"decoded on a {grid_n}×{grid_n} grid over the same view",
                  width="stretch")
-        samples = model.sample(10, torch.Generator().manual_seed(0)).numpy()
+        samples = resources.samples(name, 10)
         inside = float((np.linalg.norm(codes, axis=1) < R99).mean())  # codes where N(0, I) puts 99 % of its mass
         picture(latent.tile(samples, 1, 10, pad=2), 600, f"decoded samples z ~ N(0, I) (seed 0); {inside:.0%} of the "
                 "test codes lie within the circle that holds 99 % of N(0, I)" + (

@@ -1,9 +1,8 @@
 """Clusters: the unsupervised clustering AAE sorts the digits into K clusters with no label at all."""
 import numpy as np
 import streamlit as st
-import torch
 
-from aae_core import latent, metrics, paper
+from aae_core import latent, paper
 from app import resources
 from app.helpers import clamp_int
 from app.projected_map import members_figure
@@ -28,7 +27,7 @@ extra = resources.categorical(name)
 probs, (codes, labels) = extra["probs"], resources.codes(name)
 paper_names = extra.get("cluster_map_paper")
 majority_names = extra.get("cluster_map_majority")
-sizes, purity = metrics.cluster_purity(torch.from_numpy(probs), labels)
+sizes, purity = resources.cluster_sizes(name)
 result = paper.for_model(name)
 if result is not None:
     shown, _ = paper.ours(result, model.card.get("metrics", {}))
@@ -95,7 +94,7 @@ def cluster_detail() -> None:
             st.caption("No test image falls in this cluster.")
     with right:
         st.markdown("**Generated from it** (cluster k, random styles z ~ N(0, I))")
-        z = model.prior.sample(32, torch.Generator().manual_seed(k))[0].numpy()
+        z = resources.prior_codes(name, 32, seed=k)
         picture(latent.tile(resources.decode_labelled(name, z, k), 4, 8, pad=2), 600, f"cluster {k}, 32 random styles",
                 f"cluster-{name}-{k}-generated.png")
 

@@ -1,6 +1,5 @@
 """VAE vs AAE: two models trained on the same prior, side by side (the paper's Figure 2, live)."""
 import streamlit as st
-import torch
 
 from aae_core import latent
 from aae_core.metric_table import caption, label, show
@@ -48,7 +47,7 @@ for col, kind in zip(cols, ("vae", "aae")):
                    "(the latent map shows them all).")
         for box, key in zip(st.columns(len(SHOWN)), SHOWN):
             box.metric(label(key), show(key, metrics))
-        samples = model.sample(n_samples, torch.Generator().manual_seed(0)).numpy()
+        samples = resources.samples(name, n_samples)
         picture(latent.tile(samples, 1, n_samples, pad=2), min(700, 70 * n_samples),
                 f"decoded samples z ~ p(z) (seed 0) — {name}", f"samples-{name}.png")
 

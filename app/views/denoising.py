@@ -2,10 +2,9 @@
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from aae_core import latent
-from aae_core.corrupt import CORRUPTIONS, corrupt
+from aae_core.corrupt import CORRUPTIONS
 from app import resources
 from app.helpers import same_network_pairs
 from app.widgets import number_from_url, picture, seed_from_url
@@ -39,10 +38,10 @@ st.query_params.update(kind=kind, level=f"{level:.2f}", seed=str(seed))
 images = resources.test_images()
 rng = np.random.default_rng(seed)
 idx = np.sort(rng.choice(len(images), 8, replace=False))
-clean = torch.from_numpy(images[idx])
-noisy = corrupt(clean, kind, level, torch.Generator().manual_seed(int(seed)))
-rows = [clean.numpy(), noisy.numpy(), resources.reconstruct(ae_name, noisy.numpy()),
-        resources.reconstruct(dae_name, noisy.numpy()), resources.reconstruct(ae_name, clean.numpy())]
+clean = images[idx]
+noisy = resources.corrupted(clean, kind, level, int(seed))
+rows = [clean, noisy, resources.reconstruct(ae_name, noisy), resources.reconstruct(dae_name, noisy),
+        resources.reconstruct(ae_name, clean)]
 picture(latent.tile(np.concatenate(rows), 5, 8, pad=2), 640, "Rows: the clean digits · corrupted · the plain AE's rebuild of the corrupted · the denoising AE's "
                  "rebuild of the corrupted · the plain AE's rebuild of the clean (its best)",
         f"denoising-{kind}-{level:.2f}-{seed}.png")

@@ -2,7 +2,6 @@
 rewrite it in every other digit with its own style."""
 import numpy as np
 import streamlit as st
-import torch
 from streamlit_drawable_canvas import st_canvas
 
 from aae_core import latent
@@ -69,8 +68,7 @@ with c2:
                         preferred="label-aae-mixture10")
     if name is not None:
         model = resources.model(name)
-        with torch.no_grad():
-            z = model.encode(torch.from_numpy(flat)).numpy()[0]
+        z = resources.encode(name, flat)[0]
         codes, labels = resources.codes(name)
         placed = place_on_map(name, codes, z)
         if placed is None:
@@ -93,8 +91,7 @@ with c3:
         best = min(classifiers, key=lambda n: cards[n].get("metrics", {}).get("error", 1.0))
         clf = st.selectbox("Classifier", classifiers, index=classifiers.index(best), key="draw-clf",
                            format_func=lambda n: model_label(n, cards[n]))
-        with torch.no_grad():
-            probs = resources.model(clf).classify(torch.from_numpy(flat)).numpy()[0]
+        probs = resources.classify(clf, flat)[0]
         st.markdown(f"**Read as a {int(probs.argmax())}** ({100 * probs.max():.0f} % sure)")
         st.bar_chart({"q(y|x)": {str(k): float(p) for k, p in enumerate(probs)}}, height=200, x_label="digit")
     else:
@@ -103,8 +100,7 @@ with c3:
 stylers = models_for(cards, latent_dim=None, families=("supervised-aae",))
 if stylers:
     styler = st.selectbox("Rewrite with", stylers, key="draw-style", format_func=lambda n: model_label(n, cards[n]))
-    with torch.no_grad():
-        style = resources.model(styler).encode(torch.from_numpy(flat)).numpy()  # 1×d
+    style = resources.encode(styler, flat)  # 1×d
     st.markdown("**Your style, written as every digit** (its style code z = E(x), decoded with each label)")
     picture(latent.tile(resources.style_sheet(styler, style), 1, 10, pad=2), 1000, "your style as 0, 1, …, 9",
             f"your-style-{styler}.png", stretch=True)

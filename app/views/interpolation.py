@@ -1,7 +1,6 @@
 """Interpolation: walk along a straight or spherical path between two test digits' codes."""
 import numpy as np
 import streamlit as st
-import torch
 
 from aae_core import latent
 from app import resources
@@ -43,7 +42,6 @@ c3.button("Random pair", icon=":material/casino:", on_click=_random_pair)
 method = c4.radio("Path", list(latent.INTERPOLATIONS), horizontal=True, key="path",
                   format_func=lambda m: {"linear": "straight line", "spherical": "spherical (slerp)"}[m])
 za, zb = (np.asarray(codes[i], dtype=np.float32) for i in (int(ia), int(ib)))
-za_t, zb_t = torch.from_numpy(za), torch.from_numpy(zb)
 
 
 def frames(n: int) -> np.ndarray:
@@ -64,7 +62,7 @@ with ends:
                 save=False)
 with path_col:
     lo, hi = resources.extent(name)
-    path = latent.interpolate(za_t, zb_t, torch.linspace(0, 1, 11), method).numpy()
+    path = resources.path(za, zb, 11, method)
     shown = fair_sample(range(len(codes)), MAP_POINTS)  # the same points on every visit: context, light to draw
     walk_map = add_path(latent_figure(codes[shown], labels[shown], (lo, hi), height=380, marker_size=3,
                                       show_legend=False), path, f"{method} path A → B", labels=2)
@@ -78,8 +76,8 @@ def live_step() -> None:
     """Only this part reruns when the slider moves: one decode and one PNG."""
     t = st.slider("t (0 = A, 1 = B)", 0.0, 1.0, step=0.01, key="t")
     st.query_params["t"] = f"{t:.2f}"
-    z = latent.interpolate(za_t, zb_t, float(t), method)[0]
-    img = resources.decode(name, z[None].numpy())[0]
+    z = resources.path_point(za, zb, float(t), method)  # d
+    img = resources.decode(name, z[None])[0]
     picture(latent.to_uint8(img).reshape(28, 28), 224,
             f"D(z(t)) at t = {t:.2f}, z = ({', '.join(f'{v:.2f}' for v in z.tolist())})", "walk-frame.png", save=False)
 

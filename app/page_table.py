@@ -22,6 +22,8 @@ PAGES: tuple[PageRow, ...] = (
             "Every family side by side on the same digits: what each one optimises, and what that does"),
     PageRow("views/ae_vs_vae.py", "AE vs VAE", ":material/difference:", "ae-vs-vae",
             "The same 2-D network with and without the KL term: gaps, scale, and what sampling gives"),
+    PageRow("views/live.py", "Train live", ":material/model_training:", "live",
+            "Watch an AAE learn: the codes pushed onto the prior epoch by epoch, the discriminator's game"),
     PageRow("views/compare.py", "VAE vs AAE", ":material/compare:", "vae-vs-aae",
             "A VAE and an AAE on the same prior: which one fills it"),
     PageRow("views/denoising.py", "Denoising", ":material/blur_on:", "denoising",

@@ -284,3 +284,21 @@ def cluster_sizes(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Each cluster's number of test images and purity (aae_core.metrics.cluster_purity)."""
     probs, (_, labels) = categorical(name)["probs"], codes(name)
     return metrics.cluster_purity(torch.from_numpy(probs), labels)
+
+
+# -- the live trainer ---------------------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def training_slot():
+    """One lock for the whole server: live training slices run one at a time, so that however many
+    sessions train, they share one core between them and the other pages keep the rest."""
+    import threading
+    return threading.Lock()
+
+
+@st.cache_resource(show_spinner=False)
+def prior_view(prior_name: str):
+    """A prior by name, its square plotting range, and its density contours (for the live trainer)."""
+    from aae_core.priors import build_prior
+    prior = build_prior({"name": prior_name, "dim": 2})
+    lo, hi = prior.extent()
+    return prior, (lo, hi), (*latent.density_grid(prior, lo, hi), latent.hdr_levels(prior))

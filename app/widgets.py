@@ -69,10 +69,14 @@ def number_from_url(param: str, key: str, lo: float, hi: float, default: float, 
     st.session_state[key] = value
 
 
-def safe_fragment(func):
+def safe_fragment(func=None, *, run_every: float | None = None):
     """``st.fragment`` whose errors are shown as a message, never a traceback (a fragment rerun on
-    its own is outside the page-level guard of streamlit_app.py)."""
+    its own is outside the page-level guard of streamlit_app.py). ``run_every``: seconds between
+    automatic reruns (None: only when its own widgets change)."""
     import functools
+
+    if func is None:
+        return lambda f: safe_fragment(f, run_every=run_every)
 
     @functools.wraps(func)
     def guarded(*args, **kwargs):
@@ -81,7 +85,7 @@ def safe_fragment(func):
         except Exception as exc:  # Streamlit's rerun/stop are BaseExceptions and pass through
             st.error("Something went wrong here: " + literal(f"{type(exc).__name__}: {exc}", 300))
 
-    return st.fragment(guarded)
+    return st.fragment(guarded, run_every=run_every)
 
 
 def selected_digits(name: str, indices, labels: np.ndarray, images) -> None:

@@ -1,0 +1,130 @@
+"""Train live: a small 2-D AAE (or VAE) learns in front of the student, its codes moving over the prior."""
+import time
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from aae_core.live import MAX_EPOCHS, N_SHOWN, N_TRAIN, PRIORS, LiveRun, LiveSettings
+from app import resources
+from app.helpers import latent_figure
+from app.widgets import safe_fragment
+
+TICK_S, SLICE_S = 1.0, 0.35  # a redraw every second; at most this much training per redraw
+PRIOR_NAMES = {"gaussian": "Gaussian N(0, 5²I)", "mixture10": "mixture of 10 Gaussians", "swissroll": "swiss roll"}
+
+st.title("Train live")
+st.markdown(
+    "Watch the adversarial game shape the code. A small AAE (784-128-128-2) starts from random weights and "
+    f"trains on {N_TRAIN:,} MNIST images; every second the map shows where {N_SHOWN:,} other digits land now, over "
+    "the prior's outlines, and the losses so far. **What to look for:** the codes start as one blob; the "
+    "discriminator learns to tell them from prior samples, the encoder learns to fool it, and the blob spreads "
+    "until it fills the prior — the *aggregated* posterior pushed onto p(z). A discriminator loss near 1.39 "
+    "(= 2·ln 2) means it can no longer tell codes from prior samples; if it falls toward 0 it is winning, the "
+    "encoder's loss climbs, and the codes stop matching the prior (try a slower adversary, or noise on its "
+    "inputs). Pick the VAE to see a KL term do the pulling instead, one image at a time.")
+st.caption(f"The images are the shipped MNIST test images (the app ships no training set): the first {N_TRAIN:,} "
+           f"train, the last {N_SHOWN:,} are shown. A run stops after {MAX_EPOCHS} epochs. Every session's training "
+           "shares one processor core, a slice at a time, so the other pages stay quick for everyone.")
+
+run: LiveRun | None = st.session_state.get("live_run")
+with st.expander("Settings (a new run starts with them)", expanded=run is None):
+    c1, c2, c3 = st.columns(3)
+    family = c1.radio("Model", ["aae", "vae"], format_func=lambda f: {"aae": "AAE", "vae": "VAE"}[f],
+                      horizontal=True, key="live_family")
+    prior = c1.radio("Prior", list(PRIORS), format_func=PRIOR_NAMES.get, key="live_prior")
+    rates = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+    ae_lr = c2.select_slider("Reconstruction learning rate", rates, value=1e-3, key="live_ae_lr")
+    adv_lr = c2.select_slider("Adversary learning rate (discriminator and encoder as generator)", rates,
+                              value=1e-3, key="live_adv_lr", disabled=family != "aae")
+    noise = c3.slider("Noise on the discriminator's inputs (std)", 0.0, 1.0, 0.0, 0.1, key="live_noise",
+                      disabled=family != "aae")
+    labels = c3.toggle("Tell the discriminator each digit (label-conditioned, Figure 4)", key="live_labels",
+                       disabled=family != "aae" or prior == "gaussian",
+                       help="Needs a prior with one part per digit: the mixture or the swiss roll")
+
+try:
+    settings = LiveSettings(family=family, prior=prior, ae_lr=ae_lr, adv_lr=adv_lr, disc_noise=noise,
+                            labels=labels and family == "aae" and prior != "gaussian")
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+
+
+def new_run() -> None:
+    images = resources.test_images()
+    st.session_state["live_run"] = LiveRun(settings, images.raw, images.labels)
+    st.session_state["live_running"] = True
+
+
+b1, b2, b3, b4 = st.columns(4)
+b1.button("New run" if run else "Start", icon=":material/play_arrow:", on_click=new_run, type="primary")
+running = bool(st.session_state.get("live_running")) and run is not None and not run.done
+if run is not None and not run.done:
+    if running:
+        b2.button("Pause", icon=":material/pause:", on_click=lambda: st.session_state.update(live_running=False))
+    else:
+        b2.button("Resume", icon=":material/play_arrow:", on_click=lambda: st.session_state.update(live_running=True))
+    step = b3.button("One step (a slice of training)", icon=":material/skip_next:", disabled=running)
+else:
+    step = False
+if run is not None:
+    b4.button("Clear", icon=":material/delete:",
+              on_click=lambda: st.session_state.update(live_run=None, live_running=False))
+if run is None:
+    st.info("Choose the settings above and press **Start**.", icon=":material/info:")
+    st.stop()
+
+
+def train_slice(run: LiveRun) -> bool:
+    """One slice of training if the server's training slot is free within a moment; False if not."""
+    slot = resources.training_slot()
+    if not slot.acquire(timeout=0.2):
+        return False
+    try:
+        run.train_for(SLICE_S)
+    finally:
+        slot.release()
+    return True
+
+
+@safe_fragment(run_every=TICK_S if running else None)
+def board() -> None:
+    run = st.session_state["live_run"]
+    waited = False
+    if st.session_state.get("live_running") and not run.done:
+        waited = not train_slice(run)
+    prior, view, density = resources.prior_view(run.settings.prior)
+    codes = run.codes()
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("epoch", f"{run.steps / run.steps_per_epoch:.1f} of {MAX_EPOCHS}")
+    m2.metric("training time", f"{run.train_s:.0f} s")
+    m3.metric("codes' distance to the prior ↓", f"{run.prior_distance(codes):.3f}",
+              help="sliced Wasserstein distance between the shown codes and as many prior samples")
+    last = run.history[-1] if run.history else {}
+    m4.metric("discriminator loss", f"{last['d']:.3f}" if "d" in last else "—")
+    left, right = st.columns([3, 2])
+    fig = latent_figure(codes, run.shown_y, view, density=density, height=520)
+    left.plotly_chart(fig, key="live-map", config={"displaylogo": False})
+    curves = go.Figure()
+    for key, name in (("d", "discriminator"), ("g", "encoder as generator"), ("kl", "KL"), ("recon", "reconstruction / 100")):
+        if run.history and key in run.history[0]:
+            scale = 0.01 if key == "recon" else 1.0
+            curves.add_trace(go.Scatter(x=[h["epoch"] for h in run.history], y=[scale * h[key] for h in run.history],
+                                        mode="lines", name=name))
+    if run.settings.family == "aae":
+        curves.add_hline(y=1.386, line_dash="dot", line_color="grey", annotation_text="2·ln 2: the discriminator is guessing")
+    curves.update_layout(height=520, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="epoch",
+                         yaxis_title="loss", legend={"orientation": "h", "y": -0.15})
+    right.plotly_chart(curves, key="live-losses", config={"displaylogo": False})
+    if waited:
+        st.caption("Waiting for the shared training core (other students are training): the next slice comes soon.")
+    if run.done and st.session_state.get("live_running"):
+        st.session_state["live_running"] = False
+        st.success(f"Done: {MAX_EPOCHS} epochs in {run.train_s:.0f} s of training.")
+        time.sleep(0.1)
+        st.rerun(scope="app")  # stop the timer
+
+
+if step:
+    train_slice(run)
+board()

@@ -1,0 +1,66 @@
+"""The live trainer (issue 13): a capped run that trains a slice at a time, and its page."""
+import numpy as np
+import pytest
+import torch
+
+import aae_core
+from aae_core import live
+from aae_core.live import LiveRun, LiveSettings
+from tests.test_app import open_page
+
+
+@pytest.fixture(scope="module")
+def test_images():
+    split = aae_core.load_test_set()
+    return split.images.reshape(len(split.images), -1), split.labels
+
+
+def test_a_run_pushes_its_codes_toward_the_prior_slice_by_slice(test_images):
+    torch.set_num_threads(1)
+    run = LiveRun(LiveSettings(seed=1), *test_images)
+    start = run.prior_distance()
+    first = run.train_for(0.0, max_steps=1)  # one step
+    assert run.steps == 1 and set(first) >= {"step", "epoch", "recon", "d", "g"}
+    for _ in range(4):
+        run.train_for(10.0, max_steps=run.steps_per_epoch)
+    assert run.epoch == 4 and len(run.history) == 5
+    assert run.history[-1]["recon"] < run.history[0]["recon"]
+    assert run.prior_distance() < start  # the aggregated posterior moves onto the prior
+    assert run.codes().shape == (live.N_SHOWN, 2)
+
+
+def test_a_run_stops_at_its_cap(test_images, monkeypatch):
+    monkeypatch.setattr(live, "MAX_EPOCHS", 1)
+    run = LiveRun(LiveSettings(family="vae"), *test_images)
+    run.train_for(60.0)
+    assert run.done and run.epoch == 1 and run.steps == run.steps_per_epoch
+    assert run.train_for(1.0) is None  # nothing more to do
+
+
+def test_the_label_conditioned_run_and_bad_settings(test_images):
+    run = LiveRun(LiveSettings(prior="swissroll", labels=True), *test_images)
+    assert run.model.model_name == "label-aae"
+    run.train_for(0.0, max_steps=2)
+    for bad, message in [({"family": "gan"}, "family"), ({"prior": "moon"}, "prior"), ({"ae_lr": 1.0}, "learning rate"),
+                         ({"disc_noise": -1}, "disc_noise"), ({"labels": True}, "mixture or the swiss roll"),
+                         ({"family": "vae", "prior": "mixture10", "labels": True}, "choose the AAE")]:
+        with pytest.raises(ValueError, match=message):
+            LiveSettings(**bad)
+
+
+def test_the_live_page_trains_steps_pauses_and_clears():
+    at = open_page("views/live.py")
+    assert not at.error and "press **Start**" in at.info[0].value
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.error and not at.exception
+    run = at.session_state["live_run"]
+    assert at.session_state["live_running"] and run.settings.family == "aae"
+    next(b for b in at.button if b.label == "Pause").click().run()
+    before = run.steps
+    next(b for b in at.button if b.label.startswith("One step")).click().run()
+    assert at.session_state["live_run"].steps > before and not at.error
+    assert [m.label for m in at.metric][:3] == ["epoch", "training time", "codes' distance to the prior ↓"]
+    assert len(at.get("plotly_chart")) == 2
+    next(b for b in at.button if b.label == "Clear").click().run()
+    assert at.session_state["live_run"] is None and not at.error
+    np.testing.assert_array_equal(run.shown_y, aae_core.load_test_set().labels[live.N_TRAIN:live.N_TRAIN + live.N_SHOWN])

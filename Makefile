@@ -7,7 +7,7 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 MNIST ?= ../shared/data/mnist
 
-.PHONY: run test install install-test bench bench-load bench-memory bench-soak pretrained pretrained-relatives pretrained-all results clean
+.PHONY: run test install install-test bench bench-load bench-memory bench-soak bench-live pretrained pretrained-relatives pretrained-all results clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench-memory: install-test
 # 30 minutes of mixed page visits: errors, p95 and memory, minute by minute.
 bench-soak: install-test
 	$(BIN)/python -m app.bench_load soak --minutes 30
+# 0, 5 and 20 sessions training on the live page: their epochs per minute, and another session's slider round trips.
+bench-live: install-test
+	$(BIN)/python -m app.bench_load live --trainers 0 5 20
 
 # Rebuild the shipped weights from the MNIST files in $(MNIST). One table drives it:
 # aae_core/shipped.py (one row per model: family, prior, widths, recipe, the recipes compared, epochs,

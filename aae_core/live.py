@@ -134,3 +134,93 @@ class LiveRun:
         """Sliced Wasserstein distance of the shown codes to the prior (lower: the codes fill it)."""
         c = self.codes() if codes is None else codes
         return metrics.prior_match(torch.from_numpy(c), self.model.prior)
+
+
+# -- one worker process for every session's run ------------------------------------------------------------
+@dataclass
+class Snapshot:
+    """What a page draws of a run: where it is, what it did, and the shown images' codes now."""
+
+    steps: int
+    epoch: int
+    steps_per_epoch: int
+    train_s: float
+    done: bool
+    history: list[dict]
+    codes: np.ndarray  # N_SHOWN×2
+    shown_y: np.ndarray  # N_SHOWN labels
+    prior_distance: float
+    settings: LiveSettings
+
+    @classmethod
+    def of(cls, run: LiveRun) -> "Snapshot":
+        codes = run.codes()
+        return cls(run.steps, run.epoch, run.steps_per_epoch, run.train_s, run.done, list(run.history), codes,
+                   run.shown_y, run.prior_distance(codes), run.settings)
+
+
+MAX_RUNS = 32  # runs the worker keeps (least recently used dropped first): about 4 MB each
+_RUNS: "dict[str, LiveRun]" = {}
+_IMAGES: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _worker_init() -> None:
+    global _IMAGES
+    torch.set_num_threads(1)
+    from aae_core import load_test_set
+    split = load_test_set()
+    _IMAGES = split.images.reshape(len(split.images), -1), split.labels
+
+
+def _touch(run_id: str) -> LiveRun:
+    try:
+        run = _RUNS.pop(run_id)
+    except KeyError:
+        raise KeyError("this run is no longer kept (the server keeps the most recent ones): start a new one") from None
+    _RUNS[run_id] = run  # most recently used last
+    return run
+
+
+def _new(run_id: str, settings: LiveSettings) -> Snapshot:
+    _RUNS.pop(run_id, None)
+    while len(_RUNS) >= MAX_RUNS:
+        _RUNS.pop(next(iter(_RUNS)))
+    _RUNS[run_id] = LiveRun(settings, *_IMAGES)
+    return Snapshot.of(_RUNS[run_id])
+
+
+def _train(run_id: str, seconds: float) -> Snapshot:
+    run = _touch(run_id)
+    run.train_for(seconds)
+    return Snapshot.of(run)
+
+
+def _drop(run_id: str) -> None:
+    _RUNS.pop(run_id, None)
+
+
+class LivePool:
+    """Every session's live run, in one worker process: the runs train one slice at a time in the order
+    they were asked for (a session asks again only once its last slice is back, so the turns go round),
+    on one core, and never hold the web server's interpreter. The worker starts on first use."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_worker_init)
+
+    def new(self, run_id: str, settings: LiveSettings):
+        """A future of the new run's first Snapshot."""
+        return self._pool.submit(_new, run_id, settings)
+
+    def train(self, run_id: str, seconds: float):
+        """A future of the run's Snapshot after one more slice of at most ``seconds``."""
+        return self._pool.submit(_train, run_id, seconds)
+
+    def drop(self, run_id: str) -> None:
+        self._pool.submit(_drop, run_id)
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)

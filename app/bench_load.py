@@ -297,6 +297,49 @@ async def run_memory(n_sessions: int) -> None:
             await settle(app)
 
 
+async def trainer(browser, url: str, stop: asyncio.Event, progress: list[float]) -> None:
+    """A student on the live trainer: press Start, keep the page open until ``stop``, then read how far
+    the run got (epochs) into ``progress``."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = await context.new_page()
+        await page.goto(f"{url}/live", timeout=180_000)
+        await page.get_by_role("button", name="Start").click(timeout=180_000)
+        await stop.wait()
+        text = await page.locator('[data-testid="stMetricValue"]').first.inner_text(timeout=30_000)
+        progress.append(float(text.split()[0]))
+    except Exception as exc:  # noqa: BLE001  (a trainer that failed is reported, not fatal)
+        print(f"  a trainer failed: {type(exc).__name__}: {str(exc)[:120]}", flush=True)
+        progress.append(float("nan"))
+    finally:
+        await context.close()
+
+
+async def run_live(counts: list[int], moves: int, seconds: float) -> None:
+    """While N sessions train on the live page for ``seconds``, one more session moves the
+    interpolation slider: its round trips beside the same with nobody training, and each trainer's
+    epochs per minute."""
+    async with chromium() as browser:
+        with Server(ROOT / "app" / "streamlit_app.py") as app:
+            await visit(browser, f"{app.url}/interpolation", 1)  # warm-up
+            print("\n| sessions training | their epochs per minute p50 (min–max) | interpolation move p50 / p95 ms "
+                  "| errors | server MB |\n|---|---|---|---|---|", flush=True)
+            for n in counts:
+                stop, progress = asyncio.Event(), []
+                tasks = [asyncio.create_task(trainer(browser, app.url, stop, progress)) for _ in range(n)]
+                t0 = time.perf_counter()
+                await asyncio.sleep(10 if n else 0)  # the trainers start
+                probe = await visit(browser, f"{app.url}/interpolation", moves)
+                await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - t0)))
+                stop.set()
+                await asyncio.gather(*tasks)
+                minutes = (time.perf_counter() - t0) / 60
+                rates = sorted(p / minutes for p in progress if p == p)
+                spread = f"{pct(rates, .5):.1f} ({rates[0]:.1f}–{rates[-1]:.1f})" if rates else "—"
+                print(f"| {n} | {spread} | {_fmt(pct(probe.moves_ms, .5))} / {_fmt(pct(probe.moves_ms, .95))} "
+                      f"| {probe.errors + bool(probe.failure)} | {app.rss():.0f} |", flush=True)
+
+
 SESSION_TTL_S = 120  # Streamlit keeps a closed session's state this long, for a reconnect (memory_session_storage)
 
 
@@ -341,7 +384,9 @@ async def run_soak(minutes: float, concurrent: int, seed: int = 0) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", nargs="?", choices=["ratio", "memory", "soak"], default="ratio")
+    ap.add_argument("run", nargs="?", choices=["ratio", "memory", "soak", "live"], default="ratio")
+    ap.add_argument("--trainers", type=int, nargs="+", default=[0, 5, 20], help="sessions training (live)")
+    ap.add_argument("--seconds", type=float, default=60.0, help="how long the trainers train (live)")
     ap.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20], help="concurrent sessions (ratio)")
     ap.add_argument("--pages", nargs="+", default=list(SLIDER_PAGES), choices=list(SLIDER_PAGES))
     ap.add_argument("--moves", type=int, default=10, help="slider moves per session (ratio)")
@@ -357,6 +402,8 @@ def main(argv: list[str] | None = None) -> None:
           f"browser: {CHROMIUM} headless; server and browser share this machine", flush=True)
     if args.run == "ratio":
         asyncio.run(run_ratio(args.sessions, args.pages, args.moves, not args.moves_while_loading, args.torch_threads))
+    elif args.run == "live":
+        asyncio.run(run_live(args.trainers, args.moves, args.seconds))
     elif args.run == "memory":
         asyncio.run(run_memory(args.memory_sessions))
     else:

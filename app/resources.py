@@ -288,11 +288,11 @@ def cluster_sizes(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 # -- the live trainer ---------------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False)
-def training_slot():
-    """One lock for the whole server: live training slices run one at a time, so that however many
-    sessions train, they share one core between them and the other pages keep the rest."""
-    import threading
-    return threading.Lock()
+def live_pool():
+    """The one worker process every session's live run trains in (aae_core.live.LivePool), started
+    on first use: the runs share one core and never hold the web server's interpreter."""
+    from aae_core.live import LivePool
+    return LivePool()
 
 
 @st.cache_resource(show_spinner=False)

@@ -48,19 +48,34 @@ def test_the_label_conditioned_run_and_bad_settings(test_images):
             LiveSettings(**bad)
 
 
+def test_the_worker_keeps_every_sessions_run_apart_and_drops_the_oldest(monkeypatch):
+    pool = live.LivePool()
+    try:
+        first = pool.new("a", LiveSettings()).result(timeout=180)
+        assert first.steps == 0 and first.codes.shape == (live.N_SHOWN, 2) and not first.done
+        other = pool.new("b", LiveSettings(family="vae")).result(timeout=60)
+        after = pool.train("a", 0.2).result(timeout=60)
+        assert after.steps > 0 and after.settings.family == "aae" and len(after.history) == 1
+        assert pool.train("b", 0.0).result(timeout=60).steps == 1 and other.settings.family == "vae"
+        pool.drop("a")
+        with pytest.raises(KeyError, match="no longer kept"):
+            pool.train("a", 0.1).result(timeout=60)
+    finally:
+        pool.close()
+
+
 def test_the_live_page_trains_steps_pauses_and_clears():
     at = open_page("views/live.py")
     assert not at.error and "press **Start**" in at.info[0].value
-    next(b for b in at.button if b.label == "Start").click().run()
+    next(b for b in at.button if b.label == "Start").click().run(timeout=240)
     assert not at.error and not at.exception
-    run = at.session_state["live_run"]
-    assert at.session_state["live_running"] and run.settings.family == "aae"
+    snap = at.session_state["live_snap"]
+    assert at.session_state["live_running"] and snap.settings.family == "aae" and snap.steps == 0
     next(b for b in at.button if b.label == "Pause").click().run()
-    before = run.steps
-    next(b for b in at.button if b.label.startswith("One step")).click().run()
-    assert at.session_state["live_run"].steps > before and not at.error
+    next(b for b in at.button if b.label.startswith("One step")).click().run(timeout=120)
+    assert at.session_state["live_snap"].steps > 0 and not at.error
     assert [m.label for m in at.metric][:3] == ["epoch", "training time", "codes' distance to the prior ↓"]
     assert len(at.get("plotly_chart")) == 2
     next(b for b in at.button if b.label == "Clear").click().run()
-    assert at.session_state["live_run"] is None and not at.error
-    np.testing.assert_array_equal(run.shown_y, aae_core.load_test_set().labels[live.N_TRAIN:live.N_TRAIN + live.N_SHOWN])
+    assert at.session_state["live_snap"] is None and not at.error
+    np.testing.assert_array_equal(snap.shown_y, aae_core.load_test_set().labels[live.N_TRAIN:live.N_TRAIN + live.N_SHOWN])

@@ -1,21 +1,22 @@
 """Train live: a small 2-D AAE (or VAE) learns in front of the student, its codes moving over the prior."""
-import time
+import uuid
+from concurrent.futures import BrokenExecutor
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from aae_core.live import MAX_EPOCHS, N_SHOWN, N_TRAIN, PRIORS, LiveRun, LiveSettings
+from aae_core.live import MAX_EPOCHS, N_SHOWN, N_TRAIN, PRIORS, LiveSettings, Snapshot
 from app import resources
 from app.helpers import latent_figure
 from app.widgets import safe_fragment
 
-TICK_S, SLICE_S = 1.0, 0.35  # a redraw every second; at most this much training per redraw
+TICK_S, SLICE_S = 2.0, 0.5  # a redraw every 2 s (cheap for the server), each a slice of at most 0.5 s
 PRIOR_NAMES = {"gaussian": "Gaussian N(0, 5²I)", "mixture10": "mixture of 10 Gaussians", "swissroll": "swiss roll"}
 
 st.title("Train live")
 st.markdown(
     "Watch the adversarial game shape the code. A small AAE (784-128-128-2) starts from random weights and "
-    f"trains on {N_TRAIN:,} MNIST images; every second the map shows where {N_SHOWN:,} other digits land now, over "
+    f"trains on {N_TRAIN:,} MNIST images; every two seconds the map shows where {N_SHOWN:,} other digits land now, over "
     "the prior's outlines, and the losses so far. **What to look for:** the codes start as one blob; the "
     "discriminator learns to tell them from prior samples, the encoder learns to fool it, and the blob spreads "
     "until it fills the prior — the *aggregated* posterior pushed onto p(z). A discriminator loss near 1.39 "
@@ -24,10 +25,13 @@ st.markdown(
     "inputs). Pick the VAE to see a KL term do the pulling instead, one image at a time.")
 st.caption(f"The images are the shipped MNIST test images (the app ships no training set): the first {N_TRAIN:,} "
            f"train, the last {N_SHOWN:,} are shown. A run stops after {MAX_EPOCHS} epochs. Every session's training "
-           "shares one processor core, a slice at a time, so the other pages stay quick for everyone.")
+           "shares one processor core in a process of its own, a slice at a time and turn by turn, so the other "
+           "pages stay quick for everyone.")
 
-run: LiveRun | None = st.session_state.get("live_run")
-with st.expander("Settings (a new run starts with them)", expanded=run is None):
+state = st.session_state
+run_id = state.setdefault("live_id", uuid.uuid4().hex)  # this session's run in the shared worker
+snap: Snapshot | None = state.get("live_snap")
+with st.expander("Settings (a new run starts with them)", expanded=snap is None):
     c1, c2, c3 = st.columns(3)
     family = c1.radio("Model", ["aae", "vae"], format_func=lambda f: {"aae": "AAE", "vae": "VAE"}[f],
                       horizontal=True, key="live_family")
@@ -50,81 +54,99 @@ except ValueError as exc:
     st.stop()
 
 
+def trainer_failed(exc: Exception) -> None:
+    """A run the worker no longer keeps, or a worker that died: say so, stop, and start afresh next time."""
+    state.update(live_running=False, live_future=None)
+    if isinstance(exc, BrokenExecutor):
+        resources.live_pool.clear()
+        st.warning("The training process stopped; press **New run** to start again.")
+    else:
+        st.warning(str(exc).strip("'\""))
+
+
+def collect(wait: bool) -> None:
+    """Take the pending slice's snapshot if it is back (or, with ``wait``, once it is)."""
+    future = state.get("live_future")
+    if future is not None and (wait or future.done()):
+        state["live_future"] = None
+        try:
+            state["live_snap"] = future.result(timeout=120)
+        except (KeyError, BrokenExecutor) as exc:
+            trainer_failed(exc)
+
+
 def new_run() -> None:
-    images = resources.test_images()
-    st.session_state["live_run"] = LiveRun(settings, images.raw, images.labels)
-    st.session_state["live_running"] = True
+    collect(wait=True)
+    try:
+        state["live_snap"] = resources.live_pool().new(run_id, settings).result(timeout=180)
+        state["live_running"] = True
+    except BrokenExecutor as exc:
+        trainer_failed(exc)
+
+
+def one_step() -> None:
+    collect(wait=True)
+    state["live_future"] = resources.live_pool().train(run_id, SLICE_S)
+    collect(wait=True)
+
+
+def clear() -> None:
+    collect(wait=True)
+    resources.live_pool().drop(run_id)
+    state.update(live_snap=None, live_running=False)
 
 
 b1, b2, b3, b4 = st.columns(4)
-b1.button("New run" if run else "Start", icon=":material/play_arrow:", on_click=new_run, type="primary")
-running = bool(st.session_state.get("live_running")) and run is not None and not run.done
-if run is not None and not run.done:
+b1.button("New run" if snap else "Start", icon=":material/play_arrow:", on_click=new_run, type="primary")
+running = bool(state.get("live_running")) and snap is not None and not snap.done
+if snap is not None and not snap.done:
     if running:
-        b2.button("Pause", icon=":material/pause:", on_click=lambda: st.session_state.update(live_running=False))
+        b2.button("Pause", icon=":material/pause:", on_click=lambda: state.update(live_running=False))
     else:
-        b2.button("Resume", icon=":material/play_arrow:", on_click=lambda: st.session_state.update(live_running=True))
-    step = b3.button("One step (a slice of training)", icon=":material/skip_next:", disabled=running)
-else:
-    step = False
-if run is not None:
-    b4.button("Clear", icon=":material/delete:",
-              on_click=lambda: st.session_state.update(live_run=None, live_running=False))
-if run is None:
+        b2.button("Resume", icon=":material/play_arrow:", on_click=lambda: state.update(live_running=True))
+    b3.button("One step (a slice of training)", icon=":material/skip_next:", disabled=running, on_click=one_step)
+if snap is not None:
+    b4.button("Clear", icon=":material/delete:", on_click=clear)
+if snap is None:
     st.info("Choose the settings above and press **Start**.", icon=":material/info:")
     st.stop()
 
 
-def train_slice(run: LiveRun) -> bool:
-    """One slice of training if the server's training slot is free within a moment; False if not."""
-    slot = resources.training_slot()
-    if not slot.acquire(timeout=0.2):
-        return False
-    try:
-        run.train_for(SLICE_S)
-    finally:
-        slot.release()
-    return True
-
-
 @safe_fragment(run_every=TICK_S if running else None)
 def board() -> None:
-    run = st.session_state["live_run"]
-    waited = False
-    if st.session_state.get("live_running") and not run.done:
-        waited = not train_slice(run)
-    prior, view, density = resources.prior_view(run.settings.prior)
-    codes = run.codes()
+    collect(wait=False)
+    if state.get("live_snap") is None:
+        return
+    if state.get("live_running") and not state["live_snap"].done and state.get("live_future") is None:
+        state["live_future"] = resources.live_pool().train(run_id, SLICE_S)  # one request at a time: turns go round
+    snap = state["live_snap"]
+    prior, view, density = resources.prior_view(snap.settings.prior)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("epoch", f"{run.steps / run.steps_per_epoch:.1f} of {MAX_EPOCHS}")
-    m2.metric("training time", f"{run.train_s:.0f} s")
-    m3.metric("codes' distance to the prior ↓", f"{run.prior_distance(codes):.3f}",
+    m1.metric("epoch", f"{snap.steps / snap.steps_per_epoch:.1f} of {MAX_EPOCHS}")
+    m2.metric("training time", f"{snap.train_s:.0f} s")
+    m3.metric("codes' distance to the prior ↓", f"{snap.prior_distance:.3f}",
               help="sliced Wasserstein distance between the shown codes and as many prior samples")
-    last = run.history[-1] if run.history else {}
+    last = snap.history[-1] if snap.history else {}
     m4.metric("discriminator loss", f"{last['d']:.3f}" if "d" in last else "—")
     left, right = st.columns([3, 2])
-    fig = latent_figure(codes, run.shown_y, view, density=density, height=520)
+    fig = latent_figure(snap.codes, snap.shown_y, view, density=density, height=520)
     left.plotly_chart(fig, key="live-map", config={"displaylogo": False})
     curves = go.Figure()
     for key, name in (("d", "discriminator"), ("g", "encoder as generator"), ("kl", "KL"), ("recon", "reconstruction / 100")):
-        if run.history and key in run.history[0]:
+        if snap.history and key in snap.history[0]:
             scale = 0.01 if key == "recon" else 1.0
-            curves.add_trace(go.Scatter(x=[h["epoch"] for h in run.history], y=[scale * h[key] for h in run.history],
+            curves.add_trace(go.Scatter(x=[h["epoch"] for h in snap.history], y=[scale * h[key] for h in snap.history],
                                         mode="lines", name=name))
-    if run.settings.family == "aae":
+    if snap.settings.family == "aae":
         curves.add_hline(y=1.386, line_dash="dot", line_color="grey", annotation_text="2·ln 2: the discriminator is guessing")
     curves.update_layout(height=520, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="epoch",
                          yaxis_title="loss", legend={"orientation": "h", "y": -0.15})
     right.plotly_chart(curves, key="live-losses", config={"displaylogo": False})
-    if waited:
-        st.caption("Waiting for the shared training core (other students are training): the next slice comes soon.")
-    if run.done and st.session_state.get("live_running"):
-        st.session_state["live_running"] = False
-        st.success(f"Done: {MAX_EPOCHS} epochs in {run.train_s:.0f} s of training.")
-        time.sleep(0.1)
-        st.rerun(scope="app")  # stop the timer
+    if snap.done:
+        st.success(f"Done: {MAX_EPOCHS} epochs in {snap.train_s:.0f} s of training.")
+        if state.get("live_running"):
+            state["live_running"] = False
+            st.rerun(scope="app")  # stop the timer
 
 
-if step:
-    train_slice(run)
 board()

@@ -81,12 +81,17 @@ def clamp_int(value, lo: int, hi: int, default: int):
 
 
 def prior_pairs(cards: dict[str, dict]) -> dict[str, dict[str, str]]:
-    """Priors for which both a 2-D AAE and a 2-D VAE ship: {prior: {'aae': name, 'vae': name}}."""
-    pairs: dict[str, dict[str, str]] = {}
+    """Priors for which both a 2-D AAE and a 2-D VAE ship, on exactly the same prior (its every setting)
+    and the same networks (MLP widths): {prior name: {'aae': name, 'vae': name}}."""
+    import json
+
+    groups: dict[str, dict[str, str]] = {}
     for name, card in sorted(cards.items()):
-        if card.get("latent_dim") == 2 and card.get("model") in ("aae", "vae"):
-            pairs.setdefault(card["prior"]["name"], {}).setdefault(card["model"], name)
-    return {p: models for p, models in pairs.items() if {"aae", "vae"} <= set(models)}
+        if card.get("latent_dim") == 2 and card.get("model") in ("aae", "vae") \
+                and card.get("config", {}).get("arch", "mlp") == "mlp":
+            key = json.dumps([card["prior"], card.get("config", {}).get("hidden")], sort_keys=True)
+            groups.setdefault(key, {}).setdefault(card["model"], name)
+    return {cards[models["aae"]]["prior"]["name"]: models for models in groups.values() if {"aae", "vae"} <= set(models)}
 
 
 def closer_to_prior(metrics: dict[str, dict]) -> dict[str, str | None]:

@@ -15,9 +15,10 @@ from app.helpers import favicon, literal  # noqa: E402
 
 st.set_page_config(page_title="aae-explorer", page_icon=favicon(), layout="wide")  # no icon server needed
 
-PAGES = [st.Page(row.file, title=row.title, icon=row.icon, default=not row.url_path,
-                 **({"url_path": row.url_path} if row.url_path else {})) for row in page_table.PAGES]
-page = st.navigation(PAGES)
+PAGES = {heading: [st.Page(row.file, title=row.title, icon=row.icon, default=not row.url_path,
+                           **({"url_path": row.url_path} if row.url_path else {})) for row in rows]
+         for heading, rows in page_table.sections().items()}
+page = st.navigation(PAGES, expanded=True)
 st.sidebar.caption("Adversarial autoencoders (Makhzani et al. 2015) and their relatives, trained on MNIST.")
 if "present" not in st.session_state:  # ?present=1 opens the app in presentation mode (a lecture's bookmark)
     st.session_state["present"] = st.query_params.get("present") == "1"

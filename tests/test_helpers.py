@@ -25,6 +25,15 @@ def test_prior_pairs_needs_both_families():
         "h": {"model": "vae", "latent_dim": 8, "prior": {"name": "mixture10"}},
     }
     assert helpers.prior_pairs(cards) == {"gaussian": {"aae": "a", "vae": "v"}}
+    # only the same prior (every setting) and the same network pair up: a VAE on N(0, I) beside an AAE on
+    # N(0, 5²I), or a convolutional AAE, is not a fair comparison
+    wide = {"name": "gaussian", "std": 5.0}
+    cards = {"a": {"model": "aae", "latent_dim": 2, "prior": wide, "config": {"hidden": [500, 500]}},
+             "b": {"model": "vae", "latent_dim": 2, "prior": {"name": "gaussian", "std": 1.0}, "config": {"hidden": [500, 500]}},
+             "c": {"model": "aae", "latent_dim": 2, "prior": wide, "config": {"arch": "conv", "hidden": [256, 256]}},
+             "d": {"model": "vae", "latent_dim": 2, "prior": wide, "config": {"hidden": [256, 256]}},
+             "e": {"model": "vae", "latent_dim": 2, "prior": wide, "config": {"hidden": [500, 500]}}}
+    assert helpers.prior_pairs(cards) == {"gaussian": {"aae": "a", "vae": "e"}}
 
 
 def _figure():

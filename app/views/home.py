@@ -56,5 +56,9 @@ else:
 st.caption(caption(COLUMNS) + " Test error (%): of the classifier q(y|x), or, for the clustering models, of their "
            "clusters named by the paper's rule.")
 st.subheader("What each page teaches")
-for row in page_table.PAGES[1:]:
-    st.page_link(row.file, label=f"{row.teaches} →", icon=row.icon)
+for heading, rows in page_table.sections().items():
+    rows = [r for r in rows if r.url_path]  # not Home itself
+    if rows:
+        st.markdown(f"**{heading}**")
+        for row in rows:
+            st.page_link(row.file, label=f"{row.title}: {row.teaches} →", icon=row.icon)

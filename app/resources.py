@@ -30,7 +30,9 @@ def model(name: str):
     """The model, loaded once per server for every session; the eight most recently used stay in memory.
     A folder that passes the survey but fails to load (a crafted weights file) raises a path-free error."""
     try:
-        return aae_core.load_pretrained(name)
+        net = aae_core.load_pretrained(name)
+        release_memory()  # the decompressed file and the 8-bit tensors were only needed for the load
+        return net
     except aae_core.WeightsError as exc:
         LOG.error("refused the weights folder %s: %s", name, exc)
         raise aae_core.WeightsError(f"the model {name} could not be loaded: {path_free(str(exc), name)}") from None
@@ -220,8 +222,24 @@ def zoo_panel(name: str):
     idx = zoo.first_of_each_digit(images.labels)
     c, labels = codes(name)
     net = aae_core.load_pretrained(name)
-    return zoo.panel(net, torch.from_numpy(images[idx]), images.labels[idx].astype(np.int64), c, labels,
-                     projection(name) if c.shape[1] > 2 else None)
+    panel = zoo.panel(net, torch.from_numpy(images[idx]), images.labels[idx].astype(np.int64), c, labels,
+                      projection(name) if c.shape[1] > 2 else None)
+    del net
+    release_memory()
+    return panel
+
+
+def release_memory() -> None:
+    """Hand freed heap back to the system (glibc keeps it otherwise): after a network loaded only for a
+    moment, so that the server's footprint does not keep its high-water mark."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 @st.cache_data(show_spinner="Measuring over 500 test digits…", max_entries=32)

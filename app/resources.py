@@ -50,6 +50,13 @@ def _survey() -> tuple[dict[str, dict], dict[str, str]]:
         except aae_core.WeightsError as exc:
             LOG.error("refused the weights folder %s: %s", name, exc)
             refused[name] = path_free(str(exc), name)
+    # Once per server, the long-lived objects now in place (modules, torch, plotly, the cards) go out of the
+    # cyclic collector's reach (gc.freeze), so that its full passes stop rescanning them on every page rerun:
+    # measured with `make bench`, one session, a slider round trip 193 → 81 ms (interpolation) and 184 → 78 ms
+    # (styles), the trivial app's 100 ms. (Freezing again later would also freeze sessions' garbage.)
+    import gc
+    gc.collect()
+    gc.freeze()
     return good, refused
 
 

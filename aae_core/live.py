@@ -22,6 +22,7 @@ from aae_core.registry import get_model_class
 PRIORS = ("gaussian", "mixture10", "swissroll")
 FAMILIES = ("aae", "vae")
 N_TRAIN, N_SHOWN = 8_000, 2_000
+BATCH = 100
 MAX_EPOCHS = 40
 HIDDEN = (128, 128)
 
@@ -93,7 +94,7 @@ class LiveRun:
 
     @property
     def steps_per_epoch(self) -> int:
-        return N_TRAIN // 100
+        return N_TRAIN // BATCH
 
     @property
     def done(self) -> bool:
@@ -101,7 +102,7 @@ class LiveRun:
 
     def _batch(self) -> Batch:
         i = self.steps % self.steps_per_epoch
-        idx = self.order[i * 100:(i + 1) * 100]
+        idx = self.order[i * BATCH:(i + 1) * BATCH]
         return Batch(x=self.x[idx], y=self.y[idx] if self.model.training_labels != "none" else None)
 
     def train_for(self, seconds: float, max_steps: int = 10_000) -> dict | None:

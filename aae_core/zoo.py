@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from aae_core import latent, metrics
+from aae_core import latent, metrics, projections
 from aae_core.registry import get_model_class
 
 N_SAMPLES = 16  # decoded prior samples per model (4×4), seed 0
@@ -53,15 +53,8 @@ def panel(model, inputs: torch.Tensor, input_labels: np.ndarray, codes: np.ndarr
         kind = "umap" if "umap" in projection else "pca"
         xy = projection[kind]
     else:
-        kind, xy = "pca", pca_2d(codes)
+        kind, xy = "pca", projections.pca(codes)[0]
     return Panel(recon, samples, latent.scatter_image(xy, labels, size), kind, metrics.sharpness(samples))
-
-
-def pca_2d(codes: np.ndarray) -> np.ndarray:
-    """The codes' first two principal components: N×d → N×2 (a stand-in where no map was stored)."""
-    centred = codes - codes.mean(0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return centred @ vt[:2].T
 
 
 def summary(family: str) -> str:

@@ -135,8 +135,12 @@ def density(name: str, widen: bool = False, extent_: tuple[float, float] | None 
     if not model(name).prior_matched:
         return None  # a reference prior the model never saw: not drawn
     lo, hi = extent_ or extent(name, widen)
-    prior = model(name).prior
-    return (*latent.density_grid(prior, lo, hi), latent.hdr_levels(prior))
+    return contours(model(name).prior, lo, hi)
+
+
+def contours(prior, lo: float, hi: float, n: int = 120):
+    """A prior's density on an n×n grid over [lo, hi]² and its 50/90/99 % levels: what latent_figure draws."""
+    return (*latent.density_grid(prior, lo, hi, n), latent.hdr_levels(prior))
 
 
 @st.cache_resource(show_spinner="Decoding the manifold…")
@@ -328,4 +332,4 @@ def prior_view(prior_name: str):
     lo, hi = prior.extent()
     # a 50×50 grid: redrawn every tick for every trainer, the default 120×120 one costs 9× the server's time
     # and sends 290 KB instead of 90 KB (measured: 137 vs 15 ms to build and serialise the figure)
-    return prior, (lo, hi), (*latent.density_grid(prior, lo, hi, n=50), latent.hdr_levels(prior))
+    return prior, (lo, hi), contours(prior, lo, hi, n=50)

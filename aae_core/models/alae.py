@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from aae_core.models.adversarial import AdversarialConfig, frozen
-from aae_core.models.base import Autoencoder, ModelOutput, check_positive_int
+from aae_core.models.base import Autoencoder, ModelOutput, check_non_negative, check_positive_int
 from aae_core.nets import decoder_net, encoder_net, mlp
 from aae_core.registry import register_model
 
@@ -32,8 +32,7 @@ class ALAEConfig(AdversarialConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_positive_int("mapping_layers", self.mapping_layers)
-        if not isinstance(self.r1_gamma, (int, float)) or isinstance(self.r1_gamma, bool) or not self.r1_gamma >= 0:
-            raise ValueError(f"r1_gamma must be a number >= 0, got {self.r1_gamma!r}")
+        check_non_negative("r1_gamma", self.r1_gamma)
 
 
 @register_model("alae")

@@ -18,6 +18,12 @@ def check_positive_int(name: str, value) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
+def check_non_negative(name: str, value) -> None:
+    """A weight or a coefficient: a real number >= 0 (not a bool)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+
 def check_widths(name: str, value: tuple) -> None:
     """Hidden-layer widths of a network: a non-empty sequence of positive integers."""
     if not value or any(not isinstance(h, int) or h < 1 for h in value):

@@ -13,6 +13,7 @@ import torch
 
 from aae_core import losses
 from aae_core.models.ae import AE, AEConfig
+from aae_core.models.base import check_non_negative
 from aae_core.registry import register_model
 
 
@@ -22,9 +23,7 @@ class CAEConfig(AEConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not isinstance(self.contractive_weight, (int, float)) or isinstance(self.contractive_weight, bool) \
-                or not self.contractive_weight >= 0:
-            raise ValueError(f"contractive_weight must be a number >= 0, got {self.contractive_weight!r}")
+        check_non_negative("contractive_weight", self.contractive_weight)
 
 
 @register_model("cae")

@@ -16,14 +16,9 @@ import torch
 from aae_core import losses
 from aae_core.models.adversarial import AdversarialConfig, discriminator_step, generator_loss
 from aae_core.models.ae import AE
-from aae_core.models.base import ModelConfig
+from aae_core.models.base import ModelConfig, check_non_negative
 from aae_core.nets import mlp
 from aae_core.registry import register_model
-
-
-def _check_weight(value) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-        raise ValueError(f"the regulariser's weight (lambda) must be a number >= 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -32,7 +27,7 @@ class WAEMMDConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_weight(self.weight)
+        check_non_negative("weight", self.weight)  # λ
 
 
 @register_model("wae-mmd")
@@ -63,7 +58,7 @@ class WAEGANConfig(AdversarialConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_weight(self.weight)
+        check_non_negative("weight", self.weight)  # λ
 
 
 @register_model("wae-gan")

@@ -25,7 +25,7 @@ if not pairs:
                "(`python -m aae_core.shipped train ae-2d dae-2d`).")
     st.stop()
 ae_name, dae_name = pairs[0]
-dae_card = resources.cards()[dae_name]["config"]
+dae_config = resources.cards()[dae_name]["config"]
 seed_from_url("kind", list(CORRUPTIONS), "noise_kind")
 kind = st.radio("Corruption", list(CORRUPTIONS), format_func=NAMES.get, horizontal=True, key="noise_kind")
 number_from_url("level", "noise_level", 0.0, 0.9, 0.5)
@@ -69,6 +69,6 @@ st.markdown(f"At {kind} level {levels[at]:.1f}, the denoising AE's code still na
 st.caption("Over the first 500 test digits, the same corruptions for both models (seed 0). A digit's code 'names' it "
            "when most of its 5 nearest clean codes (of the other 9,500 test digits) share its label. Models: "
            f"{ae_name} and "
-           f"{dae_name}, the same network with a 2-D code; the denoising AE was trained on {dae_card.get('corruption')} "
-           f"at level {dae_card.get('corruption_level')}. With a 2-D code both rebuild a digit from anything: what "
+           f"{dae_name}, the same network with a 2-D code; the denoising AE was trained on {dae_config.get('corruption')} "
+           f"at level {dae_config.get('corruption_level')}. With a 2-D code both rebuild a digit from anything: what "
            "the denoising AE learnt is to keep the *right* one.")

@@ -10,6 +10,9 @@
    N stacked models (N = 1, 4, 16) of each stackable family — the plain, semi-supervised (with its
    labelled batch) and clustering AAEs — beside the plain per-model loop of the same family's step
    (one model, its ``train_step``) measured in the same run.
+4. On a GPU, the CUDA path (``StackedTrainer(cuda_graph=True)``): whole epochs of N stacked models,
+   each chunk of 50 steps one CUDA-graph replay, TF32, every random number drawn ahead on the GPU —
+   aggregate samples/s beside the same plain loop, and beside the stack run eagerly.
 """
 from __future__ import annotations
 
@@ -152,6 +155,30 @@ def stacked_throughput(n: int, device: torch.device, steps: int, batch: int = 10
     return n * steps * batch / (time.perf_counter() - t0)
 
 
+def stacked_epoch_throughput(n: int, device: torch.device, family: str, graph: bool, steps: int = 100,
+                             batch: int = 100, epochs: int = 2) -> float:
+    """Aggregate samples/s of whole epochs (``train_epoch``: shuffling, chunks, losses, the epoch's
+    one synchronisation) of n stacked paper-MLP models, after one epoch of warm-up (and capture)."""
+    from aae_core.stacked import StackedAAE
+    from aae_core.stacked_categorical import StackedCategoricalAAE
+
+    cls = get_model_class(family)
+    recipes, seeds = [get_recipe(cls.default_recipe)] * n, list(range(n))
+    fast = dict(cuda_graph=graph, max_chunk=50 if graph else 1)
+    data = torch.rand(steps * batch, 784, device=device)
+    if family == "aae":
+        stacked = StackedAAE(cls.config_class(), seeds, recipes, device, **fast)
+    else:
+        y = torch.randint(10, (steps * batch,), device=device)
+        pools = [torch.arange(len(y), device=device)] * n if cls.training_labels == "pool" else None
+        stacked = StackedCategoricalAAE(family, cls.config_class(), seeds, recipes, device, pools=pools, labels=y, **fast)
+    stacked.train_epoch(data, 0, batch)  # ends in .tolist(): synchronised
+    t0 = time.perf_counter()
+    for e in range(epochs):
+        stacked.train_epoch(data, 1 + e, batch)  # ends in .tolist(): synchronised
+    return n * epochs * steps * batch / (time.perf_counter() - t0)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m aae_core.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -159,20 +186,28 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=60, help="training steps timed per model")
     p.add_argument("--families", nargs="*", default=None, help="model families to time (default: every one)")
     p.add_argument("--stacked", nargs="*", type=int, default=[1, 4, 16], help="stacked-model counts to time")
+    p.add_argument("--graph-stacked", nargs="*", type=int, default=[1, 4, 16, 64],
+                   help="on a GPU: stacked-model counts to time on the CUDA-graph path")
+    p.add_argument("--devices", nargs="*", choices=("cpu", "cuda"), default=None, help="default: the CPU and any GPU")
     args = p.parse_args(argv)
     import aae_core
 
     cpu = f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
     print(f"# aae-explorer benchmarks (torch {torch.__version__}, {cpu})\n")
-    lat = slider_latency(aae_core.load_pretrained(args.model))
     print("| benchmark | device | result |\n|---|---|---|")
-    print(f"| slider move: interpolate + decode + PNG ({args.model}) | {cpu} | "
-          f"p50 {lat['p50_ms']:.2f} ms, p95 {lat['p95_ms']:.2f} ms, max {lat['max_ms']:.2f} ms |")
-    for name in (n for n in aae_core.list_pretrained() if n.startswith(("supervised-aae", "semi-aae"))):
+    if args.devices is not None and "cpu" not in args.devices:
+        slider_models = []
+    else:
+        slider_models = [n for n in aae_core.list_pretrained() if n.startswith(("supervised-aae", "semi-aae"))]
+        lat = slider_latency(aae_core.load_pretrained(args.model))
+        print(f"| slider move: interpolate + decode + PNG ({args.model}) | {cpu} | "
+              f"p50 {lat['p50_ms']:.2f} ms, p95 {lat['p95_ms']:.2f} ms, max {lat['max_ms']:.2f} ms |")
+    for name in slider_models:
         lat = style_slider_latency(aae_core.load_pretrained(name))
         print(f"| style-slider move: 10 digits decoded + PNG ({name}) | {cpu} | "
               f"p50 {lat['p50_ms']:.2f} ms, p95 {lat['p95_ms']:.2f} ms, max {lat['max_ms']:.2f} ms |", flush=True)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    devices = [d for d in devices if args.devices is None or d.type in args.devices]
     for device in devices:
         where = cpu if device.type == "cpu" else torch.cuda.get_device_name(device)
         peak = matmul_gflops(device)
@@ -191,6 +226,16 @@ def main(argv: list[str] | None = None) -> None:
                 sps = stacked_throughput(n, device, steps=max(5, args.steps // n), family=family)
                 print(f"| {n} stacked `{family}`, paper MLP, batch 100 each | {where} | {sps:,.0f} samples/s "
                       f"in all ({sps / plain:.2f}× the plain loop) |", flush=True)
+            if device.type != "cuda":
+                continue
+            torch.backends.cuda.matmul.allow_tf32 = True  # the CUDA path's default
+            for n in args.graph_stacked:
+                eager = stacked_epoch_throughput(n, device, family, graph=False, epochs=1)
+                sps = stacked_epoch_throughput(n, device, family, graph=True)
+                print(f"| {n} stacked `{family}`, CUDA graph (50 steps a replay), TF32, whole epochs | {where} | "
+                      f"{sps:,.0f} samples/s in all ({sps / plain:.1f}× the plain loop, {sps / eager:.1f}× the "
+                      f"same stack eagerly; {50_000 * n / sps:.2f} s per 50k-image epoch of all {n}) |", flush=True)
+            torch.backends.cuda.matmul.allow_tf32 = False
 
 
 if __name__ == "__main__":

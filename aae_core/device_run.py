@@ -107,7 +107,7 @@ def sweep_runs(specs: list[str], data: str, work: Path, budget_s: float, device:
         share = max(1.0, (deadline - time.perf_counter()) / (len(specs) - k))
         out = work / "sweeps" / f"sweep-{k + 1}"
         args = shlex.split(spec) + ["--data", data, "--dataset", dataset, "--device", device, "--time-budget",
-                                    f"{share:.1f}", "--runs", str(work), "--out", str(out)]
+                                    f"{share:.1f}", "--runs", str(work), "--out", str(out), "--runs-weights", "shipped"]
         t0 = time.perf_counter()
         try:
             rc = sweep.main(args)

@@ -66,7 +66,7 @@ class StackedOptimizer:
         kinds = {s.kind for s in specs}
         if len(kinds) != 1:
             raise ValueError(f"stacked models must share an optimizer kind per phase, got {sorted(kinds)}")
-        self.kind, self.specs, self.eps, self.t = kinds.pop(), specs, eps, 0
+        self.kind, self.specs, self.eps = kinds.pop(), specs, eps
         self.params = list(params)
         same = use_torch and all(s == specs[0] for s in specs)
         self.shared = specs[0].build(self.params) if same else None
@@ -74,12 +74,16 @@ class StackedOptimizer:
         per_model = lambda values: torch.tensor(values, dtype=torch.float32, device=device)  # noqa: E731
         self.beta1, self.beta2 = per_model([s.betas[0] for s in specs]), per_model([s.betas[1] for s in specs])
         self.momentum = per_model([s.momentum for s in specs])
+        # the step count and the learning rates are device tensors changed in place: a captured CUDA
+        # graph reads them at every replay
+        self.t = torch.zeros((), dtype=torch.float32, device=device)
+        self.lr = per_model([s.lr for s in specs])
         self.state = [] if self.shared is not None else [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.params]
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
         """Each model's learning rate for the 0-based ``epoch`` (its own step decays)."""
-        self.lr = torch.tensor([s.lr_at(epoch) for s in self.specs], dtype=torch.float32, device=self.beta1.device)
+        self.lr.copy_(torch.tensor([s.lr_at(epoch) for s in self.specs], dtype=torch.float32))
         if self.shared is not None:
             for group in self.shared.param_groups:
                 group["lr"] = self.specs[0].lr_at(epoch)
@@ -105,11 +109,8 @@ class StackedOptimizer:
                 v.mul_(b2).add_((1 - b2) * g * g)
                 denom = (v / (1 - b2 ** self.t)).sqrt().add_(self.eps)
                 p.sub_(lr * (m / (1 - b1 ** self.t)) / denom)
-            else:  # torch.optim.SGD with momentum: the buffer starts as the first gradient
-                if self.t == 1:
-                    m.copy_(g)
-                else:
-                    m.mul_(self.momentum.view(shape)).add_(g)
+            else:  # torch.optim.SGD with momentum: the buffer starts as the first gradient (0·μ + g)
+                m.mul_(self.momentum.view(shape)).add_(g)
                 p.sub_(lr * m)
 
 
@@ -124,6 +125,62 @@ def per_model_recon(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1).mean(-1)
 
 
+class Tape:
+    """Every random number a chunk of steps uses, drawn before the chunk runs: one slot per draw site
+    of a step (in the order the step reaches them), each N×steps×shape, model i's rows drawn by
+    ``fill(i, rows)`` from its own generator. Step k of the chunk reads slice k of each slot. The
+    slots are made (and filled) as the chunk's first step reaches them, then refilled in place before
+    every later chunk — so a captured CUDA graph reads fresh numbers at fixed addresses. Per model,
+    the numbers come in the same order whatever the other models are: a stack of N still trains as
+    N stacks of one. With one step per chunk the draws are, call for call, the unstacked step's."""
+
+    def __init__(self, n: int, device: torch.device) -> None:
+        self.n, self.device, self.steps = n, device, 1
+        self.slots: list[tuple[torch.Tensor, object]] = []
+        self.call = self.k = 0
+        self.fresh = True  # the slots hold draws no chunk has used yet
+        self.running = False  # inside a chunk; outside one (a step called on its own) every take draws afresh
+
+    def reset(self, steps: int) -> None:
+        """Chunks of ``steps`` steps from now on (the slots are made again)."""
+        self.steps, self.slots, self.call, self.k, self.fresh = steps, [], 0, 0, True
+
+    def start(self) -> None:
+        """Before a chunk: draw its numbers (unless the slots still hold unused ones)."""
+        if not self.fresh:
+            for buf, fill in self.slots:
+                for i in range(self.n):
+                    fill(i, buf[i])
+        self.call = self.k = 0
+        self.fresh, self.running = False, True
+
+    def stop(self) -> None:
+        self.running = False
+
+    def rewind(self) -> None:
+        """Run the same chunk again from its first step (after a capture that did not execute)."""
+        self.call = self.k = 0
+
+    def take(self, shape: tuple[int, ...], dtype: torch.dtype, fill) -> torch.Tensor:
+        """The next draw site's numbers for this step: N×shape."""
+        if not self.running:
+            out = torch.empty((self.n, 1, *shape), dtype=dtype, device=self.device)
+            for i in range(self.n):
+                fill(i, out[i])
+            return out[:, 0]
+        if self.call == len(self.slots):
+            buf = torch.empty((self.n, self.steps, *shape), dtype=dtype, device=self.device)
+            for i in range(self.n):
+                fill(i, buf[i])
+            self.slots.append((buf, fill))
+        buf = self.slots[self.call][0]
+        self.call += 1
+        return buf[:, self.k]
+
+    def next_step(self) -> None:
+        self.call, self.k = 0, self.k + 1
+
+
 class StackedTrainer:
     """What every stack shares: N models of ``model_class`` built as their single runs would be,
     their networks stacked, one random generator and one optimizer state per model, each model's
@@ -134,7 +191,8 @@ class StackedTrainer:
     networks: tuple[str, ...]  # the model's MLPs, stacked under the same names
 
     def __init__(self, config: ModelConfig, seeds: list[int], recipes: list[Recipe],
-                 device: torch.device | str = "cpu", use_torch_optimizers: bool = True) -> None:
+                 device: torch.device | str = "cpu", use_torch_optimizers: bool = True,
+                 cuda_graph: bool = False, max_chunk: int = 1) -> None:
         if getattr(config, "encoder_type", "deterministic") != "deterministic":
             raise ValueError("stacked training supports the deterministic encoder for now")
         if config.arch != "mlp":
@@ -157,6 +215,14 @@ class StackedTrainer:
         for name in self.networks:
             setattr(self, name, StackedMLP([getattr(m, name) for m in models]).to(self.device))
         self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
+        if cuda_graph and self.device.type != "cuda":
+            raise ValueError(f"CUDA graphs need a CUDA device, not {self.device}")
+        self.cuda_graph, self.max_chunk = cuda_graph, max(1, max_chunk)
+        if cuda_graph:  # the stack's own optimizer: tensor learning rates and step counts a graph replays
+            use_torch_optimizers = False
+        self.tape, self._constants = Tape(self.n, self.device), {}
+        self._batch_idx: torch.Tensor | None = None
+        self._graph, self._graph_out, self._graph_x, self._warm = None, None, None, False
         # each model's noise and dropout rates, as host lists (what to draw is decided without asking
         # the device: no synchronisation inside an epoch)
         self.disc_noise = {d: [r.disc_noise.get(d, 0.0) for r in recipes] for d in self.model_class.discriminator_phases}
@@ -175,26 +241,43 @@ class StackedTrainer:
         return len(self.seeds)
 
     # -- each model's own randomness ----------------------------------------------------------
-    def _per_model(self, draw, active: list[bool] | None = None) -> list[torch.Tensor | None]:
-        """``draw(generator)`` for each model (None where ``active`` is False): one model's random
-        stream never depends on another's."""
-        return [draw(g) if active is None or a else None for g, a in zip(self.generators, active or [True] * self.n)]
+    def _per_model(self, draw) -> list[torch.Tensor]:
+        """``draw(generator)`` for each model: one model's random stream never depends on another's."""
+        return [draw(g) for g in self.generators]
+
+    def _per_model_values(self, values: list[float]) -> torch.Tensor:
+        """Per-model constants as an N-vector on the device, made once (a captured graph reads it)."""
+        key = tuple(values)
+        if key not in self._constants:
+            self._constants[key] = torch.tensor(values, dtype=torch.float32, device=self.device)
+        return self._constants[key]
 
     def _add_noise(self, t: torch.Tensor, std: list[float]) -> torch.Tensor:
         """t: N×B×k plus Gaussian noise of std[i] on model i's slice (drawn only where std > 0)."""
         if not any(std):
             return t
-        eps = self._per_model(lambda g: torch.randn(t.shape[1:], generator=g, device=self.device), [s > 0 for s in std])
-        return t + torch.stack([s * e if e is not None else t.new_zeros(t.shape[1:]) for s, e in zip(std, eps)])
+        gens = self.generators
+
+        def fill(i: int, out: torch.Tensor) -> None:
+            out.normal_(generator=gens[i]) if std[i] > 0 else out.zero_()
+
+        eps = self.tape.take(t.shape[1:], t.dtype, fill)  # N×B×k
+        return t + self._per_model_values(std).view(-1, *(1,) * (t.dim() - 1)) * eps
 
     def _dropout(self, t: torch.Tensor, p: list[float]) -> torch.Tensor:
         """Inverted dropout with rate p[i] on model i's slice of t (N×B×k), as ``F.dropout`` scales it."""
         if not any(p):
             return t
-        keep = self._per_model(lambda g: torch.rand(t.shape[1:], generator=g, device=self.device), [q > 0 for q in p])
-        mask = torch.stack([(k >= q).to(t.dtype) / (1 - q) if k is not None else t.new_ones(t.shape[1:])
-                            for k, q in zip(keep, p)])
-        return t * mask
+        gens, device = self.generators, self.device
+
+        def fill(i: int, out: torch.Tensor) -> None:
+            if p[i] > 0:
+                keep = torch.rand(out.shape, generator=gens[i], device=device)
+                out.copy_((keep >= p[i]).to(out.dtype) / (1 - p[i]))
+            else:
+                out.fill_(1.0)
+
+        return t * self.tape.take(t.shape[1:], t.dtype, fill)
 
     def _noisy(self, phase: str, z: torch.Tensor) -> torch.Tensor:
         """What discriminator ``phase`` sees of codes z (N×B×k): each model's input noise for it."""
@@ -206,7 +289,12 @@ class StackedTrainer:
 
     def _prior_samples(self, b: int) -> torch.Tensor:
         """N×B×d: B samples of the prior per model, from its own generator."""
-        return torch.stack(self._per_model(lambda g: self.prior.sample(b, g, device=self.device)[0]))
+        prior, gens, device = self.prior, self.generators, self.device
+
+        def fill(i: int, out: torch.Tensor) -> None:  # out: steps×B×d
+            out.copy_(prior.sample(out.shape[0] * b, gens[i], device=device)[0].view(out.shape))
+
+        return self.tape.take((b, prior.dim), torch.float32, fill)
 
     def _step(self, phase: str, loss: torch.Tensor) -> torch.Tensor:
         """One update of ``phase`` on N per-model losses (their parameters are disjoint: each model
@@ -234,19 +322,74 @@ class StackedTrainer:
 
     def train_epoch(self, x: torch.Tensor, epoch: int, batch_size: int = 100) -> dict[str, list[float]]:
         """One epoch (0-based ``epoch``, for the step decays) on x (M×784, on the device); each model
-        shuffles with its own generator. Returns each model's mean losses."""
+        shuffles with its own generator. Returns each model's mean losses.
+
+        The epoch runs in chunks of ``chunk`` steps (the largest divisor of the epoch's steps up to
+        ``max_chunk``): each chunk's random numbers are drawn first, per model (``Tape``), then its
+        steps run — eagerly, or as one replay of a CUDA graph that holds them all (``cuda_graph``)."""
         steps = len(x) // batch_size
         if steps < 1:
             raise ValueError(f"batch size {batch_size} is larger than the {len(x)} training images")
+        chunk = max(k for k in range(1, min(self.max_chunk, steps) + 1) if steps % k == 0)
         for opt in self.opts.values():
             opt.set_epoch(epoch)
         perms = torch.stack(self._per_model(lambda g: torch.randperm(len(x), generator=g, device=self.device)))
-        sums = {}
-        for step in range(steps):
-            idx = perms[:, step * batch_size:(step + 1) * batch_size]  # N×B
-            for k, v in self.train_step(x[idx], self._labelled_batch(x, batch_size)).items():
-                sums[k] = sums.get(k, 0) + v
+        batches = perms[:, :steps * batch_size].view(self.n, steps // chunk, chunk, batch_size)  # N×chunks×K×B
+        if self._batch_idx is None or self._batch_idx.shape != batches[:, 0].shape:
+            self._batch_idx, self._graph = torch.empty_like(batches[:, 0]), None  # N×K×B, static
+            self.tape.reset(chunk)
+        sums: dict[str, torch.Tensor] = {}
+        for c in range(steps // chunk):
+            self.tape.start()  # this chunk's draws (after the first, which draws as it goes)
+            self._batch_idx.copy_(batches[:, c])
+            out = self._run_chunk(x, batch_size)
+            for k, v in out.items():
+                sums[k] = sums[k] + v if k in sums else v.clone()
+        self.tape.stop()
         return {k: (v / steps).tolist() for k, v in sums.items()}
+
+    def _chunk(self, x: torch.Tensor, b: int) -> dict[str, torch.Tensor]:
+        """The chunk's steps (what a CUDA graph captures): each model's batches from ``_batch_idx``,
+        its random numbers from the tape. Returns each model's summed losses (N each)."""
+        sums: dict[str, torch.Tensor] = {}
+        for k in range(self._batch_idx.shape[1]):
+            xb = x.index_select(0, self._batch_idx[:, k].reshape(-1)).view(self.n, b, -1)  # N×B×784
+            for name, v in self.train_step(xb, self._labelled_batch(x, b)).items():
+                sums[name] = sums[name] + v if name in sums else v
+            self.tape.next_step()
+        return sums
+
+    def _run_chunk(self, x: torch.Tensor, b: int) -> dict[str, torch.Tensor]:
+        """Eagerly, or by the captured graph: the first chunk runs eagerly on a side stream (the
+        warm-up capture needs), the second is captured and replayed, every later one replayed.
+        Where capture fails the trainer says why and goes on eagerly."""
+        if not self.cuda_graph:
+            return self._chunk(x, b)
+        if self._graph is not None and self._graph_x == (x.data_ptr(), x.shape):
+            self._graph.replay()
+            return self._graph_out
+        if not self._warm:
+            side = torch.cuda.Stream(device=self.device)
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(side):
+                out = self._chunk(x, b)
+            torch.cuda.current_stream(self.device).wait_stream(side)
+            self._warm = True
+            return out
+        try:
+            for opt in self.opts.values():
+                opt.zero_grad()
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                out = self._chunk(x, b)
+        except Exception as exc:  # noqa: BLE001  (any capture failure: say why, train on eagerly)
+            print(f"CUDA graph capture failed ({type(exc).__name__}: {str(exc)[:300]}); training eagerly", flush=True)
+            self.cuda_graph = False
+            self.tape.rewind()
+            return self._chunk(x, b)
+        self._graph, self._graph_out, self._graph_x = graph, out, (x.data_ptr(), x.shape)
+        graph.replay()
+        return out
 
     def fit(self, x: torch.Tensor, epochs: int, batch_size: int = 100) -> list[dict[str, list[float]]]:
         """``epochs`` epochs from the first; per epoch each model's mean losses."""

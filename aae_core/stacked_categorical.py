@@ -33,6 +33,7 @@ class StackedCategoricalAAE(StackedTrainer):
 
     def __init__(self, family: str, config: CategoricalAAEConfig, seeds: list[int], recipes: list[Recipe],
                  device: torch.device | str = "cpu", use_torch_optimizers: bool = True,
+                 cuda_graph: bool = False, max_chunk: int = 1,
                  pools: list[torch.Tensor] | None = None, labels: torch.Tensor | None = None) -> None:
         if family not in FAMILIES:
             raise ValueError(f"stacked categorical families are {sorted(FAMILIES)}, got {family!r}")
@@ -44,7 +45,7 @@ class StackedCategoricalAAE(StackedTrainer):
                 raise ValueError("give one non-empty labelled pool per model, and the training labels")
         self.pools = None if pools is None else [torch.as_tensor(p, dtype=torch.long, device=device) for p in pools]
         self.labels = None if labels is None else labels.to(device)
-        super().__init__(config, seeds, recipes, device, use_torch_optimizers)
+        super().__init__(config, seeds, recipes, device, use_torch_optimizers, cuda_graph, max_chunk)
 
     def phase_networks(self) -> dict[str, tuple[str, ...]]:
         phases = {"ae": ("encoder", "decoder"), "d_y": ("disc_y",), "d_z": ("disc_z",), "g": ("encoder",)}
@@ -59,17 +60,24 @@ class StackedCategoricalAAE(StackedTrainer):
 
     def _one_hot_samples(self, b: int) -> torch.Tensor:
         """N×B×K: one-hot samples of Cat(K) per model, from its own generator."""
-        k = self.config.n_classes
-        draws = self._per_model(lambda g: torch.randint(k, (b,), generator=g, device=self.device))
-        return F.one_hot(torch.stack(draws), k).float()
+        k, gens, device = self.config.n_classes, self.generators, self.device
+
+        def fill(i: int, out: torch.Tensor) -> None:  # out: steps×B×K
+            out.copy_(F.one_hot(torch.randint(k, out.shape[:-1], generator=gens[i], device=device), k))
+
+        return self.tape.take((b, k), torch.float32, fill)
 
     def _labelled_batch(self, x: torch.Tensor, b: int) -> tuple[torch.Tensor, torch.Tensor] | None:
         """B labelled images per model, drawn with replacement from its own pool: (N×B×784, N×B)."""
         if self.pools is None:
             return None
-        idx = torch.stack([pool[torch.randint(len(pool), (b,), generator=g, device=self.device)]
-                           for pool, g in zip(self.pools, self.generators)])  # N×B
-        return x[idx], self.labels[idx]
+        pools, gens, device = self.pools, self.generators, self.device
+
+        def fill(i: int, out: torch.Tensor) -> None:  # out: steps×B, indices into x
+            out.copy_(pools[i][torch.randint(len(pools[i]), out.shape, generator=gens[i], device=device)])
+
+        idx = self.tape.take((b,), torch.long, fill).reshape(-1)  # N·B
+        return x.index_select(0, idx).view(len(self.pools), b, -1), self.labels.index_select(0, idx).view(len(self.pools), b)
 
     def train_step(self, x: torch.Tensor, labelled=None) -> dict[str, torch.Tensor]:
         n, b = x.shape[:2]

@@ -70,12 +70,13 @@ def setting(model: dict) -> str:
 
 
 def build_stack(family: str, config: ModelConfig, grid: list[tuple[str, int | str | None, int]], device: str,
-                train_y: torch.Tensor | None = None) -> StackedTrainer:
+                train_y: torch.Tensor | None = None, cuda_graph: bool = False, chunk: int = 1) -> StackedTrainer:
     """One stack for grid entries (recipe, label count, "all" or None, seed); a semi-supervised
     entry's labelled pool is drawn from ``train_y`` with its seed (the same number per digit)."""
     seeds, recipes = [s for _, _, s in grid], [get_recipe(r) for r, _, _ in grid]
+    fast = dict(cuda_graph=cuda_graph, max_chunk=chunk)
     if family == "aae":
-        return StackedAAE(config, seeds, recipes, device)
+        return StackedAAE(config, seeds, recipes, device, **fast)
     pools = None
     if family == "semi-aae":
         if train_y is None:
@@ -83,20 +84,22 @@ def build_stack(family: str, config: ModelConfig, grid: list[tuple[str, int | st
         ys = train_y.cpu().numpy()
         pools = [torch.arange(len(ys)) if n == "all" else torch.from_numpy(labelled_subset(ys, n, seed))
                  for _, n, seed in grid]
-    return StackedCategoricalAAE(family, config, seeds, recipes, device, pools=pools, labels=train_y)
+    return StackedCategoricalAAE(family, config, seeds, recipes, device, pools=pools, labels=train_y, **fast)
 
 
 def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x: torch.Tensor,
               val_x: torch.Tensor, val_y: np.ndarray, epochs: int, every: int = 1, batch_size: int = 100,
               metric: str = "prior_swd", device: str = "cpu", family: str = "aae",
               labels: list[int | str] | None = None, train_y: torch.Tensor | None = None,
-              time_budget_s: float = 0.0, save=None) -> dict:
+              time_budget_s: float = 0.0, save=None, cuda_graph: bool = False, chunk: int = 1) -> dict:
     """Train every (recipe, label count, seed) as one stack; returns the grid with each model's
     validation curve. ``labels``: label counts or "all" (semi-supervised AAE only; ``train_y`` on the
     device). ``time_budget_s``: stop after the epoch that uses it up (scored, like the last epoch).
-    ``save(entry, model, run)``, if given, gets each model at its best validation epoch (an ordinary
-    model of the family), with ``run`` as ``train.train`` returns it (history, best, epochs_done,
-    wall_s): the caller writes its weights folder.
+    ``save(entry, model, run, ship)``, if given, gets each model at its best validation epoch (an
+    ordinary model of the family), with ``run`` as ``train.train`` returns it (history, best,
+    epochs_done, wall_s) and whether it is a seed to ship (``shipped_runs``): the caller writes its
+    weights folder, or only its card. ``cuda_graph``, ``chunk``: the stacks' CUDA path
+    (``StackedTrainer``; validation is scored on the training device).
 
     Models whose recipes use different optimizer kinds (Adam, SGD) for a phase train as separate
     stacks, epoch by epoch side by side. Under ``torchrun --nproc_per_node=K`` the grid is sharded:
@@ -117,7 +120,9 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
     groups: dict[tuple, list[int]] = {}  # one stack per set of optimizer kinds (Adam and SGD do not stack)
     for j, (recipe, _, _) in enumerate(local):
         groups.setdefault(tuple(sorted((k, v.kind) for k, v in get_recipe(recipe).phases.items())), []).append(j)
-    stacks = [(js, build_stack(family, config, [local[j] for j in js], device, train_y)) for js in groups.values()]
+    stacks = [(js, build_stack(family, config, [local[j] for j in js], device, train_y, cuda_graph, chunk))
+              for js in groups.values()]
+    val_x = val_x.to(device)
     curves: list[list[list[float]]] = [[] for _ in local]
     history: list[list[dict]] = [[] for _ in local]
     best: list[dict] = [{} for _ in local]
@@ -132,7 +137,7 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
                 entry = {"epoch": epoch + 1, **{k: v[i] for k, v in means.items()},
                          "wall_s": round(time.perf_counter() - t0, 2)}
                 if scored:
-                    model = stack.export(i)
+                    model = stack.export(i).to(device)
                     scores = selection_score(model, val_x, val_y, labelled=family == "semi-aae", metric=metric)
                     curves[j].append([epoch + 1, float(scores["score"])])
                     entry.update({f"val_{k}": float(v) for k, v in scores.items()})
@@ -142,14 +147,6 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
                 history[j].append(entry)
         if out_of_time:
             break
-    if save is not None:
-        for j, (cell, state) in enumerate(zip(local, best_state)):
-            stack, i = next((stack, js.index(j)) for js, stack in stacks if j in js)
-            model = stack.export(i)
-            if state is not None:
-                model.load_inference_state_dict(state)
-            save(cell, model, {"history": history[j], "best": best[j], "epochs_done": history[j][-1]["epoch"],
-                               "wall_s": time.perf_counter() - t0})
     if world > 1:  # every process gets every shard's curves, in grid order
         import torch.distributed as dist
 
@@ -160,13 +157,23 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
     models = []
     for (recipe, n_labels, seed), curve in zip(grid, curves):
         finite = [point for point in curve if np.isfinite(point[1])]  # a model that diverged scores NaN
-        best = min(finite, key=lambda point: point[1]) if finite else [None, None]
+        top = min(finite, key=lambda point: point[1]) if finite else [None, None]
         models.append({"recipe": recipe, **({"labels": n_labels} if n_labels else {}), "seed": seed,
                        "curve": [[e, v if np.isfinite(v) else None] for e, v in curve],
-                       "best_epoch": best[0], "best_score": best[1], "diverged": len(finite) < len(curve)})
+                       "best_epoch": top[0], "best_score": top[1], "diverged": len(finite) < len(curve)})
     score_name = {"semi-aae": "error", "cluster-aae": "cluster_error"}.get(family, metric)
-    return {"family": family, "metric": score_name, "epochs": epochs, "every": every, "config": config.to_dict(),
-            "models": models}
+    result = {"family": family, "metric": score_name, "epochs": epochs, "every": every, "config": config.to_dict(),
+              "models": models}
+    if save is not None:  # each process its own models; weights only for the seeds to ship, cards for all
+        ship = set(shipped_runs(result))
+        for j, (cell, state) in enumerate(zip(local, best_state)):
+            stack, i = next((stack, js.index(j)) for js, stack in stacks if j in js)
+            model = stack.export(i)
+            if state is not None:
+                model.load_inference_state_dict(state)
+            save(cell, model, {"history": history[j], "best": best[j], "epochs_done": history[j][-1]["epoch"],
+                               "wall_s": time.perf_counter() - t0}, run_name(family, *cell) in ship)
+    return result
 
 
 def summary(result: dict) -> dict[str, dict]:
@@ -270,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--cuda-graph", choices=("auto", "on", "off"), default="auto",
+                   help="capture each chunk of steps in one CUDA graph (auto: on a CUDA device)")
+    p.add_argument("--chunk", type=int, default=None,
+                   help="steps per chunk: random numbers drawn ahead, one graph replay (default 50 with graphs, else 1)")
+    p.add_argument("--exact-fp32", action="store_true", help="on a GPU: no TF32 in the matrix products (default: TF32)")
     p.add_argument("--time-budget", type=float, default=0.0, metavar="SECONDS",
                    help="stop after the epoch that uses up this much time (scored, then saved; 0: none)")
     p.add_argument("--runs", default=None, metavar="DIR",
@@ -277,10 +289,16 @@ def main(argv: list[str] | None = None) -> int:
                         "DIR/FAMILY[-LABELS]--RECIPE-seedS (card, test codes, test metrics), and test.md: the "
                         "test numbers, mean ± std over the seeds, and the seed of median validation score")
     p.add_argument("--weights", choices=DTYPES, default="float16", help="how --runs folders store the weights")
+    p.add_argument("--runs-weights", choices=("all", "shipped"), default="all",
+                   help="--runs: weights folders for every model, or only for the seeds to ship (the others: card.json)")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    graph = args.cuda_graph == "on" or (args.cuda_graph == "auto" and args.device.startswith("cuda"))
+    chunk = args.chunk or (50 if graph else 1)
+    if args.device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = not args.exact_fp32
     try:
         recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
         for r in recipes:
@@ -306,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             save = saver(Path(args.runs), args, data, tr, va, command)
         result = run_sweep(config, recipes, args.seeds, train_x, torch.from_numpy(flat[va]), val_y, args.epochs,
                            args.every, args.batch_size, args.metric, args.device, args.family, args.labels,
-                           torch.from_numpy(train.labels[tr].astype(np.int64)).to(args.device), args.time_budget, save)
+                           torch.from_numpy(train.labels[tr].astype(np.int64)).to(args.device), args.time_budget, save,
+                           graph, chunk)
     except (ValueError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -341,10 +360,12 @@ def run_name(family: str, recipe: str, labels: int | str | None, seed: int) -> s
 def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: slice, command: str):
     """``run_sweep``'s ``save``: each model as a complete weights folder under ``runs``, its card
     saying it was trained in a stack (the wall time is the whole stack's)."""
+    from aae_core.evaluate import evaluate
     from aae_core.recipes import recipe_for
-    from aae_core.train import run_card, save_run
+    from aae_core.train import as_stored, run_card, save_run
+    from aae_core.weights import write_json
 
-    def save(entry: tuple, model, run: dict) -> None:
+    def save(entry: tuple, model, run: dict, ship: bool = True) -> None:
         recipe_name, n_labels, seed = entry
         name = run_name(args.family, recipe_name, n_labels, seed)
         labelled = args.family == "semi-aae"
@@ -359,7 +380,16 @@ def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: s
             selection_metric=selection_metric_name(model, labelled, args.metric),
             batch_size=args.batch_size, seed=seed, device=torch.device(args.device), weights=args.weights,
             command=command)
-        save_run(model.to(args.device), runs / name, card, data, args.weights)
+        model = model.to(args.device)
+        if ship or args.runs_weights == "all":
+            save_run(model, runs / name, card, data, args.weights)
+            return
+        # another seed: its test numbers (for the ± over seeds) without the time and bytes of its weights
+        model.load_inference_state_dict(as_stored(model.inference_state_dict(), args.weights))
+        scores, _ = evaluate(model, data, seed=0)
+        (runs / name).mkdir(parents=True, exist_ok=True)
+        write_json(runs / name / "card.json", {**{k: v for k, v in card.items() if k != "history"},
+                                                "metrics": scores, "history": card["history"]})
 
     return save
 

@@ -401,3 +401,55 @@ def test_a_sweep_survives_a_model_that_diverges(monkeypatch):
     assert rows["a"]["scores"] == [0.1] and rows["a"]["diverged"] == 1
     text = sweep.table(result)
     assert "`b` (chosen)" in text and "1 diverged" in text
+
+
+@pytest.mark.parametrize("family", ["aae", "semi-aae"])
+def test_chunked_epochs_draw_ahead_and_still_train_as_runs_of_one(family):
+    """The CUDA path's order of draws (a chunk's random numbers first, then its steps), run eagerly on
+    the CPU: N stacked = N stacks of one, and the chunk's draws are really used (not the first's again)."""
+    torch.manual_seed(8)
+    x, y = torch.rand(120, 784), torch.randint(10, (120,))
+    noisy = get_recipe("paper-sgd-semi").with_overrides({"disc_noise.d_z": 0.2}) if family == "semi-aae" \
+        else recipes()[1]
+
+    def build(seeds, **kw):
+        if family == "aae":
+            return StackedAAE(CONFIG, seeds, [noisy] * len(seeds), **kw)
+        pools = [torch.arange(0, 40 * (i + 1)) for i in seeds]
+        return StackedCategoricalAAE("semi-aae", CAT, seeds, [noisy] * len(seeds), pools=pools, labels=y, **kw)
+
+    stack = build([0, 1], max_chunk=3)
+    stack.fit(x, epochs=2, batch_size=20)  # 6 steps an epoch: 2 chunks of 3
+    assert stack.tape.steps == 3 and stack.tape.slots
+    for i in range(2):
+        alone = build([i], max_chunk=3)
+        alone.fit(x, epochs=2, batch_size=20)
+        assert_same_weights(stack.export(i), alone.export(0), f"model {i}")
+    # the same seeds one step per chunk: another order of draws, so other (equally trained) weights
+    single = build([0, 1])
+    single.fit(x, epochs=2, batch_size=20)
+    assert not torch.allclose(single.export(0).encoder[0].weight, stack.export(0).encoder[0].weight)
+    # every step of a chunk read its own slice of every slot
+    for buf, _ in stack.tape.slots:
+        assert not torch.equal(buf[:, 0], buf[:, 1])
+
+
+def test_the_cuda_graph_path_is_refused_without_a_gpu_and_matches_eager_with_one():
+    """On a GPU: a CUDA-graph stack (warm-up chunk, capture, replays) and an eager stack with the same
+    chunks, in exact fp32, end with the same weights. Without one: refused by name."""
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA graphs need a CUDA device"):
+            StackedAAE(CONFIG, [0], [get_recipe("adam-balanced")], cuda_graph=True)
+        return
+    torch.backends.cuda.matmul.allow_tf32 = False
+    x, y = torch.rand(400, 784, device="cuda"), torch.randint(10, (400,), device="cuda")
+    rs = [get_recipe("paper-sgd-semi").with_overrides({"disc_noise.d_y": 0.1}), get_recipe("paper-sgd-semi")]
+    pools = [torch.arange(50), torch.arange(400)]
+    kw = dict(pools=pools, labels=y, device="cuda", max_chunk=4)
+    graph = StackedCategoricalAAE("semi-aae", CAT, [0, 1], rs, cuda_graph=True, **kw)
+    eager = StackedCategoricalAAE("semi-aae", CAT, [0, 1], rs, use_torch_optimizers=False, **kw)
+    hg, he = graph.fit(x, epochs=3, batch_size=20), eager.fit(x, epochs=3, batch_size=20)
+    assert graph.cuda_graph and graph._graph is not None  # captured, not fallen back
+    for i in range(2):
+        assert_same_weights(graph.export(i), eager.export(i), f"model {i}")
+    np.testing.assert_allclose(hg[-1]["recon"], he[-1]["recon"], rtol=1e-4)

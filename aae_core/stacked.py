@@ -60,17 +60,20 @@ class StackedOptimizer:
     """Adam or SGD with momentum over stacked parameters (model index first), with its learning
     rate, betas or momentum per model; the same update as ``torch.optim`` applied to each model.
     Where every model has the same settings (a sweep over seeds), torch's own (fused) optimizer runs
-    on the stacked tensors directly: its update is element by element, so still one per model."""
+    on the stacked tensors directly: its update is element by element, so still one per model.
+    ``graph``: that optimizer as a CUDA graph can replay it — fused, a device-tensor learning rate
+    changed in place, Adam's step count on the device (``capturable``)."""
 
-    def __init__(self, params, specs: list[PhaseOptim], eps: float = 1e-8, use_torch: bool = True) -> None:
+    def __init__(self, params, specs: list[PhaseOptim], eps: float = 1e-8, use_torch: bool = True,
+                 graph: bool = False) -> None:
         kinds = {s.kind for s in specs}
         if len(kinds) != 1:
             raise ValueError(f"stacked models must share an optimizer kind per phase, got {sorted(kinds)}")
         self.kind, self.specs, self.eps = kinds.pop(), specs, eps
         self.params = list(params)
         same = use_torch and all(s == specs[0] for s in specs)
-        self.shared = specs[0].build(self.params) if same else None
         device = self.params[0].device
+        self.shared = (self._graph_safe(specs[0], device) if graph else specs[0].build(self.params)) if same else None
         per_model = lambda values: torch.tensor(values, dtype=torch.float32, device=device)  # noqa: E731
         self.beta1, self.beta2 = per_model([s.betas[0] for s in specs]), per_model([s.betas[1] for s in specs])
         self.momentum = per_model([s.momentum for s in specs])
@@ -86,7 +89,16 @@ class StackedOptimizer:
         self.lr.copy_(torch.tensor([s.lr_at(epoch) for s in self.specs], dtype=torch.float32))
         if self.shared is not None:
             for group in self.shared.param_groups:
-                group["lr"] = self.specs[0].lr_at(epoch)
+                if torch.is_tensor(group["lr"]):
+                    group["lr"].fill_(self.specs[0].lr_at(epoch))
+                else:
+                    group["lr"] = self.specs[0].lr_at(epoch)
+
+    def _graph_safe(self, spec: PhaseOptim, device: torch.device) -> torch.optim.Optimizer:
+        lr = torch.tensor(spec.lr, dtype=torch.float32, device=device)
+        if spec.kind == "sgd":
+            return torch.optim.SGD(self.params, lr=lr, momentum=spec.momentum, fused=True)
+        return torch.optim.Adam(self.params, lr=lr, betas=spec.betas, fused=True, capturable=True)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -218,8 +230,6 @@ class StackedTrainer:
         if cuda_graph and self.device.type != "cuda":
             raise ValueError(f"CUDA graphs need a CUDA device, not {self.device}")
         self.cuda_graph, self.max_chunk = cuda_graph, max(1, max_chunk)
-        if cuda_graph:  # the stack's own optimizer: tensor learning rates and step counts a graph replays
-            use_torch_optimizers = False
         self.tape, self._constants = Tape(self.n, self.device), {}
         self._batch_idx: torch.Tensor | None = None
         self._graph, self._graph_out, self._graph_x, self._warm = None, None, None, False
@@ -229,7 +239,8 @@ class StackedTrainer:
         self.input_noise = [r.input_noise for r in recipes]
         self.input_dropout = [r.input_dropout for r in recipes]
         self.opts = {phase: StackedOptimizer([p for net in nets for p in getattr(self, net).parameters()],
-                                             [r.phase(phase) for r in recipes], use_torch=use_torch_optimizers)
+                                             [r.phase(phase) for r in recipes], use_torch=use_torch_optimizers,
+                                             graph=cuda_graph)
                      for phase, nets in self.phase_networks().items()}
 
     def phase_networks(self) -> dict[str, tuple[str, ...]]:

@@ -134,11 +134,13 @@ def test_a_model_starts_as_its_single_run_and_exports_as_an_ordinary_aae():
     assert isinstance(exported, AAE) and not exported.training
 
 
-def _same_as_torch(specs: list[PhaseOptim], shape: tuple[int, ...], torch_opt, epochs: int = 2, steps: int = 2):
+def _same_as_torch(specs: list[PhaseOptim], shape: tuple[int, ...], torch_opt, epochs: int = 2, steps: int = 2,
+                   graph: bool = False):
     """Run the stacked optimizer and one torch optimizer per model on the same gradients."""
     p = torch.nn.Parameter(torch.randn(len(specs), *shape))
     refs = [torch.nn.Parameter(p[i].detach().clone()) for i in range(len(specs))]
-    stacked = StackedOptimizer([p], specs)
+    stacked = StackedOptimizer([p], specs, graph=graph)
+    assert (stacked.shared is not None) == (graph and len(set(specs)) == 1)
     opts = [torch_opt([r], s) for r, s in zip(refs, specs)]
     for epoch in range(epochs):
         stacked.set_epoch(epoch)
@@ -162,6 +164,17 @@ def test_the_stacked_optimizer_is_torch_s_update_per_model():
     _same_as_torch([PhaseOptim(kind="sgd", lr=0.1, momentum=0.9, decay_at=(1,)),
                     PhaseOptim(kind="sgd", lr=0.05, momentum=0.1)], (3,),
                    lambda ps, s: torch.optim.SGD(ps, lr=s.lr, momentum=s.momentum))
+
+
+def test_the_graph_safe_shared_optimizer_is_torch_s_update_per_model():
+    """Seeds alone on the CUDA path: torch's fused optimizer with a device-tensor learning rate that
+    the step decay changes in place (here on the CPU)."""
+    torch.manual_seed(1)
+    for spec, build in ((PhaseOptim(kind="sgd", lr=0.1, momentum=0.9, decay_at=(1,)),
+                         lambda ps, s: torch.optim.SGD(ps, lr=s.lr, momentum=s.momentum)),
+                        (PhaseOptim(lr=1e-2, betas=(0.5, 0.99), decay_at=(1,)),
+                         lambda ps, s: torch.optim.Adam(ps, lr=s.lr, betas=s.betas))):
+        _same_as_torch([spec, spec], (3, 2), build, epochs=3, graph=True)
 
 
 def test_what_stacking_does_not_support_yet_is_refused_by_name():
@@ -453,3 +466,11 @@ def test_the_cuda_graph_path_is_refused_without_a_gpu_and_matches_eager_with_one
     for i in range(2):
         assert_same_weights(graph.export(i), eager.export(i), f"model {i}")
     np.testing.assert_allclose(hg[-1]["recon"], he[-1]["recon"], rtol=1e-4)
+    # seeds alone: torch's fused optimizer, graph-safe, against its ordinary form eagerly
+    same = [rs[1]] * 2
+    graph = StackedCategoricalAAE("semi-aae", CAT, [0, 1], same, cuda_graph=True, **kw)
+    eager = StackedCategoricalAAE("semi-aae", CAT, [0, 1], same, **kw)
+    graph.fit(x, epochs=3, batch_size=20), eager.fit(x, epochs=3, batch_size=20)
+    assert graph.opts["ae"].shared is not None and graph._graph is not None
+    for i in range(2):
+        assert_same_weights(graph.export(i), eager.export(i), f"model {i}, shared optimizer")

@@ -98,13 +98,16 @@ SHIPPED: dict[str, ShippedModel] = {m.name: m for m in [
     ShippedModel("label-aae-swissroll", "label-aae", "2-D AAE with label-conditioned regularization on the "
                  "swiss roll, 10k labelled + 40k unlabelled (Figure 4)", LEGACY, 60,
                  prior="swissroll", hidden=SMALL, labels=10000, compare=(*R2, LEGACY)),
-    # -- the label-aware family's first CPU runs (issue 3), weights stored in 8 bits since -------------
+    # -- the semi-supervised AAEs: from the first GPU sweep (3 label counts × 3 seeds stacked, 125 epochs
+    # on an H100; shipped with `shipped adopt`, see docs/training-notes.md). These rows retrain one seed on
+    # the CPU with the same recipe (the paper's MLP and prior N(0, 5²I)) for as many epochs.
     ShippedModel("semi-aae-100", "semi-aae", "Semi-supervised AAE, 100 labels (the paper's Table 2)",
-                 LEGACY, 40, labels=100),
+                 "paper-sgd-semi", 125, labels=100, settings={"prior": {"name": "gaussian", "std": 5.0}}),
     ShippedModel("semi-aae-1000", "semi-aae", "Semi-supervised AAE, 1000 labels (the paper's Table 2)",
-                 LEGACY, 20, labels=1000),
+                 "paper-sgd-semi", 125, labels=1000, settings={"prior": {"name": "gaussian", "std": 5.0}}),
     ShippedModel("semi-aae-all", "semi-aae", "Semi-supervised AAE, all 50,000 training labels (the paper's Table 2)",
-                 LEGACY, 10, labels="all"),
+                 "paper-sgd-semi", 125, labels="all", settings={"prior": {"name": "gaussian", "std": 5.0}}),
+    # -- the rest of the label-aware family's first CPU runs (issue 3), weights stored in 8 bits since ---
     ShippedModel("supervised-aae-2d", "supervised-aae",
                  "Supervised AAE: the decoder reads the digit, the 2-D code holds the style (Figure 7)",
                  LEGACY, 20, hidden=SMALL, labels="all", latent_dim=2),
@@ -230,9 +233,10 @@ def ship(name: str, src: Path, pretrained: Path, data: str, **card_extra) -> Non
     dst, tmp = pretrained / name, pretrained / f".{name}.new"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("checkpoint.pt"))
-    if read_json(tmp / "config.json").get("dtype") not in ("int8", "float16"):
-        report = quantize.quantize_folder(tmp, load_dataset(data, "train"), load_dataset(data, "test"), 0.01, name=name,
-                                          fallback=True)
+    if read_json(tmp / "config.json").get("dtype") != "int8":  # float32 or a sweep's float16
+        dataset = read_json(tmp / "card.json").get("dataset", "mnist")
+        report = quantize.quantize_folder(tmp, load_dataset(data, "train", dataset), load_dataset(data, "test", dataset),
+                                          0.01, name=name, fallback=True)
         if "refused" in report:
             shutil.rmtree(tmp)
             raise ValueError(f"{name}: {report}")

@@ -138,7 +138,10 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
                          "wall_s": round(time.perf_counter() - t0, 2)}
                 if scored:
                     model = stack.export(i).to(device)
-                    scores = selection_score(model, val_x, val_y, labelled=family == "semi-aae", metric=metric)
+                    if all(torch.isfinite(v).all() for v in model.inference_state_dict().values()):
+                        scores = selection_score(model, val_x, val_y, labelled=family == "semi-aae", metric=metric)
+                    else:  # diverged: NaN weights still "classify" (argmax of NaN), so they must not score
+                        scores = {"score": float("nan")}
                     curves[j].append([epoch + 1, float(scores["score"])])
                     entry.update({f"val_{k}": float(v) for k, v in scores.items()})
                     if np.isfinite(scores["score"]) and (not best[j] or scores["score"] < best[j]["score"]):
@@ -168,9 +171,10 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
         ship = set(shipped_runs(result))
         for j, (cell, state) in enumerate(zip(local, best_state)):
             stack, i = next((stack, js.index(j)) for js, stack in stacks if j in js)
+            if state is None:  # diverged before its first finite score: nothing worth saving
+                continue
             model = stack.export(i)
-            if state is not None:
-                model.load_inference_state_dict(state)
+            model.load_inference_state_dict(state)
             save(cell, model, {"history": history[j], "best": best[j], "epochs_done": history[j][-1]["epoch"],
                                "wall_s": time.perf_counter() - t0}, run_name(family, *cell) in ship)
     return result

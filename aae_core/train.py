@@ -421,7 +421,7 @@ def run_card(name: str, model, recipe: Recipe, recipe_name: str, run: dict, *, d
         "name": name, "model": model.model_name, "description": description,
         "latent_dim": config.latent_dim, "prior": config.prior, "config": config.to_dict(),
         "recipe_name": recipe_name, "recipe": recipe.to_dict(),
-        "data": describe_data(dataset, n, val.stop - val.start if val else 0, n_labels, label_seed),
+        "dataset": dataset, "data": describe_data(dataset, n, val.stop - val.start if val else 0, n_labels, label_seed),
         "train_images": n, "val_images": [val.start, val.stop] if val else None,
         "labels": n_labels, "label_seed": label_seed, "labelled": labelled,
         "epochs": epochs, "epochs_done": run["epochs_done"],

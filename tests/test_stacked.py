@@ -474,3 +474,29 @@ def test_the_cuda_graph_path_is_refused_without_a_gpu_and_matches_eager_with_one
     assert graph.opts["ae"].shared is not None and graph._graph is not None
     for i in range(2):
         assert_same_weights(graph.export(i), eager.export(i), f"model {i}, shared optimizer")
+
+
+def test_a_model_whose_weights_turn_nan_scores_nan_and_is_not_saved(monkeypatch):
+    """A clustering model with NaN weights still 'classifies' (argmax of NaN): the sweep must score
+    it NaN (diverged), not choose it, and not try to evaluate or save it (seen on the GPU: the test
+    evaluation's k-NN refused the NaN codes and the whole sweep was lost)."""
+    from aae_core import sweep
+    from aae_core.stacked import StackedTrainer
+
+    real_epoch = StackedTrainer.train_epoch
+
+    def poisoned(self, x, epoch, batch_size=100):
+        out = real_epoch(self, x, epoch, batch_size)
+        with torch.no_grad():
+            self.encoder.weights[0][1].fill_(float("nan"))  # model 1 diverges in its first epoch
+        return out
+
+    monkeypatch.setattr(StackedTrainer, "train_epoch", poisoned)
+    torch.manual_seed(0)
+    x, y = torch.rand(80, 784), np.random.default_rng(0).integers(0, 10, 40)
+    saved = []
+    result = sweep.run_sweep(CLUSTER, ["paper-sgd-cluster"], [0, 1], x, torch.rand(40, 784), y, epochs=2,
+                             batch_size=20, family="cluster-aae", save=lambda cell, *a: saved.append(cell))
+    m0, m1 = result["models"]
+    assert m1["diverged"] and m1["best_score"] is None and not m0["diverged"]
+    assert saved == [("paper-sgd-cluster", None, 0)]

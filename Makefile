@@ -7,7 +7,7 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 MNIST ?= ../shared/data/mnist
 
-.PHONY: run test install install-test bench bench-load bench-memory bench-soak bench-live pretrained pretrained-relatives pretrained-all results clean
+.PHONY: run test install install-test bench bench-load bench-memory bench-soak bench-live bench-mouse pretrained pretrained-relatives pretrained-all results clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,7 @@ test: install-test .streamlit/config.toml
 bench: install-test
 	$(BIN)/python -m aae_core.bench
 	$(BIN)/python -m app.bench_load ratio --sessions 1 10
+	$(BIN)/python -m app.bench_load mouse
 
 # Real browsers against the real app and a trivial one-slider app in the same run (app/bench_load.py):
 # 5, 10 and 20 concurrent sessions, page-ready and slider round trips as multiples of the floor.
@@ -53,6 +54,10 @@ bench-soak: install-test
 # 0, 5 and 20 sessions training on the live page: their epochs per minute, and another session's slider round trips.
 bench-live: install-test
 	$(BIN)/python -m app.bench_load live --trainers 0 5 20
+
+# The in-browser decoder: decodes per second under continuous pointer motion, latency, page memory
+bench-mouse: install-test
+	$(BIN)/python -m app.bench_load mouse
 
 # Rebuild the shipped weights from the MNIST files in $(MNIST). One table drives it:
 # aae_core/shipped.py (one row per model: family, prior, widths, recipe, the recipes compared, epochs,

@@ -19,6 +19,12 @@ Three runs:
 ``soak``
     Mixed page visits by a few concurrent sessions for a number of minutes; every minute: visits,
     errors, p95 of page-ready and slider moves, and the server's memory.
+``mouse``
+    The in-browser decoder (page "Decode under the mouse"), one session per model: the time until
+    the decoder is loaded, decoded frames per second under continuous pointer motion (one move per
+    animation frame, dispatched in the page for ``--seconds``), the pointer-to-image latency p50 / p95,
+    one decode's own time (200 in a row: the headroom above the display rate), and the page's
+    JavaScript heap (Chromium's own count).
 """
 from __future__ import annotations
 
@@ -239,6 +245,48 @@ async def chromium():
             await browser.close()
 
 
+MOUSE_MODELS = {"aae-gaussian-2d": "", "supervised-aae-2d": "", "semi-aae-100": "&view=pca"}
+MOUSE_MOTION = """async (ms) => {
+  const ov = document.getElementById('overlay'), r = ov.getBoundingClientRect();
+  const before = window.aaeDecoder.stats().decoded, t0 = performance.now(); let moves = 0;
+  await new Promise(done => { function step() { moves++;
+      ov.dispatchEvent(new PointerEvent('pointermove', {bubbles: true,
+        clientX: r.left + r.width * (0.15 + 0.007 * (moves % 100)), clientY: r.top + r.height * (0.2 + 0.006 * ((3 * moves) % 100))}));
+      if (performance.now() - t0 < ms) requestAnimationFrame(step); else done(); }
+    requestAnimationFrame(step); });
+  await new Promise(res => setTimeout(res, 300));
+  const s = window.aaeDecoder.stats(), n = s.decoded - before, lat = s.latencies.slice(-n).sort((a, b) => a - b);
+  const t1 = performance.now();
+  for (let i = 0; i < 200; i++) await window.aaeDecoder.decodeAt(0.01 * i, -0.01 * i);
+  return {moves, decoded: n, p50: lat[Math.floor(n / 2)], p95: lat[Math.floor(0.95 * n)],
+          decode_ms: (performance.now() - t1) / 200, heap_mb: performance.memory ? performance.memory.usedJSHeapSize / 1e6 : NaN};
+}"""
+
+
+async def run_mouse(seconds: float) -> None:
+    app_script = ROOT / "app" / "streamlit_app.py"
+    print("| model (map) | decoder loaded after | pointer moves → decoded | decodes/s | pointer → image p50 / p95 "
+          "| one decode | page JS heap |\n|---|---|---|---|---|---|---|", flush=True)
+    with Server(app_script) as app:
+        async with chromium() as browser:
+            for name, extra in MOUSE_MODELS.items():
+                page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+                t0 = time.perf_counter()
+                await page.goto(f"{app.url}/mouse?model={name}{extra}")
+                await page.wait_for_selector("iframe", timeout=180_000)
+                frame = None
+                while frame is None:
+                    frame = next((f for f in page.frames if "mouse_decoder" in f.url), None)
+                    await asyncio.sleep(0.05)
+                await frame.wait_for_function("window.aaeDecoder && window.aaeDecoder.stats().ready", timeout=180_000)
+                loaded = (time.perf_counter() - t0) * 1000
+                r = await frame.evaluate(MOUSE_MOTION, seconds * 1000)
+                print(f"| `{name}`{' (PCA)' if extra else ''} | {_fmt(loaded)} ms | {r['moves']} → {r['decoded']} | "
+                      f"{r['decoded'] / seconds:.0f} | {r['p50']:.1f} / {r['p95']:.1f} ms | {r['decode_ms']:.2f} ms "
+                      f"(≤ {1000 / r['decode_ms']:.0f}/s) | {r['heap_mb']:.0f} MB |", flush=True)
+                await page.close()
+
+
 def _fmt(ms: float) -> str:
     return "—" if ms != ms else f"{ms:,.0f}"
 
@@ -384,9 +432,10 @@ async def run_soak(minutes: float, concurrent: int, seed: int = 0) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", nargs="?", choices=["ratio", "memory", "soak", "live"], default="ratio")
+    ap.add_argument("run", nargs="?", choices=["ratio", "memory", "soak", "live", "mouse"], default="ratio")
     ap.add_argument("--trainers", type=int, nargs="+", default=[0, 5, 20], help="sessions training (live)")
-    ap.add_argument("--seconds", type=float, default=60.0, help="how long the trainers train (live)")
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="how long the trainers train (live; default 60) or the pointer moves (mouse; default 5)")
     ap.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20], help="concurrent sessions (ratio)")
     ap.add_argument("--pages", nargs="+", default=list(SLIDER_PAGES), choices=list(SLIDER_PAGES))
     ap.add_argument("--moves", type=int, default=10, help="slider moves per session (ratio)")
@@ -403,7 +452,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.run == "ratio":
         asyncio.run(run_ratio(args.sessions, args.pages, args.moves, not args.moves_while_loading, args.torch_threads))
     elif args.run == "live":
-        asyncio.run(run_live(args.trainers, args.moves, args.seconds))
+        asyncio.run(run_live(args.trainers, args.moves, args.seconds or 60.0))
+    elif args.run == "mouse":
+        asyncio.run(run_mouse(args.seconds or 5.0))
     elif args.run == "memory":
         asyncio.run(run_memory(args.memory_sessions))
     else:

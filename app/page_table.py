@@ -29,6 +29,8 @@ PAGES: tuple[PageRow, ...] = (
                       "Explore a latent map: click a code or empty space and decode it"),
               PageRow("views/interpolation.py", "Interpolation", ":material/animation:", "interpolation",
                       "Walk between two digits through the code"),
+              PageRow("views/mouse.py", "Decode under the mouse", ":material/mouse:", "mouse",
+                      "Move the pointer anywhere on a map: your browser decodes it as you move"),
               PageRow("views/neighbours.py", "Nearest neighbours", ":material/hub:", "neighbours",
                       "A digit's nearest neighbours in code space beside those in pixel space"),
               PageRow("views/draw.py", "Draw or upload a digit", ":material/draw:", "draw",

@@ -333,3 +333,26 @@ def prior_view(prior_name: str):
     # a 50×50 grid: redrawn every tick for every trainer, the default 120×120 one costs 9× the server's time
     # and sends 290 KB instead of 90 KB (measured: 137 vs 15 ms to build and serialise the figure)
     return prior, (lo, hi), contours(prior, lo, hi, n=50)
+
+
+@st.cache_resource(show_spinner="Exporting the decoder for your browser…", max_entries=8)
+def decoder_onnx(name: str) -> bytes:
+    """The model's decoder as ONNX bytes (``aae_core.export``), made once per server."""
+    from aae_core.export import decoder_onnx as export
+    return export(model(name))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def browser_map(name: str, view: str, y_source: str) -> dict:
+    """The in-browser decoder's arguments for one model, map view and label source (shared by every
+    session, never mutated): the test codes, the map, the images shown on hover and the ONNX decoder."""
+    from aae_core import browser_map as bm
+    c, labels = codes(name)
+    net = model(name)
+    proj = projection(name) if c.shape[1] > 2 else None
+    extent_ = extent(name) if view == "plane" else None
+    view_ = bm.map_view(c, view, proj, extent_)
+    probs = categorical(name).get("probs") if y_source == "nearest" else None
+    k = net.n_classes if net.label_input else 0
+    return bm.payload(view_, c, labels, test_images().raw, k=k, y_source=y_source, probs=probs,
+                      key=f"{name}/{view}/{y_source}", onnx=decoder_onnx(name))

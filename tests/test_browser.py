@@ -167,6 +167,79 @@ def test_clicking_the_latent_map_decodes_what_is_under_the_mouse(server, browser
     page.close()
 
 
+MOVE_AND_COUNT = """async (ms) => {  // continuous pointer motion, one move per animation frame
+  const ov = document.getElementById('overlay'), r = ov.getBoundingClientRect();
+  const before = window.aaeDecoder.stats().decoded, t0 = performance.now(); let moves = 0;
+  await new Promise(done => { function step() { moves++;
+      ov.dispatchEvent(new PointerEvent('pointermove', {bubbles: true,
+        clientX: r.left + r.width * (0.2 + 0.006 * (moves % 100)), clientY: r.top + r.height * (0.3 + 0.004 * (moves % 100))}));
+      if (performance.now() - t0 < ms) requestAnimationFrame(step); else done(); }
+    requestAnimationFrame(step); });
+  await new Promise(res => setTimeout(res, 300));
+  return {moves, decoded: window.aaeDecoder.stats().decoded - before};
+}"""
+
+
+def decoder_frame(page, url: str):
+    """The in-browser decoder's frame on ``url``, once its ONNX session is loaded."""
+    page.goto(url)
+    page.wait_for_selector("iframe", timeout=120_000)
+    deadline = time.time() + 60
+    while not (frames := [f for f in page.frames if "mouse_decoder" in f.url]) and time.time() < deadline:
+        time.sleep(0.2)
+    frame = frames[0]
+    frame.wait_for_function("window.aaeDecoder && (window.aaeDecoder.stats().ready || window.aaeDecoder.stats().error)",
+                            timeout=120_000)
+    assert frame.evaluate("window.aaeDecoder.stats().error") is None
+    return frame
+
+
+@pytest.mark.parametrize("name, view, args", [("aae-gaussian-2d", "plane", None), ("supervised-aae-2d", "plane", 7),
+                                              ("semi-aae-100", "pca", None)])
+def test_the_browser_decodes_under_the_pointer_as_the_server_does(server, browser, name, view, args):
+    """Pointer moves change the decoded image, every move is decoded, and the browser's pixels are the
+    server's decode of the same code to 1/255 — a 2-D plane, a decoder given a digit, a PCA's inverse."""
+    import numpy as np
+    import torch
+
+    import aae_core
+    from aae_core import projections
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    frame = decoder_frame(page, f"{server}/mouse?model={name}")
+    if view == "pca":
+        expect(page.get_by_text("PCA — decodes anywhere")).to_have_count(1)
+    image = "document.getElementById('decoded').getContext('2d').getImageData(0, 0, 28, 28).data.join(',')"
+    blank = frame.evaluate(image)
+    counts = frame.evaluate(MOVE_AND_COUNT, 1500)
+    assert counts["decoded"] >= 0.9 * counts["moves"] > 10, counts  # (nearly) every move decoded
+    first = frame.evaluate(image)
+    assert first != blank
+    frame.evaluate(MOVE_AND_COUNT, 300)
+    assert frame.evaluate(image) != first  # the image follows the pointer
+    model = aae_core.load_pretrained(name)
+    x, y = 0.7, -1.3
+    if view == "plane":
+        z = torch.tensor([[x, y]])
+    else:
+        c = aae_core.pretrained_codes(name)["codes"].float().numpy()
+        proj = projections.read(aae_core.PRETRAINED_DIR / name, len(c), c.shape[1])
+        z = torch.from_numpy(proj["pca_mean"] + x * proj["pca_components"][0] + y * proj["pca_components"][1]).float()[None]
+    if model.label_input:
+        if args is None:  # the nearest test digit's q(y|x), as the page's default says
+            pts = proj["pca"]
+            i = int(np.argmin(((pts - np.array([x, y])) ** 2).sum(1)))
+            labels = torch.from_numpy(aae_core.pretrained_codes(name)["probs"].float().numpy()[i:i + 1])
+        else:
+            labels = torch.tensor([args])
+        theirs = model.decode(z, labels)
+    else:
+        theirs = model.decode(z)
+    ours = np.array(frame.evaluate(f"window.aaeDecoder.decodeAt({x}, {y}, {args or 0})"))
+    assert np.abs(ours - theirs.detach().numpy()[0]).max() <= 1 / 255
+    page.close()
+
+
 def test_every_shipped_model_opens_on_the_latent_map(server, browser):
     """2-D codes as a decodable plane, label-reading 2-D codes and codes above 2-D as a map (UMAP)."""
     import aae_core

@@ -1,0 +1,86 @@
+"""What the in-browser decoder needs to draw a model's map and decode any point of it
+(``app/components/mouse_decoder``): pure numpy in, JSON-ready lists out.
+
+A map point (x, y) becomes the decoder's input in one of two ways:
+- **linear**: z = mean + x·basis[0] + y·basis[1] — the 2-D code itself (mean 0, the identity), or the
+  inverse of a PCA of a longer code (every point of the map decodes, also empty space);
+- **nearest**: z = the code of the test digit nearest to (x, y) on the map (a UMAP has no inverse).
+A decoder that reads a label or cluster beside z gets one the student picks ("pick"), or the nearest
+test digit's ("nearest": its q(y|x) where the model has one, else its one-hot true label).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+VIEWS = ("plane", "pca", "umap")
+
+
+@dataclass(frozen=True)
+class MapView:
+    points: np.ndarray  # N×2, the map's coordinates of the test digits
+    axes: tuple[str, str]
+    linear: dict | None  # {"mean": d, "basis": 2×d}: map point → code; None: decode at the nearest code
+    extent: tuple[float, float, float, float]  # x0, x1, y0, y1 of the map
+
+
+def _square_extent(points: np.ndarray, extent: tuple[float, float] | None, q: float = 0.005) -> tuple:
+    """The map's square range: ``extent`` (the prior's) where given, else the points' central 99 %, padded."""
+    if extent is not None:
+        lo, hi = extent
+    else:
+        lo, hi = float(np.quantile(points, q)), float(np.quantile(points, 1 - q))
+        pad = 0.05 * (hi - lo)
+        lo, hi = lo - pad, hi + pad
+    return (lo, hi, lo, hi)
+
+
+def map_view(codes: np.ndarray, view: str, projection: dict | None = None,
+             extent: tuple[float, float] | None = None) -> MapView:
+    """codes: N×d test codes. ``view``: "plane" (d = 2), "pca" or "umap" (d > 2, from ``projection``:
+    the stored maps of ``aae_core.projections``)."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+    d = codes.shape[1]
+    if view == "plane":
+        if d != 2:
+            raise ValueError(f"a {d}-D code has no plane: use its PCA or UMAP")
+        return MapView(codes.astype(np.float32), ("z₁", "z₂"), {"mean": [0.0, 0.0], "basis": [[1.0, 0.0], [0.0, 1.0]]},
+                       _square_extent(codes, extent))
+    if projection is None:
+        raise ValueError("this model has no stored projection of its codes")
+    points = projection[view].astype(np.float32)
+    if view == "umap":
+        return MapView(points, ("UMAP 1", "UMAP 2"), None, _square_extent(points, None))
+    mean, comps = projection["pca_mean"].astype(np.float64), projection["pca_components"].astype(np.float64)
+    return MapView(points, ("PC 1", "PC 2"), {"mean": mean.tolist(), "basis": comps[:2].tolist()},
+                   _square_extent(points, None))
+
+
+def label_inputs(labels: np.ndarray, probs: np.ndarray | None, k: int) -> np.ndarray:
+    """N×k: what the decoder reads beside z for each test digit under "nearest": its q(y|x) where the
+    model has one, else its one-hot true label."""
+    if probs is not None:
+        return probs.astype(np.float32)
+    return np.eye(k, dtype=np.float32)[labels]
+
+
+def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: np.ndarray, *, k: int = 0,
+            y_source: str = "none", probs: np.ndarray | None = None, key: str, size: int = 520,
+            onnx: bytes) -> dict:
+    """The component's arguments. images: N×784 uint8 (the test digits shown on hover)."""
+    if y_source not in ("none", "pick", "nearest") or (k == 0) != (y_source == "none"):
+        raise ValueError(f"y_source {y_source!r} does not fit a decoder with {k} label inputs")
+    n = len(codes)
+    if not (len(view.points) == len(labels) == len(images) == n):
+        raise ValueError("codes, map points, labels and images must be as many")
+    out = {"model_key": key, "size": int(size), "onnx": onnx, "points": view.points.reshape(-1).round(4).tolist(),
+           "labels": labels.astype(int).tolist(), "images": np.ascontiguousarray(images, dtype=np.uint8).tobytes(),
+           "extent": [float(v) for v in view.extent], "axes": list(view.axes), "d": int(codes.shape[1]),
+           "k": int(k), "y_source": y_source, "linear": view.linear, "codes": None, "ys": None}
+    if view.linear is None:
+        out["codes"] = codes.astype(np.float32).reshape(-1).tolist()
+    if y_source == "nearest":
+        out["ys"] = label_inputs(labels, probs, k).reshape(-1).tolist()
+    return out

@@ -68,8 +68,9 @@ def label_inputs(labels: np.ndarray, probs: np.ndarray | None, k: int) -> np.nda
 
 def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: np.ndarray, *, k: int = 0,
             y_source: str = "none", probs: np.ndarray | None = None, key: str, size: int = 520,
-            onnx: bytes) -> dict:
-    """The component's arguments. images: N×784 uint8 (the test digits shown on hover)."""
+            onnx: bytes, first_index: int = 0) -> dict:
+    """The component's arguments. images: N×784 uint8 (the test digits shown on hover), test digits
+    ``first_index`` onwards."""
     if y_source not in ("none", "pick", "nearest") or (k == 0) != (y_source == "none"):
         raise ValueError(f"y_source {y_source!r} does not fit a decoder with {k} label inputs")
     n = len(codes)
@@ -78,7 +79,8 @@ def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: np.nda
     out = {"model_key": key, "size": int(size), "onnx": onnx, "points": view.points.reshape(-1).round(4).tolist(),
            "labels": labels.astype(int).tolist(), "images": np.ascontiguousarray(images, dtype=np.uint8).tobytes(),
            "extent": [float(v) for v in view.extent], "axes": list(view.axes), "d": int(codes.shape[1]),
-           "k": int(k), "y_source": y_source, "linear": view.linear, "codes": None, "ys": None}
+           "k": int(k), "y_source": y_source, "linear": view.linear, "codes": None, "ys": None,
+           "first_index": int(first_index)}
     if view.linear is None:
         out["codes"] = codes.astype(np.float32).reshape(-1).tolist()
     if y_source == "nearest":

@@ -198,6 +198,13 @@ def _train(run_id: str, seconds: float) -> Snapshot:
     return Snapshot.of(run)
 
 
+def _decoder(run_id: str) -> tuple[bytes, Snapshot]:
+    """The run's decoder as it is now, as ONNX (for exploring it under the mouse), and its snapshot."""
+    from aae_core.export import decoder_onnx
+    run = _touch(run_id)
+    return decoder_onnx(run.model), Snapshot.of(run)
+
+
 def _drop(run_id: str) -> None:
     _RUNS.pop(run_id, None)
 
@@ -221,6 +228,10 @@ class LivePool:
     def train(self, run_id: str, seconds: float):
         """A future of the run's Snapshot after one more slice of at most ``seconds``."""
         return self._pool.submit(_train, run_id, seconds)
+
+    def decoder(self, run_id: str):
+        """A future of (the run's decoder now, as ONNX bytes; its Snapshot): to explore it like a shipped model."""
+        return self._pool.submit(_decoder, run_id)
 
     def drop(self, run_id: str) -> None:
         self._pool.submit(_drop, run_id)

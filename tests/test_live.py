@@ -57,6 +57,10 @@ def test_the_worker_keeps_every_sessions_run_apart_and_drops_the_oldest(monkeypa
         after = pool.train("a", 0.2).result(timeout=60)
         assert after.steps > 0 and after.settings.family == "aae" and len(after.history) == 1
         assert pool.train("b", 0.0).result(timeout=60).steps == 1 and other.settings.family == "vae"
+        onnx, kept = pool.decoder("a").result(timeout=60)  # the run as it is now, to explore under the mouse
+        import onnx as onnx_lib
+        graph = onnx_lib.load_from_string(onnx).graph
+        assert [i.name for i in graph.input] == ["z"] and kept.steps == after.steps
         pool.drop("a")
         with pytest.raises(KeyError, match="no longer kept"):
             pool.train("a", 0.1).result(timeout=60)
@@ -76,6 +80,12 @@ def test_the_live_page_trains_steps_pauses_and_clears():
     assert at.session_state["live_snap"].steps > 0 and not at.error
     assert [m.label for m in at.metric][:3] == ["epoch", "training time", "codes' distance to the prior ↓"]
     assert len(at.get("plotly_chart")) == 2
+    # keep the run and explore it under the mouse: its decoder (ONNX) and its codes as they were
+    next(b for b in at.button if b.label.startswith("Keep the run")).click().run(timeout=120)
+    steps, onnx, codes = at.session_state["live_explore"]
+    assert not at.error and steps == at.session_state["live_snap"].steps and onnx[:2] and codes.shape == (live.N_SHOWN, 2)
+    assert any("The run as kept after" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.label.startswith("Keep the run")]  # kept as it is: nothing newer to keep
     next(b for b in at.button if b.label == "Clear").click().run()
-    assert at.session_state["live_snap"] is None and not at.error
+    assert at.session_state["live_snap"] is None and not at.error and at.session_state["live_explore"] is None
     np.testing.assert_array_equal(snap.shown_y, aae_core.load_test_set().labels[live.N_TRAIN:live.N_TRAIN + live.N_SHOWN])

@@ -5,8 +5,10 @@ from concurrent.futures import BrokenExecutor
 import plotly.graph_objects as go
 import streamlit as st
 
+from aae_core import browser_map
 from aae_core.live import MAX_EPOCHS, N_SHOWN, N_TRAIN, PRIORS, LiveSettings, Snapshot
 from app import resources
+from app.components.mouse_decoder import mouse_decoder
 from app.helpers import latent_figure
 from app.widgets import safe_fragment
 
@@ -93,7 +95,19 @@ def one_step() -> None:
 def clear() -> None:
     collect(wait=True)
     resources.live_pool().drop(run_id)
-    state.update(live_snap=None, live_running=False)
+    state.update(live_snap=None, live_running=False, live_explore=None)
+
+
+def explore() -> None:
+    """Keep the run as it is now (its decoder and codes) to explore it under the mouse."""
+    collect(wait=True)
+    state["live_running"] = False
+    try:
+        onnx, now = resources.live_pool().decoder(run_id).result(timeout=120)
+    except (KeyError, BrokenExecutor) as exc:
+        trainer_failed(exc)
+        return
+    state.update(live_snap=now, live_explore=(now.steps, onnx, now.codes))
 
 
 b1, b2, b3, b4 = st.columns(4)
@@ -150,3 +164,22 @@ def board() -> None:
 
 
 board()
+
+snap = state.get("live_snap")
+if snap is not None:
+    st.subheader("Explore this run")
+    kept = state.get("live_explore")
+    if kept is None or kept[0] != snap.steps:
+        st.button("Keep the run as it is now and explore it under the mouse", icon=":material/mouse:", on_click=explore,
+                  help="Pauses the run; its decoder goes to your browser, which decodes wherever you point")
+    if kept is not None:
+        steps, onnx, codes = kept  # as the run was when kept (it may have trained on since)
+        _, extent, _ = resources.prior_view(snap.settings.prior)
+        shown = resources.test_images().raw[N_TRAIN:N_TRAIN + N_SHOWN]
+        st.caption(f"The run as kept after {steps / snap.steps_per_epoch:.1f} epochs: move the pointer over the map — "
+                   "your browser decodes each point with this run's decoder (as the **Decode under the mouse** page "
+                   "does for the shipped models). Train on, then keep it again to see what changed.")
+        view = browser_map.map_view(codes, "plane", extent=extent)
+        mouse_decoder(browser_map.payload(view, codes, snap.shown_y, shown, key=f"live/{run_id}/{steps}", onnx=onnx,
+                                          first_index=N_TRAIN),
+                      key="live-mouse")

@@ -207,7 +207,7 @@ function onPointer(event) {
   showImage("hovered", bytesOf(a.images).subarray(i * 784, (i + 1) * 784));
   const [qx, qy] = toPixel(a.points[2 * i], a.points[2 * i + 1]);
   const under = Math.hypot(qx - px, qy - py) <= 6;
-  $("hoverinfo").textContent = `test digit #${a.index ? a.index[i] : i}, a ${a.labels[i]}` +
+  $("hoverinfo").textContent = `test digit #${(a.first_index || 0) + i}, a ${a.labels[i]}` +
     (under ? " (under the pointer)" : " (the nearest)");
   drawOverlay(px, py);
   state.lastXY = { x, y };

@@ -8,8 +8,9 @@ when the run ends (or is interrupted).
 Three runs:
 
 ``ratio`` (default)
-    For N concurrent sessions (5, 10, 20): each session opens a page and moves its first slider ten
-    times (one key press each). Printed: the time until the page is ready (slider shown, script
+    For N concurrent sessions (5, 10, 20): each session opens a page and makes ten moves of its main
+    interaction (``SLIDER_PAGES``: the first slider's → key on the interpolation and style pages, a
+    click on the latent map, the next cluster on the clusters page). Printed: the time until the page is ready (slider shown, script
     finished) and each move's round trip (key press → the rerun it causes has finished), p50 / p95,
     the first move's worst case, errors on the page, and each as a multiple of the trivial app's.
 ``memory``
@@ -35,6 +36,7 @@ import math
 import os
 import platform
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -54,8 +56,12 @@ TRIVIAL_APP = """import streamlit as st
 value = st.slider("value", 0, 100, 0)
 st.write(f"value: {value}")
 """
-# Pages measured by the ratio run (url path → what the page's first slider does).
-SLIDER_PAGES = {"interpolation": "walk along the path", "styles": "change the style"}
+# Pages measured by the ratio run: url path → the interaction one "move" is (the page's first slider
+# one step right; a click on the latent map, a new place each time; the next cluster in the clusters
+# page's list, picked with the keyboard).
+SLIDER_PAGES = {"interpolation": "slider", "styles": "slider", "latent-map": "click", "clusters": "select"}
+PLOT = ".js-plotly-plot .nsewdrag"
+SELECT = '[data-testid="stSelectbox"]'
 # Pages a soak visitor picks from (every page of the app).
 ALL_PAGES = [row.url_path for row in page_table.PAGES]
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
@@ -161,9 +167,11 @@ class Runs:
 
 async def visit(browser, url: str, moves: int, timeout_ms: float = 180_000, together: asyncio.Barrier | None = None
                 ) -> Visit:
-    """Open ``url`` in a new session, wait until ready, then press the first slider's → key ``moves`` times
-    (``together``: once every session of the round is ready, so that the moves measure the moves, not
-    the other sessions' page loads)."""
+    """Open ``url`` in a new session, wait until ready, then make ``moves`` moves — the interaction
+    SLIDER_PAGES gives the page (by default the first slider's → key) — each timed from the action to the
+    end of the run it causes (``together``: once every session of the round is ready, so that the moves
+    measure the moves, not the other sessions' page loads)."""
+    kind = SLIDER_PAGES.get(url.rstrip("/").rsplit("/", 1)[-1].split("?")[0], "slider")
     out = Visit()
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
@@ -173,21 +181,33 @@ async def visit(browser, url: str, moves: int, timeout_ms: float = 180_000, toge
         await page.goto(url, wait_until="commit", timeout=timeout_ms)
         await runs.after(0, timeout_ms)
         if moves:
-            thumb = page.locator(SLIDER).first
-            await thumb.wait_for(state="attached", timeout=timeout_ms)
+            if kind == "select":  # the page's own list (not the model picker above it)
+                target = page.locator(SELECT).filter(has_text=re.compile(r"^Cluster")).locator("input").first
+            else:
+                target = page.locator(SLIDER if kind == "slider" else PLOT).first
+            await target.wait_for(state="attached", timeout=timeout_ms)
         out.ready_ms = (time.perf_counter() - t0) * 1000
         if together is not None:
             together_ = together
             together = None  # passed: a failure after this point must not wait for it again
             await together_.wait()
-        if moves:
-            await thumb.focus()
-            for _ in range(moves):
-                before = runs.finished
-                t0 = time.perf_counter()
-                await thumb.press("ArrowRight")
-                await runs.after(before, timeout_ms)
-                out.moves_ms.append((time.perf_counter() - t0) * 1000)
+        if moves and kind == "slider":
+            await target.focus()
+        box = await target.bounding_box() if moves and kind == "click" else None
+        for i in range(moves):
+            if kind == "select":  # open the list (no rerun), then the move: the next entry, Enter
+                await target.click()
+                await page.keyboard.press("ArrowDown")
+            before = runs.finished
+            t0 = time.perf_counter()
+            if kind == "slider":
+                await target.press("ArrowRight")
+            elif kind == "click":  # a different spot each time, across the map
+                await page.mouse.click(box["x"] + box["width"] * (0.2 + 0.06 * i), box["y"] + box["height"] * (0.35 + 0.03 * i))
+            else:
+                await page.keyboard.press("Enter")
+            await runs.after(before, timeout_ms)
+            out.moves_ms.append((time.perf_counter() - t0) * 1000)
         out.errors = await page.locator(ERRORS).count()
     except Exception as exc:  # a timeout or a crash is a result of the benchmark, not its end
         out.failure = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"

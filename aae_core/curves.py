@@ -13,21 +13,22 @@ import sys
 from PIL import Image, ImageDraw
 
 import aae_core
+from aae_core.card import Card
 from aae_core.evaluate import selection_metric_of
 
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
 W, H, PAD = 460, 300, 48
 
 
-def curves_of(card: dict) -> dict[str, list[list[float]]]:
-    compared = card.get("recipes_compared") or {}
-    if compared:
-        return {r: v.get("curve", []) for r, v in compared.items()}
-    return {card.get("recipe_name", "run"): [[h["epoch"], h["val_score"]] for h in card.get("history", [])
-                                             if "val_score" in h]}
+def curves_of(card: Card | dict) -> dict[str, list[list[float]]]:
+    card = Card.of(card)
+    if card.recipes_compared:
+        return {r: v.get("curve", []) for r, v in card.recipes_compared.items()}
+    return {card.recipe_name or "run": [[h["epoch"], h["val_score"]] for h in card.history if "val_score" in h]}
 
 
-def panel(name: str, card: dict) -> Image.Image:
+def panel(name: str, card: Card | dict) -> Image.Image:
+    card = Card.of(card)
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     d.text((PAD, 6), f"{name}: validation {selection_metric_of(card)} by epoch", fill="black")
@@ -56,11 +57,11 @@ def panel(name: str, card: dict) -> Image.Image:
         pts = [(px(e), py(v)) for e, v in c if math.isfinite(v)]
         if len(pts) > 1:
             d.line(pts, fill=color, width=2)
-        shipped = recipe == card.get("recipe_name")
+        shipped = recipe == card.recipe_name
         label = f"{recipe}{' (shipped)' if shipped else ''}"
         d.text((W - 10 - d.textlength(label), 24 + 14 * i), label, fill=color)
-        if shipped and card.get("selected_epoch"):
-            hit = [(e, v) for e, v in c if e == card["selected_epoch"]]
+        if shipped and card.selected_epoch:
+            hit = [(e, v) for e, v in c if e == card.selected_epoch]
             if hit:
                 x, y = px(hit[0][0]), py(hit[0][1])
                 d.ellipse([x - 5, y - 5, x + 5, y + 5], outline="black", width=2)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aae_core
+from aae_core.card import Card
 from aae_core import paper
 from aae_core.evaluate import card_markdown, selection_metric_of
 from aae_core.metric_table import caption, label, show
@@ -30,33 +31,33 @@ put things that are not models through the same protocol: real training images, 
 averaged with its nearest training neighbours — the score rewards blur."""
 
 
-def _cards(root=None) -> dict[str, dict]:
-    return {name: aae_core.load_pretrained(name, root).card for name in aae_core.list_pretrained(root)}
+def _cards(root=None) -> dict[str, Card]:
+    return {name: Card.of(aae_core.load_pretrained(name, root).card) for name in aae_core.list_pretrained(root)}
 
 
-def _time(card: dict) -> str:
-    return f"{card['wall_s'] / 60:.0f} min, {card['hardware']}"
+def _time(card: Card) -> str:
+    return f"{card.wall_s / 60:.0f} min, {card.hardware}"
 
 
-def _epochs(card: dict) -> str:
-    selected = card.get("selected_epoch")
-    return f"{selected} of {card['epochs']}" if selected and selected != card["epochs"] else str(card["epochs"])
+def _epochs(card: Card) -> str:
+    selected = card.selected_epoch
+    return f"{selected} of {card.epochs}" if selected and selected != card.epochs else str(card.epochs)
 
 
-def paper_table(cards: dict[str, dict]) -> str:
+def paper_table(cards: dict[str, Card | dict]) -> str:
     rows = ["| result | paper | best public re-implementation | ours | gap | model, runs | epochs (chosen of run) | training |",
             "|---|---|---|---|---|---|---|---|"]
     for r in paper.PAPER_RESULTS:
-        card = cards.get(r.model)
-        if card is None:
+        if r.model not in cards:
             rows.append(f"| {r.result} | {r.paper} | {r.public} | not trained yet | — | `{r.model}` | — | — |")
             continue
-        shown, value = paper.ours(r, card.get("metrics", {}))
+        card = Card.of(cards[r.model])
+        shown, value = paper.ours(r, card.metrics)
         gap = "—" if value is None else (f"{value - r.paper_value:+.2f} %-points" if r.unit == "%"
                                          else f"{value - r.paper_value:+.1f} nats")
-        spread = paper.over_seeds(r, card.get("seeds"))
-        runs = (f"{card['seeds']['n']} runs, shipped: seed {card['seed']} (median validation)" if spread
-                else f"1 run (seed {card['seed']})")
+        spread = paper.over_seeds(r, card.seeds)
+        runs = (f"{card.seeds['n']} runs, shipped: seed {card.seed} (median validation)" if spread
+                else f"1 run (seed {card.seed})")
         rows.append(f"| {r.result} | {r.paper} | {r.public} | **{shown}**{f' ({spread})' if spread else ''} | {gap} "
                     f"| `{r.model}`, {runs} | {_epochs(card)} | {_time(card)} |")
         if r.metric == "parzen_ll":
@@ -79,16 +80,15 @@ def _pct(m: dict, key: str) -> str:
     return f"{100 * m[key]:.2f} %" if key in m else "—"
 
 
-def results_rows(cards: dict[str, dict]) -> list[dict[str, str]]:
+def results_rows(cards: dict[str, Card | dict]) -> list[dict[str, str]]:
     """Every shipped model's test metrics, one dict of displayed values per model (column → text)."""
     rows = []
     for name, card in cards.items():
-        m = card["metrics"]
-        labels = card.get("labels") or "—"
+        card = Card.of(card)
+        m = card.metrics
         rows.append({
-            "model": name, "prior": card["prior"]["name"],
-            "labels": labels if isinstance(labels, str) else f"{labels:,}",
-            "recipe": card.get("recipe_name", "—"), "epochs": _epochs(card), "error": _pct(m, "error"),
+            "model": name, "prior": card.prior_name, "labels": f"{card.labels:,}" if card.labels else "—",
+            "recipe": card.recipe_name or "—", "epochs": _epochs(card), "error": _pct(m, "error"),
             "clustering error (paper / majority)": (f"{_pct(m, 'cluster_error_paper')} / {_pct(m, 'cluster_error_majority')}"
                                                     if "cluster_error_paper" in m else "—"),
             **{label(k): show(k, m) for k in ("knn5_accuracy", "prior_swd", "prior_mmd", "parzen_ll", "recon_bce")},
@@ -96,7 +96,7 @@ def results_rows(cards: dict[str, dict]) -> list[dict[str, str]]:
     return rows
 
 
-def results_table(root=None, cards: dict[str, dict] | None = None) -> str:
+def results_table(root=None, cards: dict[str, Card | dict] | None = None) -> str:
     """Every shipped model's test metrics, as a markdown table."""
     rows = results_rows(_cards(root) if cards is None else cards)
     code = ("model", "recipe")  # names shown as code
@@ -106,12 +106,13 @@ def results_table(root=None, cards: dict[str, dict] | None = None) -> str:
     return "\n".join(lines)
 
 
-def recipes_table(cards: dict[str, dict]) -> str:
+def recipes_table(cards: dict[str, Card | dict]) -> str:
     """Every model whose recipe was chosen on validation: each recipe's best validation score (or
     how its run ended), the one that shipped in bold."""
     rows = ["| model | selection metric (validation, lower is better) | recipes compared |", "|---|---|---|"]
     for name, card in cards.items():
-        compared = card.get("recipes_compared")
+        card = Card.of(card)
+        compared = card.recipes_compared
         if not compared:
             continue
         cells = []
@@ -119,7 +120,7 @@ def recipes_table(cards: dict[str, dict]) -> str:
                                                                   kv[1].get("validation_score") or 0)):
             shown = (f"{v['validation_score']:.4g}" if v.get("validation_score") is not None
                      else v.get("unfinished", "did not finish"))
-            cells.append(f"**`{recipe}` {shown} (shipped)**" if recipe == card.get("recipe_name") else f"`{recipe}` {shown}")
+            cells.append(f"**`{recipe}` {shown} (shipped)**" if recipe == card.recipe_name else f"`{recipe}` {shown}")
         rows.append(f"| `{name}` | {selection_metric_of(card)} | {'; '.join(cells)} |")
     return "\n".join(rows) if len(rows) > 2 else "No model here was chosen among several recipes."
 

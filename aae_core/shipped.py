@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aae_core.recipes import RECIPES
+from aae_core.card import Card
 from aae_core.train import DIVERGED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -279,12 +280,14 @@ def seeds_summary(cards: dict[int, dict], shipped_seed: int) -> dict:
     runs), and the seed that ships."""
     import statistics
 
-    def numbers(card: dict) -> set[str]:
-        return {k for k, v in card.get("metrics", {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    metrics = {s: Card.of(c).metrics for s, c in cards.items()}
 
-    keys = sorted(set.intersection(*map(numbers, cards.values()))) if cards else []
-    per = {str(s): {k: c["metrics"][k] for k in keys} for s, c in cards.items()}
-    values = {k: [c["metrics"][k] for c in cards.values()] for k in keys}
+    def numbers(m: dict) -> set[str]:
+        return {k for k, v in m.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+    keys = sorted(set.intersection(*map(numbers, metrics.values()))) if metrics else []
+    per = {str(s): {k: m[k] for k in keys} for s, m in metrics.items()}
+    values = {k: [m[k] for m in metrics.values()] for k in keys}
     return {"n": len(cards), "shipped_seed": shipped_seed, "per_seed": per,
             "mean": {k: statistics.fmean(v) for k, v in values.items()},
             "std": {k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in values.items()}}
@@ -307,15 +310,15 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
     from aae_core.weights import read_json
 
     row = get_row(name)
-    cards = {r: read_json(run_folder(name, r, runs) / "card.json") for r in row.recipes
+    cards = {r: Card.of(read_json(run_folder(name, r, runs) / "card.json")) for r in row.recipes
              if (run_folder(name, r, runs) / "card.json").exists()}  # the runs that wrote their weights
-    scores = {r: float(c.get("selection", {}).get("score", float("inf"))) for r, c in cards.items()}
+    scores = {r: c.selection_score for r, c in cards.items()}
     if not scores:
         raise ValueError(f"{name}: no finished run under {runs}")
     best = min(scores, key=scores.get)
     compared = {r: {"validation_score": s, "run": run_folder(name, r, runs).name,
-                    "curve": curve_of(cards[r].get("history", [])),
-                    "epochs_done": cards[r].get("epochs_done")} for r, s in scores.items()}
+                    "curve": curve_of(cards[r].history), "epochs_done": cards[r].epochs_done}
+                for r, s in scores.items()}
     for r in row.recipes:  # runs that never finished: diverged (NaN) or stopped, with the epochs they did
         folder = run_folder(name, r, runs)
         if r not in scores and ((folder / "checkpoint.pt").exists() or stop_reason(folder)):

@@ -8,18 +8,19 @@ import numpy as np
 import torch
 
 from aae_core import latent, metrics, projections
+from aae_core.card import Card
 from aae_core.registry import get_model_class
 
 N_SAMPLES = 16  # decoded prior samples per model (4×4), seed 0
 
 
-def representatives(cards: dict[str, dict]) -> list[str]:
+def representatives(cards: dict[str, Card | dict]) -> list[str]:
     """One shipped model per family, in the cards' order: its 2-D model where it has one."""
+    cards = {n: Card.of(c) for n, c in cards.items()}
     chosen: dict[str, str] = {}
     for name, card in cards.items():
-        family = card.get("model")
-        if family not in chosen or (card.get("latent_dim") == 2 and cards[chosen[family]].get("latent_dim") != 2):
-            chosen[family] = name
+        if card.model not in chosen or (card.latent_dim == 2 and cards[chosen[card.model]].latent_dim != 2):
+            chosen[card.model] = name
     return list(chosen.values())
 
 

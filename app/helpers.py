@@ -8,36 +8,40 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from aae_core.card import Card
+
 # Plotly's qualitative palette (D3 category10): one colour per digit, shared by every page.
 DIGIT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 GRID_TRACE_NAME = "empty space"
 
 
-def model_label(name: str, card: dict) -> str:
+def model_label(name: str, card: Card | dict) -> str:
     """A readable name for a shipped model: 'AAE · mixture10 prior · 2-D (aae-mixture10-2d)'."""
     from aae_core.registry import MODELS
 
-    prior = card.get("prior", {}).get("name", "?")
-    family = card.get("model", "?")
+    card = Card.of(card)
+    family = card.model or "?"
     matched = MODELS.get(family).prior_matched if family in MODELS.names() else True
-    return f"{family.upper()} · {f'{prior} prior' if matched else 'no prior'} · {card.get('latent_dim', '?')}-D ({name})"
+    return (f"{family.upper()} · {f'{card.prior_name} prior' if matched else 'no prior'} · "
+            f"{card.latent_dim or '?'}-D ({name})")
 
 
-def models_for(cards: dict[str, dict], latent_dim: int | None = 2, families: tuple[str, ...] | None = None) -> list[str]:
+def models_for(cards: dict[str, Card | dict], latent_dim: int | None = 2,
+               families: tuple[str, ...] | None = None) -> list[str]:
     """Shipped models a page can show: of the given families (default: those whose decoder reads the
     code alone, so any point of the map can be decoded) and, if given, with that code size."""
     from aae_core.registry import get_model_class
 
-    def fits(card: dict) -> bool:
+    def fits(card: Card) -> bool:
         try:
-            cls = get_model_class(card.get("model"))
+            cls = get_model_class(card.model)
         except KeyError:
             return False
-        family_ok = card["model"] in families if families is not None else not cls.label_input
-        return family_ok and (latent_dim is None or card.get("latent_dim") == latent_dim)
+        family_ok = card.model in families if families is not None else not cls.label_input
+        return family_ok and (latent_dim is None or card.latent_dim == latent_dim)
 
-    return [n for n, c in cards.items() if fits(c)]
+    return [n for n, c in cards.items() if fits(Card.of(c))]
 
 
 def literal(value, limit: int = 40) -> str:
@@ -80,18 +84,18 @@ def clamp_int(value, lo: int, hi: int, default: int):
     return number, None
 
 
-def prior_pairs(cards: dict[str, dict]) -> dict[str, dict[str, str]]:
+def prior_pairs(cards: dict[str, Card | dict]) -> dict[str, dict[str, str]]:
     """Priors for which both a 2-D AAE and a 2-D VAE ship, on exactly the same prior (its every setting)
     and the same networks (MLP widths): {prior name: {'aae': name, 'vae': name}}."""
     import json
 
+    cards = {n: Card.of(c) for n, c in cards.items()}
     groups: dict[str, dict[str, str]] = {}
     for name, card in sorted(cards.items()):
-        if card.get("latent_dim") == 2 and card.get("model") in ("aae", "vae") \
-                and card.get("config", {}).get("arch", "mlp") == "mlp":
-            key = json.dumps([card["prior"], card.get("config", {}).get("hidden")], sort_keys=True)
-            groups.setdefault(key, {}).setdefault(card["model"], name)
-    return {cards[models["aae"]]["prior"]["name"]: models for models in groups.values() if {"aae", "vae"} <= set(models)}
+        if card.latent_dim == 2 and card.model in ("aae", "vae") and card.arch == "mlp":
+            key = json.dumps([card.prior, list(card.hidden)], sort_keys=True)
+            groups.setdefault(key, {}).setdefault(card.model, name)
+    return {cards[models["aae"]].prior_name: models for models in groups.values() if {"aae", "vae"} <= set(models)}
 
 
 def closer_to_prior(metrics: dict[str, dict]) -> dict[str, str | None]:
@@ -124,11 +128,11 @@ def verdict(metrics: dict[str, dict]) -> str:
             "neither model's codes match p(z) clearly better.")
 
 
-def comparison_summary(cards: dict[str, dict]) -> str:
+def comparison_summary(cards: dict[str, Card | dict]) -> str:
     """One sentence on every prior that ships a 2-D VAE and AAE: which matches it more closely."""
     parts, winners = [], []
     for prior, names in sorted(prior_pairs(cards).items()):
-        by = closer_to_prior({k: cards[n].get("metrics", {}) for k, n in names.items()})
+        by = closer_to_prior({k: Card.of(cards[n]).metrics for k, n in names.items()})
         winner = by["prior_swd"] if by["prior_swd"] == by["prior_mmd"] else None
         winners.append(winner)
         parts.append(f"on the {prior} prior " + (f"the **{winner.upper()}**'s codes match it more closely (both measures)"
@@ -300,11 +304,11 @@ def parse_floats(text, n: int, lo: float, hi: float, default: float = 0.0) -> tu
     return [round(v, 2) for v in clamped], ("Adjusted the URL's values: " + "; ".join(notes) + ".") if notes else None
 
 
-def metric_summary(card: dict) -> list[tuple[str, str]]:
+def metric_summary(card: Card | dict) -> list[tuple[str, str]]:
     """The measured test-set numbers of a shipped model, as (label, value) pairs for display."""
     from aae_core.metric_table import METRICS
 
-    m = card.get("metrics", {})
+    m = Card.of(card).metrics
     keys = ("error", "cluster_error_paper", "cluster_error_majority", "cond_prior_swd", "recon_bce", "knn5_accuracy",
             "parzen_ll")
     return [(METRICS[k].label, METRICS[k].show(m)) for k in keys if k in m]
@@ -362,12 +366,9 @@ def favicon(size: int = 64):
     return img
 
 
-def same_network_pairs(cards: dict[str, dict], first: str, second: str) -> list[tuple[str, str]]:
+def same_network_pairs(cards: dict[str, Card | dict], first: str, second: str) -> list[tuple[str, str]]:
     """Shipped 2-D models of families ``first`` and ``second`` built on the same network (same hidden
     widths): [(first_name, second_name), …], e.g. a plain AE and a VAE differing only in the KL term."""
-    def widths(card: dict) -> tuple:
-        return tuple(card.get("config", {}).get("hidden", ()))
-
-    two_d = {n: c for n, c in cards.items() if c.get("latent_dim") == 2}
-    return [(a, b) for a, ca in two_d.items() if ca.get("model") == first
-            for b, cb in two_d.items() if cb.get("model") == second and widths(ca) == widths(cb)]
+    two_d = {n: c for n, c in ((n, Card.of(c)) for n, c in cards.items()) if c.latent_dim == 2}
+    return [(a, b) for a, ca in two_d.items() if ca.model == first
+            for b, cb in two_d.items() if cb.model == second and ca.hidden == cb.hidden]

@@ -11,6 +11,7 @@ import torch
 
 import aae_core
 from aae_core import latent, metrics, neighbours
+from aae_core.card import Card
 from app.helpers import share_on_own_component
 
 
@@ -39,14 +40,14 @@ def model(name: str):
 
 
 @st.cache_resource(show_spinner=False)
-def _survey() -> tuple[dict[str, dict], dict[str, str]]:
+def _survey() -> tuple[dict[str, Card], dict[str, str]]:
     """(card of every shipped model that passes the checks, {name: why} for every weights folder refused).
     One broken folder never takes the app down; the server's log keeps the full detail. No network
     is built here: each model loads when a page first asks for it."""
     good, refused = {}, {}
     for name in aae_core.list_pretrained():
         try:
-            good[name] = aae_core.pretrained_card(name)
+            good[name] = Card.of(aae_core.pretrained_card(name))
         except aae_core.WeightsError as exc:
             LOG.error("refused the weights folder %s: %s", name, exc)
             refused[name] = path_free(str(exc), name)
@@ -67,7 +68,7 @@ def path_free(message: str, name: str) -> str:
     return message.replace(str(aae_core.PRETRAINED_DIR.resolve()), "pretrained")
 
 
-def cards() -> dict[str, dict]:
+def cards() -> dict[str, Card]:
     """Every shipped model's card (read from its verified weights folder); refused ones are left out."""
     return _survey()[0]
 
@@ -88,7 +89,7 @@ def decoder_reads_label(name: str) -> bool:
     """Whether the model's decoder takes a label (or a cluster) beside z: then a point of its code
     space alone is not an image (read from its family, no network built)."""
     from aae_core.registry import get_model_class
-    return get_model_class(cards()[name]["model"]).label_input
+    return get_model_class(cards()[name].model).label_input
 
 
 class TestImages:

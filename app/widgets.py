@@ -45,10 +45,11 @@ def model_numbers(name: str) -> None:
     """One line of the shipped model's measured test numbers and how it was trained."""
     card = resources.cards()[name]
     pairs = metric_summary(card)
-    trained = (f"{card.get('selected_epoch', card.get('epochs'))} of {card.get('epochs')} epochs, "
-               f"{card.get('wall_s', 0) / 60:.0f} min on {card.get('hardware', '?')}")
+    runs = f" (mean ± std over {card.seeds['n']} seeds: see Paper vs ours)" if card.seeds else ""
+    trained = (f"{card.selected_epoch or card.epochs} of {card.epochs} epochs, "
+               f"{(card.wall_s or 0) / 60:.0f} min on {card.hardware or '?'}")
     st.caption("Measured on the 10,000 MNIST test images: " + " · ".join(f"{k} **{v}**" for k, v in pairs)
-               + f" — trained {trained}; {card.get('data', '')}.")
+               + f"{runs} — trained {trained}; {card.data}.")
 
 
 def number_from_url(param: str, key: str, lo: float, hi: float, default: float, integer: bool = False) -> None:

@@ -35,7 +35,7 @@ for col, kind in zip(st.columns(2), ("ae", "vae")):
     codes, labels = resources.codes(name)
     lo, hi = resources.extent(name)
     model = resources.model(name)
-    metrics = model.card.get("metrics", {})
+    metrics = resources.cards()[name].metrics
     with col:
         st.subheader("Plain autoencoder" if kind == "ae" else "VAE (KL to N(0, I))")
         fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name), height=480, legend_below=True)

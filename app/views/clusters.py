@@ -30,7 +30,7 @@ majority_names = extra.get("cluster_map_majority")
 sizes, purity = resources.cluster_sizes(name)
 result = paper.for_model(name)
 if result is not None:
-    shown, _ = paper.ours(result, model.card.get("metrics", {}))
+    shown, _ = paper.ours(result, resources.cards()[name].metrics)
     st.markdown(f"**Clustering error, paper rule: {shown}** — the paper reports {result.paper} for this K.")
 
 st.subheader(f"The {k_total} cluster heads")

@@ -37,7 +37,7 @@ for col, kind in zip(cols, ("vae", "aae")):
     name = names[kind]
     model = resources.model(name)
     codes, labels = resources.codes(name)
-    metrics = model.card.get("metrics", {})
+    metrics = resources.cards()[name].metrics
     with col:
         st.subheader(kind.upper())
         fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name, extent_=(lo, hi)) if show_density
@@ -53,4 +53,4 @@ for col, kind in zip(cols, ("vae", "aae")):
 
 st.caption(caption(SHOWN) + " Lower prior numbers mean the codes fill the prior more faithfully. "
            f"Models: {names['vae']} and {names['aae']}; their cards hold the training commands and recipes.")
-st.markdown(verdict({k: resources.model(names[k]).card.get("metrics", {}) for k in ("vae", "aae")}))
+st.markdown(verdict({k: resources.cards()[names[k]].metrics for k in ("vae", "aae")}))

@@ -25,7 +25,7 @@ if not pairs:
                "(`python -m aae_core.shipped train ae-2d dae-2d`).")
     st.stop()
 ae_name, dae_name = pairs[0]
-dae_config = resources.cards()[dae_name]["config"]
+dae_config = resources.cards()[dae_name].config
 seed_from_url("kind", list(CORRUPTIONS), "noise_kind")
 kind = st.radio("Corruption", list(CORRUPTIONS), format_func=NAMES.get, horizontal=True, key="noise_kind")
 number_from_url("level", "noise_level", 0.0, 0.9, 0.5)

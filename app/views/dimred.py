@@ -18,14 +18,13 @@ names = models_for(cards, latent_dim=2, families=("dimred-aae",))
 if not names:
     st.warning("No dimensionality-reduction model ships.")
     st.stop()
-names.sort(key=lambda n: -(cards[n].get("labels") or 0))  # 1000 labels, 100 labels, then unsupervised
+names.sort(key=lambda n: -cards[n].labels)  # 1000 labels, 100 labels, then unsupervised
 cols = st.columns(len(names))
 for col, name in zip(cols, names):
     card = cards[name]
     codes, labels = resources.codes(name)
     lo, hi = resources.extent(name)
-    labelled = card.get("labels") or 0
-    title = f"{labelled:,} labels" if labelled else f"unsupervised, {card['config']['n_classes']} clusters"
+    title = f"{card.labels:,} labels" if card.labels else f"unsupervised, {card.config['n_classes']} clusters"
     fig = latent_figure(codes, labels, (lo, hi), height=460, marker_size=2, title=title, show_legend=col is cols[-1])
     heads = resources.model(name).head_positions().numpy()
     for i, h in enumerate(heads):

@@ -88,7 +88,7 @@ with c2:
 with c3:
     classifiers = models_for(cards, latent_dim=None, families=("semi-aae",))
     if classifiers:
-        best = min(classifiers, key=lambda n: cards[n].get("metrics", {}).get("error", 1.0))
+        best = min(classifiers, key=lambda n: cards[n].metric("error", 1.0))
         clf = st.selectbox("Classifier", classifiers, index=classifiers.index(best), key="draw-clf",
                            format_func=lambda n: model_label(n, cards[n]))
         probs = resources.classify(clf, flat)[0]

@@ -40,14 +40,14 @@ st.markdown("Trained on the first 50,000 MNIST training images, the last 10,000 
             "trained; *Paper vs ours* puts the paper's numbers beside ours.")
 rows = []
 for name, card in cards.items():
-    m = card.get("metrics", {})
+    m = card.metrics
     rows.append({
         "model": model_label(name, card),
         **{label(k): show(k, m) for k in COLUMNS},
         "test error (%) ↓": f"{100 * m['error']:.2f}" if "error" in m else (
             f"{100 * m['cluster_error_paper']:.2f}" if "cluster_error_paper" in m else "—"),
-        "epochs": card.get("epochs"),
-        "train time": f"{card.get('wall_s', 0) / 60:.0f} min on {card.get('hardware', '?')}",
+        "epochs": card.epochs,
+        "train time": f"{(card.wall_s or 0) / 60:.0f} min on {card.hardware or '?'}",
     })
 if rows:
     st.dataframe(rows, hide_index=True, width="stretch")

@@ -52,7 +52,7 @@ code_share, pixel_share = resources.code_agreement(name, k), resources.pixel_agr
 a, b = st.columns(2)
 a.metric(f"{k} nearest by code share the label", f"{code_share:.0%}")
 b.metric(f"{k} nearest by pixels share the label", f"{pixel_share:.0%}")
-card_dim = resources.cards()[name].get("latent_dim", "?")
+card_dim = resources.cards()[name].latent_dim or "?"
 if resources.decoder_reads_label(name):
     st.info("This model's decoder is given the label (or the cluster) beside z: its code z is meant to hold the **style** alone, so its "
             "neighbours by code share a slant or a stroke rather than a digit — a low share here is the lesson, "

@@ -96,7 +96,7 @@ def explorer() -> None:
     if partner:
         other = resources.style_sheet(partner, z)
         picture(latent.tile(other, 1, 10, pad=2), 1000, f"The same z through {partner} "
-                f"({resources.cards()[partner]['model']}): the same structure, its code regularised the other way",
+                f"({resources.cards()[partner].model}): the same structure, its code regularised the other way",
                 f"style-{partner}.png", stretch=True)
 
 

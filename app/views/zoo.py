@@ -28,8 +28,8 @@ picture(latent.tile(inputs, 1, 10, pad=2), 600, "The ten test digits every model
 
 rows = []
 for name in names:
-    m, p = cards[name].get("metrics", {}), resources.zoo_panel(name)
-    rows.append({"family": cards[name]["model"], "model": name,
+    m, p = cards[name].metrics, resources.zoo_panel(name)
+    rows.append({"family": cards[name].model, "model": name,
                  **{label(k): show(k, {**m, "sample_sharpness": p.sharpness}) for k in COLUMNS}})
 st.dataframe(rows, hide_index=True, width="stretch")
 st.caption(caption(COLUMNS) + " For the plain, denoising and contractive AEs the prior is a reference N(0, I) they "
@@ -40,11 +40,11 @@ for name in names:
     st.divider()
     text, recon_col, map_col, sample_col = st.columns([3, 4, 2, 2], gap="medium")
     with text:
-        st.markdown(f"**{card['model'].upper()}** — {zoo.summary(card['model'])}")
+        st.markdown(f"**{card.model.upper()}** — {zoo.summary(card.model)}")
         st.caption(model_label(name, card))
     picture(latent.tile(p.recon, 1, 10, pad=2), 600, "reconstructions of the ten digits", f"zoo-recon-{name}.png",
             where=recon_col, stretch=True)
-    where = "its 2-D code" if p.map_kind == "code" else f"a {p.map_kind.upper()} of its {card['latent_dim']}-D code"
+    where = "its 2-D code" if p.map_kind == "code" else f"a {p.map_kind.upper()} of its {card.latent_dim}-D code"
     map_col.image(p.map_image, caption=f"the test digits in {where}", width="stretch")
     picture(latent.tile(p.samples, 4, 4, pad=2), 220, "decoded prior samples (seed 0)"
             + (", one digit label each" if resources.decoder_reads_label(name) else ""), f"zoo-samples-{name}.png",

@@ -66,23 +66,31 @@ def label_inputs(labels: np.ndarray, probs: np.ndarray | None, k: int) -> np.nda
     return np.eye(k, dtype=np.float32)[labels]
 
 
-def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: np.ndarray, *, k: int = 0,
+def _f32(a: np.ndarray) -> bytes:
+    return np.ascontiguousarray(a, dtype="<f4").tobytes()
+
+
+def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: bytes | np.ndarray, *, k: int = 0,
             y_source: str = "none", probs: np.ndarray | None = None, key: str, size: int = 520,
             onnx: bytes, first_index: int = 0) -> dict:
-    """The component's arguments. images: N×784 uint8 (the test digits shown on hover), test digits
-    ``first_index`` onwards."""
+    """The component's arguments. Arrays travel as bytes (little-endian float32, uint8 labels), read
+    in the browser as typed arrays: points N·2, codes N·d (decoded at the nearest), ys N·k, labels N.
+    images: the N test digits shown on hover, N×784 uint8 or those bytes (pass the same bytes object
+    to every payload: it is not copied), test digits ``first_index`` onwards."""
     if y_source not in ("none", "pick", "nearest") or (k == 0) != (y_source == "none"):
         raise ValueError(f"y_source {y_source!r} does not fit a decoder with {k} label inputs")
     n = len(codes)
-    if not (len(view.points) == len(labels) == len(images) == n):
+    if not isinstance(images, bytes):
+        images = np.ascontiguousarray(images, dtype=np.uint8).tobytes()
+    if not (len(view.points) == len(labels) == len(images) // 784 == n):
         raise ValueError("codes, map points, labels and images must be as many")
-    out = {"model_key": key, "size": int(size), "onnx": onnx, "points": view.points.reshape(-1).round(4).tolist(),
-           "labels": labels.astype(int).tolist(), "images": np.ascontiguousarray(images, dtype=np.uint8).tobytes(),
+    out = {"model_key": key, "size": int(size), "onnx": onnx, "points": _f32(view.points),
+           "labels": np.asarray(labels, dtype=np.uint8).tobytes(), "images": images,
            "extent": [float(v) for v in view.extent], "axes": list(view.axes), "d": int(codes.shape[1]),
            "k": int(k), "y_source": y_source, "linear": view.linear, "codes": None, "ys": None,
            "first_index": int(first_index)}
     if view.linear is None:
-        out["codes"] = codes.astype(np.float32).reshape(-1).tolist()
+        out["codes"] = _f32(codes)
     if y_source == "nearest":
-        out["ys"] = label_inputs(labels, probs, k).reshape(-1).tolist()
+        out["ys"] = _f32(label_inputs(labels, probs, k))
     return out

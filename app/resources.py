@@ -355,5 +355,11 @@ def browser_map(name: str, view: str, y_source: str) -> dict:
     view_ = bm.map_view(c, view, proj, extent_)
     probs = categorical(name).get("probs") if y_source == "nearest" else None
     k = net.n_classes if net.label_input else 0
-    return bm.payload(view_, c, labels, test_images().raw, k=k, y_source=y_source, probs=probs,
+    return bm.payload(view_, c, labels, test_image_bytes(), k=k, y_source=y_source, probs=probs,
                       key=f"{name}/{view}/{y_source}", onnx=decoder_onnx(name))
+
+
+@st.cache_resource(show_spinner=False)
+def test_image_bytes() -> bytes:
+    """The test images as one bytes object (7.8 MB), shared by every in-browser map."""
+    return test_images().raw.tobytes()

@@ -195,7 +195,7 @@ def decoder_frame(page, url: str):
 
 
 @pytest.mark.parametrize("name, view, args", [("aae-gaussian-2d", "plane", None), ("supervised-aae-2d", "plane", 7),
-                                              ("semi-aae-100", "pca", None)])
+                                              ("semi-aae-100", "pca", None), ("semi-aae-100", "umap", None)])
 def test_the_browser_decodes_under_the_pointer_as_the_server_does(server, browser, name, view, args):
     """Pointer moves change the decoded image, every move is decoded, and the browser's pixels are the
     server's decode of the same code to 1/255 — a 2-D plane, a decoder given a digit, a PCA's inverse."""
@@ -206,9 +206,10 @@ def test_the_browser_decodes_under_the_pointer_as_the_server_does(server, browse
     from aae_core import projections
 
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    frame = decoder_frame(page, f"{server}/mouse?model={name}")
-    if view == "pca":
-        expect(page.get_by_text("PCA — decodes anywhere")).to_have_count(1)
+    frame = decoder_frame(page, f"{server}/mouse?model={name}" + ("" if view == "plane" else f"&view={view}"))
+    if view != "plane":
+        expect(page.get_by_role("radio", name="PCA — decodes anywhere" if view == "pca" else "UMAP — decodes the nearest",
+                                exact=False)).to_be_checked()
     image = "document.getElementById('decoded').getContext('2d').getImageData(0, 0, 28, 28).data.join(',')"
     blank = frame.evaluate(image)
     counts = frame.evaluate(MOVE_AND_COUNT, 1500)
@@ -224,11 +225,11 @@ def test_the_browser_decodes_under_the_pointer_as_the_server_does(server, browse
     else:
         c = aae_core.pretrained_codes(name)["codes"].float().numpy()
         proj = projections.read(aae_core.PRETRAINED_DIR / name, len(c), c.shape[1])
-        z = torch.from_numpy(proj["pca_mean"] + x * proj["pca_components"][0] + y * proj["pca_components"][1]).float()[None]
+        i = int(np.argmin(((proj[view] - np.array([x, y])) ** 2).sum(1)))  # the nearest test digit on the map
+        z = torch.from_numpy(proj["pca_mean"] + x * proj["pca_components"][0] + y * proj["pca_components"][1]
+                             if view == "pca" else c[i]).float()[None]  # PCA: its inverse; UMAP: the nearest code
     if model.label_input:
         if args is None:  # the nearest test digit's q(y|x), as the page's default says
-            pts = proj["pca"]
-            i = int(np.argmin(((pts - np.array([x, y])) ** 2).sum(1)))
             labels = torch.from_numpy(aae_core.pretrained_codes(name)["probs"].float().numpy()[i:i + 1])
         else:
             labels = torch.tensor([args])

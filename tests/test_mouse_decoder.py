@@ -59,11 +59,16 @@ def test_the_payload_carries_what_the_browser_decodes_from():
     proj = {"umap": codes[:, :2], "pca": codes[:, :2], "pca_mean": np.zeros(3), "pca_components": np.eye(3)[:2]}
     view = browser_map.map_view(codes, "umap", proj)
     out = browser_map.payload(view, codes, labels, images, k=10, y_source="nearest", key="m/umap/nearest", onnx=b"x")
-    assert len(out["codes"]) == 60 and len(out["ys"]) == 200 and len(out["images"]) == 20 * 784
-    assert np.array(out["ys"]).reshape(20, 10).argmax(1).tolist() == labels.tolist()  # one-hot true labels
+    f32 = lambda b: np.frombuffer(b, dtype="<f4")  # noqa: E731  (what the browser reads: Float32Array)
+    np.testing.assert_array_equal(f32(out["codes"]).reshape(20, 3), codes)  # decoded at the nearest code
+    np.testing.assert_array_equal(f32(out["points"]).reshape(20, 2), view.points)
+    assert np.frombuffer(out["labels"], np.uint8).tolist() == labels.tolist() and len(out["images"]) == 20 * 784
+    assert f32(out["ys"]).reshape(20, 10).argmax(1).tolist() == labels.tolist()  # one-hot true labels
     probs = np.full((20, 10), 0.1, np.float32)
-    out = browser_map.payload(view, codes, labels, images, k=10, y_source="nearest", probs=probs, key="k", onnx=b"x")
-    assert out["ys"][:10] == pytest.approx([0.1] * 10)  # a model's own q(y|x) where it has one
+    shared = images.tobytes()
+    out = browser_map.payload(view, codes, labels, shared, k=10, y_source="nearest", probs=probs, key="k", onnx=b"x")
+    assert f32(out["ys"])[:10] == pytest.approx([0.1] * 10)  # a model's own q(y|x) where it has one
+    assert out["images"] is shared  # the test images' bytes are shared, not copied per map
     with pytest.raises(ValueError, match="does not fit"):
         browser_map.payload(view, codes, labels, images, k=0, y_source="pick", key="k", onnx=b"x")
     with pytest.raises(ValueError, match="as many"):

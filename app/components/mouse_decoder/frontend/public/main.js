@@ -17,6 +17,13 @@ function toParent(type, data) {
   window.parent.postMessage(Object.assign({ isStreamlitMessage: true, type }, data), "*");
 }
 
+function floats(v) { // little-endian float32 bytes (or a plain list) → Float32Array
+  if (v === null || v === undefined) return null;
+  if (Array.isArray(v)) return Float32Array.from(v);
+  const b = bytesOf(v);
+  return new Float32Array(b.slice().buffer); // a copy: aligned to 4 bytes
+}
+
 function bytesOf(v) {
   if (v instanceof Uint8Array) return v;
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
@@ -76,10 +83,10 @@ function drawPoints() {
   }
   gl.linkProgram(prog);
   gl.useProgram(prog);
-  const n = a.labels.length, colours = new Float32Array(n * 3);
+  const n = a.labels.length, colours = new Float32Array(n * 3);  // a.labels: Uint8Array
   const rgb = TAB10.map(hexRgb);
   for (let i = 0; i < n; i++) colours.set(rgb[a.labels[i] % 10], i * 3);
-  for (const [name, data, width] of [["p", new Float32Array(a.points), 2], ["c", colours, 3]]) {
+  for (const [name, data, width] of [["p", a.points, 2], ["c", colours, 3]]) {
     gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
     gl.bufferData(gl.ARRAY_BUFFER, data, gl.STATIC_DRAW);
     const loc = gl.getAttribLocation(prog, name);
@@ -204,7 +211,7 @@ function onPointer(event) {
   const a = state.args;
   state.nearest = nearestTo(x, y);
   const i = state.nearest;
-  showImage("hovered", bytesOf(a.images).subarray(i * 784, (i + 1) * 784));
+  showImage("hovered", a.images.subarray(i * 784, (i + 1) * 784));
   const [qx, qy] = toPixel(a.points[2 * i], a.points[2 * i + 1]);
   const under = Math.hypot(qx - px, qy - py) <= 6;
   $("hoverinfo").textContent = `test digit #${(a.first_index || 0) + i}, a ${a.labels[i]}` +
@@ -231,8 +238,13 @@ function digitButtons() {
 
 async function render(args) {
   const key = args.model_key;
-  state.args = args;
   if (key === state.key) return;
+  args.points = floats(args.points);
+  args.codes = floats(args.codes);
+  args.ys = floats(args.ys);
+  args.labels = bytesOf(args.labels);
+  args.images = bytesOf(args.images);
+  state.args = args;
   state.key = key;
   state.session = null;
   $("status").textContent = "";

@@ -27,6 +27,11 @@ Every seed's card (test numbers, curves) comes back in ``device-log.json`` with 
 the weights folders that come back are, per label count, the chosen setting's median-validation
 seed (all of them would not fit in what comes back).
 
+A later run continues models still improving from what is already in the repository (``pretrained/``
+travels with the working tree): a sweep with ``--init-from pretrained/semi-aae-100 --start-epoch 120
+--seeds 1`` starts that seed from the shipped encoder and decoder (the discriminators and momenta, which
+no weights folder holds, start afresh) and counts its epochs on from 120.
+
 Bundles hold plain weights folders only: nothing is pickled and nothing outside ``runs/`` is ever
 written (links, absolute paths and ``..`` are refused).
 """

@@ -49,6 +49,13 @@ class StackedMLP(nn.Module):
         return x
 
     @torch.no_grad()
+    def import_from(self, i: int, mlp: MLP) -> None:
+        """Model i's weights from an ordinary MLP of the same widths (``export_into``'s inverse)."""
+        for k, layer in enumerate(m for m in mlp if isinstance(m, nn.Linear)):
+            self.weights[k][i].copy_(layer.weight)
+            self.biases[k][i].copy_(layer.bias)
+
+    @torch.no_grad()
     def export_into(self, i: int, mlp: MLP) -> None:
         """Copy model i's weights into an ordinary MLP of the same widths."""
         for k, layer in enumerate(m for m in mlp if isinstance(m, nn.Linear)):
@@ -405,6 +412,19 @@ class StackedTrainer:
     def fit(self, x: torch.Tensor, epochs: int, batch_size: int = 100) -> list[dict[str, list[float]]]:
         """``epochs`` epochs from the first; per epoch each model's mean losses."""
         return [self.train_epoch(x, epoch, batch_size) for epoch in range(epochs)]
+
+    def warm_start(self, i: int, model: Autoencoder) -> list[str]:
+        """Model i continues an ordinary model of its family and config — a shipped one, or one an
+        earlier run brought home: its shipped networks (encoder, decoder) are copied in; what a
+        weights folder does not hold (the discriminators, the optimizer's momenta) starts afresh.
+        Returns the networks copied."""
+        if type(model) is not self.model_class or model.config.to_dict() != self.config.to_dict():
+            raise ValueError(f"cannot warm-start a stacked {self.model_class.model_name} ({self.config.to_dict()}) "
+                             f"from a {model.model_name} ({model.config.to_dict()}): the family and config must match")
+        names = [m for m in model.inference_modules if m in self.networks]
+        for m in names:
+            getattr(self, m).import_from(i, getattr(model, m))
+        return names
 
     def export(self, i: int) -> Autoencoder:
         """Model i as an ordinary model of its family (eval mode, CPU), ready for ``weights.save_model``."""

@@ -91,7 +91,8 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
               val_x: torch.Tensor, val_y: np.ndarray, epochs: int, every: int = 1, batch_size: int = 100,
               metric: str = "prior_swd", device: str = "cpu", family: str = "aae",
               labels: list[int | str] | None = None, train_y: torch.Tensor | None = None,
-              time_budget_s: float = 0.0, save=None, cuda_graph: bool = False, chunk: int = 1) -> dict:
+              time_budget_s: float = 0.0, save=None, cuda_graph: bool = False, chunk: int = 1,
+              init: dict | None = None, start_epoch: int = 0) -> dict:
     """Train every (recipe, label count, seed) as one stack; returns the grid with each model's
     validation curve. ``labels``: label counts or "all" (semi-supervised AAE only; ``train_y`` on the
     device). ``time_budget_s``: stop after the epoch that uses it up (scored, like the last epoch).
@@ -99,7 +100,10 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
     ordinary model of the family), with ``run`` as ``train.train`` returns it (history, best,
     epochs_done, wall_s) and whether it is a seed to ship (``shipped_runs``): the caller writes its
     weights folder, or only its card. ``cuda_graph``, ``chunk``: the stacks' CUDA path
-    (``StackedTrainer``; validation is scored on the training device).
+    (``StackedTrainer``; validation is scored on the training device). ``init``: {(label count or
+    None, seed): model} — grid entries that continue an earlier model (``StackedTrainer.warm_start``);
+    ``start_epoch``: the epochs those models have done — training runs epochs start_epoch + 1 …
+    ``epochs`` (the step decays and the curves count from there).
 
     Models whose recipes use different optimizer kinds (Adam, SGD) for a phase train as separate
     stacks, epoch by epoch side by side. Under ``torchrun --nproc_per_node=K`` the grid is sharded:
@@ -122,13 +126,23 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
         groups.setdefault(tuple(sorted((k, v.kind) for k, v in get_recipe(recipe).phases.items())), []).append(j)
     stacks = [(js, build_stack(family, config, [local[j] for j in js], device, train_y, cuda_graph, chunk))
               for js in groups.values()]
+    unused = set(init or {}) - {(n, s) for _, n, s in grid}
+    if unused:
+        raise ValueError(f"--init-from: no grid entry (label count, seed) for {sorted(unused, key=str)}: add its seed")
+    if not 0 <= start_epoch < epochs:
+        raise ValueError(f"the start epoch ({start_epoch}) must be below --epochs ({epochs})")
+    for js, stack in stacks:  # continue earlier models where given
+        for i, j in enumerate(js):
+            _, n_labels, seed = local[j]
+            if init and (n_labels, seed) in init:
+                stack.warm_start(i, init[(n_labels, seed)].to(device))
     val_x = val_x.to(device)
     curves: list[list[list[float]]] = [[] for _ in local]
     history: list[list[dict]] = [[] for _ in local]
     best: list[dict] = [{} for _ in local]
     best_state: list[dict | None] = [None] * len(local)
     t0 = time.perf_counter()
-    for epoch in range(epochs):
+    for epoch in range(start_epoch, epochs):
         losses = [stack.train_epoch(train_x, epoch, batch_size) for _, stack in stacks]
         out_of_time = bool(time_budget_s) and time.perf_counter() - t0 >= time_budget_s
         scored = (epoch + 1) % every == 0 or epoch + 1 == epochs or out_of_time
@@ -293,6 +307,12 @@ def main(argv: list[str] | None = None) -> int:
                         "DIR/FAMILY[-LABELS]--RECIPE-seedS (card, test codes, test metrics), and test.md: the "
                         "test numbers, mean ± std over the seeds, and the seed of median validation score")
     p.add_argument("--weights", choices=DTYPES, default="float16", help="how --runs folders store the weights")
+    p.add_argument("--init-from", action="append", default=[], metavar="FOLDER",
+                   help="continue an earlier model (a weights folder, e.g. pretrained/semi-aae-100): the grid entry "
+                        "with its label count and seed starts from its encoder and decoder (its discriminators, not "
+                        "shipped, start afresh); repeatable. Give --start-epoch too")
+    p.add_argument("--start-epoch", type=int, default=0,
+                   help="the epochs the --init-from models have done: training runs from the next one to --epochs")
     p.add_argument("--runs-weights", choices=("all", "shipped"), default="all",
                    help="--runs: weights folders for every model, or only for the seeds to ship (the others: card.json)")
     p.add_argument("--out", required=True)
@@ -326,10 +346,12 @@ def main(argv: list[str] | None = None) -> int:
                             val_x=torch.from_numpy(flat[va]).to(args.device), val_y=val_y,
                             labelled=args.family == "semi-aae")
             save = saver(Path(args.runs), args, data, tr, va, command)
+        init = initial_models(args.init_from, args.family, tr.stop - tr.start)
         result = run_sweep(config, recipes, args.seeds, train_x, torch.from_numpy(flat[va]), val_y, args.epochs,
                            args.every, args.batch_size, args.metric, args.device, args.family, args.labels,
                            torch.from_numpy(train.labels[tr].astype(np.int64)).to(args.device), args.time_budget, save,
-                           graph, chunk)
+                           graph, chunk, init, args.start_epoch)
+        result["init_from"], result["start_epoch"] = args.init_from, args.start_epoch
     except (ValueError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -352,6 +374,26 @@ def main(argv: list[str] | None = None) -> int:
         (out / "test.md").write_text(text)
         print(text)
     return 0
+
+
+def initial_models(folders: list[str], family: str, n_train: int) -> dict:
+    """{(label count, "all" or None; seed): model} of ``--init-from`` weights folders, read from their
+    cards (a model that learnt from every training label counts as "all")."""
+    from aae_core.card import Card
+    from aae_core.weights import load_model
+
+    out = {}
+    for folder in folders:
+        model = load_model(folder)
+        card = Card.of(model.card)
+        if card.model != family:
+            raise ValueError(f"--init-from {folder}: a {card.model}, not a {family}")
+        n_labels = None if family != "semi-aae" else ("all" if card.labels >= n_train else card.labels)
+        key = (n_labels, card.seed if card.seed is not None else 0)
+        if key in out:
+            raise ValueError(f"--init-from: two folders for labels {n_labels}, seed {key[1]}")
+        out[key] = model
+    return out
 
 
 TEST_METRIC = {"semi-aae": "error", "cluster-aae": "cluster_error_paper"}  # else the validation metric

@@ -500,3 +500,41 @@ def test_a_model_whose_weights_turn_nan_scores_nan_and_is_not_saved(monkeypatch)
     m0, m1 = result["models"]
     assert m1["diverged"] and m1["best_score"] is None and not m0["diverged"]
     assert saved == [("paper-sgd-cluster", None, 0)]
+
+
+def test_a_sweep_continues_earlier_models_from_their_weights_folders(idx_folder, tmp_path):
+    """--init-from: the grid entry with the folder's label count and seed starts from its encoder and
+    decoder (the discriminators afresh), and the epochs count on from --start-epoch."""
+    import json
+
+    from aae_core import sweep
+    from aae_core.weights import load_model
+
+    small = ["--data", str(idx_folder), "--dataset", "idx", "--family", "semi-aae", "--labels", "20", "--recipes",
+             "paper-sgd-semi", "--hidden", "16,16", "--latent-dim", "3", "--val-size", "100", "--batch-size", "50",
+             "--every", "1"]
+    assert sweep.main(small + ["--seeds", "0,1", "--epochs", "2", "--runs", str(tmp_path / "runs"),
+                               "--out", str(tmp_path / "first")]) == 0
+    first = load_model(tmp_path / "runs" / "semi-aae-20--paper-sgd-semi-seed0")
+    # the stack's model 0 starts from it: its encoder and decoder exactly, its discriminators fresh
+    cfg, rec = first.config, get_recipe("paper-sgd-semi")
+    stack = StackedCategoricalAAE("semi-aae", cfg, [0, 1], [rec, rec], pools=[torch.arange(5)] * 2,
+                                  labels=torch.zeros(10, dtype=torch.long))
+    fresh_disc = stack.disc_y.weights[0][0].clone()
+    assert stack.warm_start(0, first) == ["encoder", "decoder"]
+    ours, theirs = stack.export(0).inference_state_dict(), first.inference_state_dict()
+    assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+    assert torch.equal(stack.disc_y.weights[0][0], fresh_disc)
+    assert not torch.equal(stack.export(1).encoder[0].weight, first.encoder[0].weight)  # model 1 untouched
+    # through the CLI: epochs 3–4 of a run that had done 2
+    assert sweep.main(small + ["--seeds", "0", "--epochs", "4", "--start-epoch", "2", "--init-from",
+                               str(tmp_path / "runs" / "semi-aae-20--paper-sgd-semi-seed0"),
+                               "--out", str(tmp_path / "second")]) == 0
+    result = json.loads((tmp_path / "second" / "sweep.json").read_text())
+    assert [e for e, _ in result["models"][0]["curve"]] == [3, 4] and result["start_epoch"] == 2
+    # a folder whose label count and seed no grid entry has is refused by name
+    assert sweep.main(small + ["--seeds", "5", "--epochs", "4", "--start-epoch", "2", "--init-from",
+                               str(tmp_path / "runs" / "semi-aae-20--paper-sgd-semi-seed0"),
+                               "--out", str(tmp_path / "third")]) == 2
+    with pytest.raises(ValueError, match="family and config must match"):
+        StackedAAE(CONFIG, [0], [get_recipe("adam-balanced")]).warm_start(0, first)

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 import aae_core
 from aae_core.card import Card
-from aae_core.evaluate import selection_metric_of
+from aae_core.card_text import selection_metric_of
 
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
 W, H, PAD = 460, 300, 48

@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from aae_core.data import DATASETS, DataError, load_dataset
-from aae_core.evaluate import card_markdown, eval_data, evaluate
+from aae_core.card_text import card_markdown
+from aae_core.evaluate import eval_data, evaluate
 from aae_core.recipes import legacy_recipe
 from aae_core.registry import get_model_class
 from aae_core.train import as_stored

@@ -13,7 +13,7 @@ from pathlib import Path
 import aae_core
 from aae_core.card import Card
 from aae_core import paper
-from aae_core.evaluate import card_markdown, selection_metric_of
+from aae_core.card_text import card_markdown, selection_metric_of
 from aae_core.metric_table import caption, label, show
 from aae_core.weights import rewrite_card_markdown
 

@@ -228,7 +228,7 @@ def ship(name: str, src: Path, pretrained: Path, data: str, **card_extra) -> Non
     above 2-D computed now (never on a request)."""
     from aae_core import quantize
     from aae_core.data import load_dataset
-    from aae_core.evaluate import card_markdown
+    from aae_core.card_text import card_markdown
     from aae_core.weights import load_codes, load_model, read_json, save_model
 
     dst, tmp = pretrained / name, pretrained / f".{name}.new"

@@ -24,8 +24,8 @@ import torch
 from tqdm import tqdm
 
 from aae_core.data import DATASETS, DataError, labelled_subset, load_dataset, split_indices
-from aae_core.evaluate import (SELECTION_METRICS, EvalData, card_markdown, evaluate, selection_metric_name,
-                               selection_score)
+from aae_core.card_text import card_markdown
+from aae_core.evaluate import SELECTION_METRICS, EvalData, evaluate, selection_metric_name, selection_score
 from aae_core.models import Batch  # (importing the package registers the models)
 from aae_core.priors import list_priors
 from aae_core.recipes import RECIPES, Recipe, get_recipe, recipe_for

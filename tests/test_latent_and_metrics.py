@@ -189,7 +189,7 @@ def test_codes_csv_reads_back_as_the_codes_labels_and_extra_columns():
 
 
 def test_the_metric_table_writes_each_number_its_way_and_explains_it():
-    from aae_core.evaluate import METRIC_NOTES
+    from aae_core.card_text import METRIC_NOTES
     from aae_core.metric_table import METRICS, caption, show
 
     m = {"error": 0.01904, "parzen_ll": 340.12, "parzen_se": 2.04, "recon_bce": 101.26}

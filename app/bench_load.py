@@ -365,14 +365,17 @@ async def run_memory(n_sessions: int) -> None:
             await settle(app)
 
 
-async def trainer(browser, url: str, stop: asyncio.Event, progress: list[float]) -> None:
-    """A student on the live trainer: press Start, keep the page open until ``stop``, then read how far
-    the run got (epochs) into ``progress``."""
+async def trainer(browser, url: str, stop: asyncio.Event, progress: list[float], started: list[int] | None = None
+                  ) -> None:
+    """A student on the live trainer: press Start (then append 1 to ``started``), keep the page open
+    until ``stop``, then read how far the run got (epochs) into ``progress``."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = await context.new_page()
         await page.goto(f"{url}/live", timeout=180_000)
         await page.get_by_role("button", name="Start").click(timeout=180_000)
+        if started is not None:
+            started.append(1)
         await stop.wait()
         text = await page.locator('[data-testid="stMetricValue"]').first.inner_text(timeout=30_000)
         progress.append(float(text.split()[0]))
@@ -393,10 +396,13 @@ async def run_live(counts: list[int], moves: int, seconds: float) -> None:
             print("\n| sessions training | their epochs per minute p50 (min–max) | interpolation move p50 / p95 ms "
                   "| errors | server MB |\n|---|---|---|---|---|", flush=True)
             for n in counts:
-                stop, progress = asyncio.Event(), []
-                tasks = [asyncio.create_task(trainer(browser, app.url, stop, progress)) for _ in range(n)]
+                stop, progress, started = asyncio.Event(), [], []
+                tasks = [asyncio.create_task(trainer(browser, app.url, stop, progress, started)) for _ in range(n)]
                 t0 = time.perf_counter()
-                await asyncio.sleep(10 if n else 0)  # the trainers start
+                while len(started) < n and time.perf_counter() - t0 < 300:  # every trainer is training: steady state
+                    await asyncio.sleep(0.5)
+                await asyncio.sleep(5 if n else 0)
+                t_all = time.perf_counter() - t0
                 probe = await visit(browser, f"{app.url}/interpolation", moves)
                 await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - t0)))
                 stop.set()
@@ -404,8 +410,9 @@ async def run_live(counts: list[int], moves: int, seconds: float) -> None:
                 minutes = (time.perf_counter() - t0) / 60
                 rates = sorted(p / minutes for p in progress if p == p)
                 spread = f"{pct(rates, .5):.1f} ({rates[0]:.1f}–{rates[-1]:.1f})" if rates else "—"
-                print(f"| {n} | {spread} | {_fmt(pct(probe.moves_ms, .5))} / {_fmt(pct(probe.moves_ms, .95))} "
-                      f"| {probe.errors + bool(probe.failure)} | {app.rss():.0f} |", flush=True)
+                print(f"| {n} (all training after {t_all:.0f} s) | {spread} | {_fmt(pct(probe.moves_ms, .5))} / "
+                      f"{_fmt(pct(probe.moves_ms, .95))} | {probe.errors + bool(probe.failure)} | {app.rss():.0f} |",
+                      flush=True)
 
 
 SESSION_TTL_S = 120  # Streamlit keeps a closed session's state this long, for a reconnect (memory_session_storage)

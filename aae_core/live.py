@@ -220,6 +220,7 @@ class LivePool:
 
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_worker_init)
+        self._asked: dict[str, float] = {}  # run → when it last asked for a slice (this process's clock)
 
     def new(self, run_id: str, settings: LiveSettings):
         """A future of the new run's first Snapshot."""
@@ -227,13 +228,23 @@ class LivePool:
 
     def train(self, run_id: str, seconds: float):
         """A future of the run's Snapshot after one more slice of at most ``seconds``."""
+        self._asked[run_id] = time.monotonic()
         return self._pool.submit(_train, run_id, seconds)
+
+    def active(self, window_s: float = 30.0) -> int:
+        """How many runs asked for a slice in the last ``window_s`` seconds: the turns go round them, so
+        each run's next slice comes about every ``active × slice`` seconds."""
+        now = time.monotonic()
+        for run_id in [r for r, t in self._asked.items() if now - t > window_s]:
+            del self._asked[run_id]
+        return len(self._asked)
 
     def decoder(self, run_id: str):
         """A future of (the run's decoder now, as ONNX bytes; its Snapshot): to explore it like a shipped model."""
         return self._pool.submit(_decoder, run_id)
 
     def drop(self, run_id: str) -> None:
+        self._asked.pop(run_id, None)
         self._pool.submit(_drop, run_id)
 
     def close(self) -> None:

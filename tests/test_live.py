@@ -57,6 +57,7 @@ def test_the_worker_keeps_every_sessions_run_apart_and_drops_the_oldest(monkeypa
         after = pool.train("a", 0.2).result(timeout=60)
         assert after.steps > 0 and after.settings.family == "aae" and len(after.history) == 1
         assert pool.train("b", 0.0).result(timeout=60).steps == 1 and other.settings.family == "vae"
+        assert pool.active() == 2 and pool.active(window_s=0.0) == 0  # the runs taking turns (sets the redraw rate)
         onnx, kept = pool.decoder("a").result(timeout=60)  # the run as it is now, to explore under the mouse
         import onnx as onnx_lib
         graph = onnx_lib.load_from_string(onnx).graph

@@ -18,7 +18,8 @@ PRIOR_NAMES = {"gaussian": "Gaussian N(0, 5²I)", "mixture10": "mixture of 10 Ga
 st.title("Train live")
 st.markdown(
     "Watch the adversarial game shape the code. A small AAE (784-128-128-2) starts from random weights and "
-    f"trains on {N_TRAIN:,} MNIST images; every two seconds the map shows where {N_SHOWN:,} other digits land now, over "
+    f"trains on {N_TRAIN:,} MNIST images; every two seconds (less often when many are training: the runs take turns) "
+    f"the map shows where {N_SHOWN:,} other digits land now, over "
     "the prior's outlines, and the losses so far. **What to look for:** the codes start as one blob; the "
     "discriminator learns to tell them from prior samples, the encoder learns to fool it, and the blob spreads "
     "until it fills the prior — the *aggregated* posterior pushed onto p(z). A discriminator loss near 1.39 "
@@ -126,7 +127,13 @@ if snap is None:
     st.stop()
 
 
-@safe_fragment(run_every=TICK_S if running else None)
+# One redraw per new slice at most: the worker's turns go round every active run, so with n of them each
+# run's next slice comes about every n × SLICE_S seconds — redrawing more often shows nothing new and costs
+# the server and every browser (measured: 20 trainers redrawing every 2 s stalled another session's page).
+tick = max(TICK_S, SLICE_S * resources.live_pool().active()) if running else None
+
+
+@safe_fragment(run_every=tick)
 def board() -> None:
     collect(wait=False)
     if state.get("live_snap") is None:

@@ -130,7 +130,7 @@ class StackedOptimizer:
                 p.sub_(lr * (m / (1 - b1 ** self.t)) / denom)
             else:  # torch.optim.SGD with momentum: the buffer starts as the first gradient (0·μ + g)
                 m.mul_(self.momentum.view(shape)).add_(g)
-                p.sub_(lr * m)
+                p.addcmul_(lr, m, value=-1)  # p − lr·m in one pass, no temporary
 
 
 def per_model_bce(logits: torch.Tensor, target: float) -> torch.Tensor:

@@ -23,12 +23,13 @@ def seed_from_url(param: str, options: list, key: str) -> None:
 
 
 def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "model",
-                 families: tuple[str, ...] | None = None, preferred: str | None = None) -> str | None:
+                 families: tuple[str, ...] | None = None, preferred: str | None = None,
+                 exclude: tuple[str, ...] = ()) -> str | None:
     """A model selectbox whose choice also lives in the URL (?model=…); a bad URL value is ignored
     with a visible note. Offers the shipped models of the given families (default: every model that
     decodes a code alone) with the given code size."""
     cards = resources.cards()
-    options = models_for(cards, latent_dim, families)
+    options = [n for n in models_for(cards, latent_dim, families) if n not in exclude]
     if preferred in options:  # offered first, so it is the default
         options.remove(preferred)
         options.insert(0, preferred)

@@ -96,5 +96,9 @@ def test_the_page_offers_each_kind_of_map_and_label():
     assert views.value == "umap" and labels.value == "nearest"  # from the URL; the model's own q(y|x)
     at = open_page("views/mouse.py", {"model": "supervised-aae-2d"})
     assert not at.error and at.radio[0].value == "pick"  # a decoder given the digit: the student picks it
+    at = open_page("views/mouse.py", {"model": "aae-conv-2d"})  # a convolutional decoder: not offered, said why
+    offered = " ".join(at.selectbox[0].options)
+    assert not at.error and "(aae-conv-2d)" not in offered and "(aae-gaussian-2d)" in offered
+    assert any("Not offered here" in c.value and "aae-conv-2d" in c.value for c in at.caption)
     at = open_page("views/mouse.py", {"model": "no-such-model"})
     assert not at.error and any("no-such-model" in i.value for i in at.info)  # ignored, said as text

@@ -4,8 +4,10 @@
 decoder that reads a label or a cluster beside the code, ``y`` (1×K float32: one-hot or q(y|x)),
 and one output ``pixels`` (1×784 float32 in [0, 1]: the sigmoid of the decoder's logits) — the same
 numbers as ``model.decode``. Exported with torch's TorchScript-based exporter (opset 17), which
-needs the ``onnx`` package; the ops are Gemm, Relu, Concat and Sigmoid (and Conv for a
-convolutional decoder), all of which onnxruntime-web's WebGL backend runs.
+needs the ``onnx`` package; an MLP decoder's ops are Gemm, Relu, Concat, Cast and Sigmoid, which
+onnxruntime-web's WebGL backend runs to within 1/255 of PyTorch (tested in Chromium). A convolutional
+decoder exports too (ConvTranspose), but that backend computes it differently (up to 100/255 per pixel,
+measured), so the app does not offer those models in the browser.
 """
 from __future__ import annotations
 

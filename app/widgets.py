@@ -46,11 +46,12 @@ def model_numbers(name: str) -> None:
     """One line of the shipped model's measured test numbers and how it was trained."""
     card = resources.cards()[name]
     pairs = metric_summary(card)
-    runs = f" (mean ± std over {card.seeds['n']} seeds: see Paper vs ours)" if card.seeds else ""
-    trained = (f"{card.selected_epoch or card.epochs} of {card.epochs} epochs, "
+    runs = f"; one of {card.seeds['n']} seeds, their mean ± std on *Paper vs ours*" if card.seeds else ""
+    asked = f" ({card.epochs} asked, the time budget ran out)" if card.epochs_run != card.epochs else ""
+    trained = (f"epoch {card.selected_epoch or card.epochs_run} of {card.epochs_run}{asked}, "
                f"{(card.wall_s or 0) / 60:.0f} min on {card.hardware or '?'}")
     st.caption("Measured on the 10,000 MNIST test images: " + " · ".join(f"{k} **{v}**" for k, v in pairs)
-               + f"{runs} — trained {trained}; {card.data}.")
+               + f" — trained {trained}{runs}; {card.data}.")
 
 
 def number_from_url(param: str, key: str, lo: float, hi: float, default: float, integer: bool = False) -> None:

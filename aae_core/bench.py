@@ -127,20 +127,25 @@ def train_throughput(name: str, device: torch.device, steps: int = 60, batch: in
 STACKABLE = ("aae", "semi-aae", "cluster-aae")
 
 
-def stacked_throughput(n: int, device: torch.device, steps: int, batch: int = 100, family: str = "aae") -> float:
-    """Aggregate samples/s of n stacked paper-MLP models of ``family`` (its default config and recipe,
-    every phase of a step, batch 100 each; the semi-supervised AAE with a labelled batch per step)."""
+def _paper_stack(n: int, device: torch.device, family: str, m: int, **fast):
+    """n stacked paper-MLP models of ``family`` (its default config and recipe; the semi-supervised AAE
+    with every one of the m training images in its labelled pool)."""
     from aae_core.stacked import StackedAAE
     from aae_core.stacked_categorical import StackedCategoricalAAE
 
     cls = get_model_class(family)
     recipes, seeds = [get_recipe(cls.default_recipe)] * n, list(range(n))
     if family == "aae":
-        stacked = StackedAAE(cls.config_class(), seeds, recipes, device)
-    else:
-        y = torch.randint(10, (steps * batch,), device=device)
-        pools = [torch.arange(len(y), device=device)] * n if cls.training_labels == "pool" else None
-        stacked = StackedCategoricalAAE(family, cls.config_class(), seeds, recipes, device, pools=pools, labels=y)
+        return StackedAAE(cls.config_class(), seeds, recipes, device, **fast)
+    y = torch.randint(10, (m,), device=device)
+    pools = [torch.arange(m, device=device)] * n if cls.training_labels == "pool" else None
+    return StackedCategoricalAAE(family, cls.config_class(), seeds, recipes, device, pools=pools, labels=y, **fast)
+
+
+def stacked_throughput(n: int, device: torch.device, steps: int, batch: int = 100, family: str = "aae") -> float:
+    """Aggregate samples/s of n stacked paper-MLP models of ``family`` (its default config and recipe,
+    every phase of a step, batch 100 each; the semi-supervised AAE with a labelled batch per step)."""
+    stacked = _paper_stack(n, device, family, steps * batch)
     data = torch.rand(steps * batch, 784, device=device)
     x = data[:batch].expand(n, batch, 784).contiguous()
     for _ in range(3):
@@ -159,19 +164,8 @@ def stacked_epoch_throughput(n: int, device: torch.device, family: str, graph: b
                              batch: int = 100, epochs: int = 2) -> float:
     """Aggregate samples/s of whole epochs (``train_epoch``: shuffling, chunks, losses, the epoch's
     one synchronisation) of n stacked paper-MLP models, after one epoch of warm-up (and capture)."""
-    from aae_core.stacked import StackedAAE
-    from aae_core.stacked_categorical import StackedCategoricalAAE
-
-    cls = get_model_class(family)
-    recipes, seeds = [get_recipe(cls.default_recipe)] * n, list(range(n))
-    fast = dict(cuda_graph=graph, max_chunk=50 if graph else 1)
+    stacked = _paper_stack(n, device, family, steps * batch, cuda_graph=graph, max_chunk=50 if graph else 1)
     data = torch.rand(steps * batch, 784, device=device)
-    if family == "aae":
-        stacked = StackedAAE(cls.config_class(), seeds, recipes, device, **fast)
-    else:
-        y = torch.randint(10, (steps * batch,), device=device)
-        pools = [torch.arange(len(y), device=device)] * n if cls.training_labels == "pool" else None
-        stacked = StackedCategoricalAAE(family, cls.config_class(), seeds, recipes, device, pools=pools, labels=y, **fast)
     stacked.train_epoch(data, 0, batch)  # ends in .tolist(): synchronised
     t0 = time.perf_counter()
     for e in range(epochs):

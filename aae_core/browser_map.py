@@ -1,5 +1,6 @@
 """What the in-browser decoder needs to draw a model's map and decode any point of it
-(``app/components/mouse_decoder``): pure numpy in, JSON-ready lists out.
+(``app/components/mouse_decoder``): pure numpy in; out, the component's arguments — small values as
+JSON, arrays as bytes.
 
 A map point (x, y) becomes the decoder's input in one of two ways:
 - **linear**: z = mean + x·basis[0] + y·basis[1] — the 2-D code itself (mean 0, the identity), or the

@@ -164,12 +164,17 @@ class Tape:
         """Chunks of ``steps`` steps from now on (the slots are made again)."""
         self.steps, self.slots, self.call, self.k, self.fresh = steps, [], 0, 0, True
 
+    def _draw(self, buf: torch.Tensor, fill) -> torch.Tensor:
+        """buf: N×steps×shape, each model's rows from its own ``fill``."""
+        for i in range(self.n):
+            fill(i, buf[i])
+        return buf
+
     def start(self) -> None:
         """Before a chunk: draw its numbers (unless the slots still hold unused ones)."""
         if not self.fresh:
             for buf, fill in self.slots:
-                for i in range(self.n):
-                    fill(i, buf[i])
+                self._draw(buf, fill)
         self.call = self.k = 0
         self.fresh, self.running = False, True
 
@@ -183,15 +188,10 @@ class Tape:
     def take(self, shape: tuple[int, ...], dtype: torch.dtype, fill) -> torch.Tensor:
         """The next draw site's numbers for this step: N×shape."""
         if not self.running:
-            out = torch.empty((self.n, 1, *shape), dtype=dtype, device=self.device)
-            for i in range(self.n):
-                fill(i, out[i])
-            return out[:, 0]
+            return self._draw(torch.empty((self.n, 1, *shape), dtype=dtype, device=self.device), fill)[:, 0]
         if self.call == len(self.slots):
             buf = torch.empty((self.n, self.steps, *shape), dtype=dtype, device=self.device)
-            for i in range(self.n):
-                fill(i, buf[i])
-            self.slots.append((buf, fill))
+            self.slots.append((self._draw(buf, fill), fill))
         buf = self.slots[self.call][0]
         self.call += 1
         return buf[:, self.k]

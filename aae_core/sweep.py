@@ -404,12 +404,11 @@ def run_name(family: str, recipe: str, labels: int | str | None, seed: int) -> s
 
 
 def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: slice, command: str):
-    """``run_sweep``'s ``save``: each model as a complete weights folder under ``runs``, its card
-    saying it was trained in a stack (the wall time is the whole stack's)."""
-    from aae_core.evaluate import evaluate
+    """``run_sweep``'s ``save``: each model as a complete weights folder under ``runs`` (with
+    ``--runs-weights shipped``, only the seeds to ship; the others' card.json alone), its card saying it
+    was trained in a stack (the wall time is the whole stack's)."""
     from aae_core.recipes import recipe_for
-    from aae_core.train import as_stored, run_card, save_run
-    from aae_core.weights import write_json
+    from aae_core.train import run_card, save_run
 
     def save(entry: tuple, model, run: dict, ship: bool = True) -> None:
         recipe_name, n_labels, seed = entry
@@ -426,16 +425,8 @@ def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: s
             selection_metric=selection_metric_name(model, labelled, args.metric),
             batch_size=args.batch_size, seed=seed, device=torch.device(args.device), weights=args.weights,
             command=command)
-        model = model.to(args.device)
-        if ship or args.runs_weights == "all":
-            save_run(model, runs / name, card, data, args.weights)
-            return
-        # another seed: its test numbers (for the ± over seeds) without the time and bytes of its weights
-        model.load_inference_state_dict(as_stored(model.inference_state_dict(), args.weights))
-        scores, _ = evaluate(model, data, seed=0)
-        (runs / name).mkdir(parents=True, exist_ok=True)
-        write_json(runs / name / "card.json", {**{k: v for k, v in card.items() if k != "history"},
-                                                "metrics": scores, "history": card["history"]})
+        save_run(model.to(args.device), runs / name, card, data, args.weights,
+                 card_only=not ship and args.runs_weights == "shipped")
 
     return save
 

@@ -30,7 +30,7 @@ from aae_core.models import Batch  # (importing the package registers the models
 from aae_core.priors import list_priors
 from aae_core.recipes import RECIPES, Recipe, get_recipe, recipe_for
 from aae_core.registry import get_model_class, list_models
-from aae_core.weights import DTYPES, dequantize_int8, quantize_int8, save_model
+from aae_core.weights import DTYPES, dequantize_int8, quantize_int8, save_model, write_json
 
 CHECKPOINT = "checkpoint.pt"
 STOPPED = "stopped.json"  # written beside the checkpoint when a run stops on a NaN/inf loss
@@ -432,13 +432,19 @@ def run_card(name: str, model, recipe: Recipe, recipe_name: str, run: dict, *, d
     }
 
 
-def save_run(model, out: Path, card: dict, data: EvalData, weights: str) -> dict:
+def save_run(model, out: Path, card: dict, data: EvalData, weights: str, card_only: bool = False) -> dict:
     """Evaluate what ships (the weights rounded as the folder stores them) on ``data``'s test set,
-    add the scores to ``card`` and write the complete weights folder. Returns the scores."""
+    add the scores to ``card`` and write the complete weights folder — or, with ``card_only``, only
+    its card.json (a sweep's other seeds: their numbers without the time and bytes of their weights).
+    Returns the scores."""
     model.load_inference_state_dict(as_stored(model.inference_state_dict(), weights))
     scores, codes = evaluate(model, data, seed=0)
     card = {**{k: v for k, v in card.items() if k != "history"}, "metrics": scores, "history": card["history"]}
-    save_model(model.cpu(), out, card=card, dtype=weights, card_markdown=card_markdown(out.name, card), codes=codes)
+    if card_only:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "card.json", card)
+    else:
+        save_model(model.cpu(), out, card=card, dtype=weights, card_markdown=card_markdown(out.name, card), codes=codes)
     return scores
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from app.bench_load import POINTER_MOTION
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -167,19 +169,6 @@ def test_clicking_the_latent_map_decodes_what_is_under_the_mouse(server, browser
     page.close()
 
 
-MOVE_AND_COUNT = """async (ms) => {  // continuous pointer motion, one move per animation frame
-  const ov = document.getElementById('overlay'), r = ov.getBoundingClientRect();
-  const before = window.aaeDecoder.stats().decoded, t0 = performance.now(); let moves = 0;
-  await new Promise(done => { function step() { moves++;
-      ov.dispatchEvent(new PointerEvent('pointermove', {bubbles: true,
-        clientX: r.left + r.width * (0.2 + 0.006 * (moves % 100)), clientY: r.top + r.height * (0.3 + 0.004 * (moves % 100))}));
-      if (performance.now() - t0 < ms) requestAnimationFrame(step); else done(); }
-    requestAnimationFrame(step); });
-  await new Promise(res => setTimeout(res, 300));
-  return {moves, decoded: window.aaeDecoder.stats().decoded - before};
-}"""
-
-
 def decoder_frame(page, url: str):
     """The in-browser decoder's frame on ``url``, once its ONNX session is loaded."""
     page.goto(url)
@@ -212,11 +201,11 @@ def test_the_browser_decodes_under_the_pointer_as_the_server_does(server, browse
                                 exact=False)).to_be_checked()
     image = "document.getElementById('decoded').getContext('2d').getImageData(0, 0, 28, 28).data.join(',')"
     blank = frame.evaluate(image)
-    counts = frame.evaluate(MOVE_AND_COUNT, 1500)
+    counts = frame.evaluate(POINTER_MOTION, 1500)
     assert counts["decoded"] >= 0.9 * counts["moves"] > 10, counts  # (nearly) every move decoded
     first = frame.evaluate(image)
     assert first != blank
-    frame.evaluate(MOVE_AND_COUNT, 300)
+    frame.evaluate(POINTER_MOTION, 300)
     assert frame.evaluate(image) != first  # the image follows the pointer
     model = aae_core.load_pretrained(name)
     x, y = 0.7, -1.3

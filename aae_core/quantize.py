@@ -22,7 +22,7 @@ from aae_core.card_text import card_markdown
 from aae_core.evaluate import eval_data, evaluate
 from aae_core.recipes import legacy_recipe
 from aae_core.registry import get_model_class
-from aae_core.train import as_stored
+from aae_core.run_folder import as_stored
 from aae_core.weights import (CODES, WEIGHTS, WeightsError, load_codes, load_tensors, read_json, save_model,
                               stored_name, verify_folder)
 

@@ -195,7 +195,7 @@ def run_history(folder: Path) -> list[dict]:
     if (folder / "card.json").exists():
         return read_json(folder / "card.json").get("history", [])
     if (folder / "checkpoint.pt").exists():
-        from aae_core.train import load_checkpoint
+        from aae_core.fit import load_checkpoint
 
         return load_checkpoint(folder / "checkpoint.pt")["meta"].get("history", [])
     return stop_reason(folder).get("history", [])  # a diverged run brought home without its checkpoint
@@ -203,7 +203,7 @@ def run_history(folder: Path) -> list[dict]:
 
 def stop_reason(folder: Path) -> dict:
     """Why an unfinished run stopped, as its training wrote it ({} when it did not say)."""
-    from aae_core.train import STOPPED
+    from aae_core.fit import STOPPED
     from aae_core.weights import WeightsError, read_json
 
     try:

@@ -17,6 +17,7 @@ SELECTION_WORDS = {
     "prior_swd": "the sliced Wasserstein distance between the validation codes and the prior (lower is better)",
     "cond_prior_swd": "the mean distance of each digit's validation codes to its own prior component",
     "recon_bce": "the validation reconstruction NLL",
+    "parzen_nll": "the validation Parzen NLL (σ chosen on 1,000 validation images, scored on 2,000 others)",
     "error": "the validation error of q(y|x)",
     "cluster_error_majority": "the validation clustering error, clusters named by the majority of their "
                               "validation members: this rule reads the validation labels, so the choice of epoch "
@@ -84,7 +85,7 @@ def _today(name: str, card: Card) -> str:
 
 def _runs_note(card: Card) -> str:
     """How many runs stand behind the numbers."""
-    if card.seeds:
+    if card.seeds and card.seeds["n"] > 1:
         return (f"{card.seeds['n']} runs (seeds), their test numbers' mean ± std on the card (`seeds`); this one is "
                 f"seed {card.seed}, the one of median validation score")
     return f"one run (seed {card.seed}), so no ± over runs"

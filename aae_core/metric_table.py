@@ -50,6 +50,9 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "the majority of its validation members", digits=2, percent=True),
     Metric("parzen_ll", "Parzen LL ↑", "Parzen-window log-likelihood of the test images (nats; 10,000 decoded prior "
            "samples, σ chosen on 1,000 validation images), ± its standard error", digits=1, error_key="parzen_se"),
+    Metric("parzen_nll", "validation Parzen NLL ↓", "negative Parzen-window log-likelihood of validation images "
+           "(10,000 decoded prior samples, σ chosen on 1,000 other validation images): the Parzen protocol kept inside "
+           "the validation split, to choose an epoch", digits=1),
     Metric("parzen_se", "Parzen s.e.", "the Parzen log-likelihood's standard error over the test images", digits=1),
     Metric("parzen_sigma", "Parzen σ", "the Parzen kernel width chosen on validation"),
     Metric("parzen_sigma_grid", "Parzen σ grid", "the widths tried: smallest, largest, how many (×1.1 apart; the "

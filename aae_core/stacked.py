@@ -14,7 +14,8 @@ Families: the plain AAE (deterministic encoder; ``StackedAAE``) and the AAEs wit
 code — semi-supervised (each model with its own labelled pool: label counts and label seeds are a
 sweep axis too) and unsupervised clustering (``StackedCategoricalAAE``, in
 ``aae_core.stacked_categorical``). Recipes with N(0, σ) init, encoder-input noise and dropout, and
-discriminator noise; hidden-layer dropout is refused by name.
+discriminator noise; hidden-layer dropout (each model's own masks, drawn like the input's) in the plain
+AAE's stack, refused by name in the others.
 """
 from __future__ import annotations
 
@@ -39,13 +40,16 @@ class StackedMLP(nn.Module):
         self.biases = nn.ParameterList(nn.Parameter(torch.stack([ls[k].bias.detach() for ls in layers]).clone())
                                        for k in range(len(layers[0])))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: N×B×in → N×B×out (ReLU between layers, none after the last)."""
+    def forward(self, x: torch.Tensor, after_hidden=None) -> torch.Tensor:
+        """x: N×B×in → N×B×out (ReLU between layers, none after the last). ``after_hidden``: applied to
+        every hidden layer's N×B×h output after its ReLU (the recipe's hidden dropout), as ``MLP`` does."""
         last = len(self.weights) - 1
         for k, (w, b) in enumerate(zip(self.weights, self.biases)):
             x = torch.baddbmm(b[:, None, :], x, w.transpose(1, 2))  # N×B×out
             if k < last:
                 x = F.relu(x)
+                if after_hidden is not None:
+                    x = after_hidden(x)
         return x
 
     @torch.no_grad()
@@ -208,6 +212,7 @@ class StackedTrainer:
 
     model_class: type[Autoencoder]
     networks: tuple[str, ...]  # the model's MLPs, stacked under the same names
+    hidden_dropout_supported = False  # whether the step applies a recipe's hidden dropout (``_hidden``)
 
     def __init__(self, config: ModelConfig, seeds: list[int], recipes: list[Recipe],
                  device: torch.device | str = "cpu", use_torch_optimizers: bool = True,
@@ -220,8 +225,9 @@ class StackedTrainer:
             raise ValueError("give one recipe per seed")
         recipes = [recipe_for(self.model_class, r) for r in recipes]  # disc_noise for its own discriminators only
         for r in recipes:
-            if r.hidden_dropout:
-                raise ValueError("stacked training does not support hidden dropout yet: this recipe sets hidden_dropout")
+            if r.hidden_dropout and not self.hidden_dropout_supported:
+                raise ValueError(f"stacked {self.model_class.model_name} training does not support hidden dropout yet: "
+                                 "this recipe sets hidden_dropout")
             r.check(self.model_class)
         self.config, self.seeds, self.recipes = config, list(seeds), list(recipes)
         models = []
@@ -245,6 +251,7 @@ class StackedTrainer:
         self.disc_noise = {d: [r.disc_noise.get(d, 0.0) for r in recipes] for d in self.model_class.discriminator_phases}
         self.input_noise = [r.input_noise for r in recipes]
         self.input_dropout = [r.input_dropout for r in recipes]
+        self.hidden_dropout = [r.hidden_dropout for r in recipes]
         self.opts = {phase: StackedOptimizer([p for net in nets for p in getattr(self, net).parameters()],
                                              [r.phase(phase) for r in recipes], use_torch=use_torch_optimizers,
                                              graph=cuda_graph)
@@ -296,6 +303,11 @@ class StackedTrainer:
                 out.fill_(1.0)
 
         return t * self.tape.take(t.shape[1:], t.dtype, fill)
+
+    def _hidden(self):
+        """What the encoder and decoder apply after each hidden layer: each model's hidden dropout
+        (None where no model has any)."""
+        return (lambda h: self._dropout(h, self.hidden_dropout)) if any(self.hidden_dropout) else None
 
     def _noisy(self, phase: str, z: torch.Tensor) -> torch.Tensor:
         """What discriminator ``phase`` sees of codes z (N×B×k): each model's input noise for it."""
@@ -439,19 +451,21 @@ class StackedAAE(StackedTrainer):
 
     model_class = AAE
     networks = ("encoder", "decoder", "discriminator")
+    hidden_dropout_supported = True
 
     def phase_networks(self) -> dict[str, tuple[str, ...]]:
         return {"ae": ("encoder", "decoder"), "d": ("discriminator",), "g": ("encoder",)}
 
     def train_step(self, x: torch.Tensor, labelled=None) -> dict[str, torch.Tensor]:
         # (1) reconstruction phase (the target is the clean image)
-        z = self.encoder(self._encoder_input(x))  # N×B×d
-        recon = self._step("ae", per_model_recon(self.decoder(z), x))
+        hidden = self._hidden()  # each model's dropout after every hidden layer of encoder and decoder
+        z = self.encoder(self._encoder_input(x), hidden)  # N×B×d
+        recon = self._step("ae", per_model_recon(self.decoder(z, hidden), x))
         # (2a) discriminator: prior samples real, the codes of (1) fake
         d_loss = self._discriminator_step("d", self.discriminator, self._prior_samples(x.shape[1]), z)
         # (2b) the encoder as generator, through the frozen discriminator
         with frozen(self.discriminator):
-            g_loss = per_model_bce(self.discriminator(self._noisy("d", self.encoder(self._encoder_input(x)))), 1.0)
+            g_loss = per_model_bce(self.discriminator(self._noisy("d", self.encoder(self._encoder_input(x), hidden))), 1.0)
         return {"recon": recon, "d": d_loss, "g": self._step("g", g_loss)}
 
 

@@ -247,9 +247,10 @@ def plot(result: dict, path: Path) -> None:
 
 
 def family_config(family: str, latent_dim: int | None, hidden: list[int], prior: str,
-                  n_classes: int | None = None) -> ModelConfig:
+                  n_classes: int | None = None, prior_std: float | None = None) -> ModelConfig:
     """The sweep's architecture: the paper's MLP widths for encoder, decoder and discriminators."""
-    widths = dict(hidden=tuple(hidden), disc_hidden=tuple(hidden), prior={"name": prior})
+    prior_spec = {"name": prior, **({"std": prior_std} if prior_std is not None else {})}
+    widths = dict(hidden=tuple(hidden), disc_hidden=tuple(hidden), prior=prior_spec)
     if family == "aae":
         if n_classes is not None:
             raise ValueError("--n-classes is for the categorical families")
@@ -283,13 +284,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="semi-supervised AAE: comma-separated label counts (a grid axis), e.g. 100,1000,all")
     p.add_argument("--n-classes", type=int, default=None, help="categorical families: K (default: 10, clusters 16)")
     p.add_argument("--prior", default="gaussian", help="prior name (its default parameters) of the (style) code")
+    p.add_argument("--prior-std", type=float, default=None,
+                   help="the Gaussian prior's std (default: the prior's own, 5; the clustering ports use 1)")
     p.add_argument("--latent-dim", type=int, default=None, help="default: 2 (aae), 10 (the style of the others)")
     p.add_argument("--hidden", type=_ints, default=[1000, 1000])
     p.add_argument("--recipes", default="adam-balanced,adam-musyoku", help=f"comma-separated, of: {', '.join(RECIPES)}")
     p.add_argument("--seeds", type=_ints, default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--every", type=int, default=1, help="score the validation split every N epochs")
-    p.add_argument("--metric", choices=("prior_swd", "recon_bce"), default="prior_swd")
+    p.add_argument("--metric", choices=("prior_swd", "recon_bce", "parzen_nll"), default="prior_swd",
+                   help="the plain AAE's validation metric (the categorical families score their error)")
     p.add_argument("--val-size", type=int, default=10_000)
     p.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
     p.add_argument("--batch-size", type=int, default=100)
@@ -329,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             get_recipe(r)
         if args.epochs < 1 or args.every < 1:
             raise ValueError("--epochs and --every must be >= 1")
-        config = family_config(args.family, args.latent_dim, args.hidden, args.prior, args.n_classes)
+        config = family_config(args.family, args.latent_dim, args.hidden, args.prior, args.n_classes, args.prior_std)
         shard(args.device)  # under torchrun: join the group and take this process's GPU before any data moves
         train = load_dataset(args.data, "train", args.dataset)
         tr, va = split_indices(len(train.labels), args.val_size, args.limit)
@@ -396,7 +400,8 @@ def initial_models(folders: list[str], family: str, n_train: int) -> dict:
     return out
 
 
-TEST_METRIC = {"semi-aae": "error", "cluster-aae": "cluster_error_paper"}  # else the validation metric
+TEST_METRIC = {"semi-aae": "error", "cluster-aae": "cluster_error_paper"}  # else the validation metric's test twin
+TEST_TWIN = {"parzen_nll": "parzen_ll"}  # the validation Parzen NLL's test number is the Parzen LL (higher is better)
 
 
 def run_name(family: str, recipe: str, labels: int | str | None, seed: int) -> str:
@@ -408,7 +413,7 @@ def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: s
     ``--runs-weights shipped``, only the seeds to ship; the others' card.json alone), its card saying it
     was trained in a stack (the wall time is the whole stack's)."""
     from aae_core.recipes import recipe_for
-    from aae_core.train import run_card, save_run
+    from aae_core.run_folder import run_card, save_run
 
     def save(entry: tuple, model, run: dict, ship: bool = True) -> None:
         recipe_name, n_labels, seed = entry
@@ -417,9 +422,9 @@ def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: s
         count = 0 if n_labels is None else (tr.stop - tr.start if n_labels == "all" else n_labels)
         card = run_card(
             name, model, recipe_for(model, get_recipe(recipe_name)), recipe_name, run,
-            description=f"{args.family}, {setting({'recipe': recipe_name, 'labels': n_labels})}, seed {seed}: one of "
-                        f"{len(args.seeds)} seeds trained as stacked models by a validation sweep (its wall time "
-                        "is the whole stack's)",
+            description=f"{args.family}, {setting({'recipe': recipe_name, 'labels': n_labels})}, seed {seed}: "
+                        + (f"one of {len(args.seeds)} seeds" if len(args.seeds) > 1 else "its only seed")
+                        + " trained as stacked models by a validation sweep (its wall time is the whole stack's)",
             dataset=args.dataset, n=tr.stop - tr.start, val=va, n_labels=count, label_seed=seed if labelled else 0,
             labelled=labelled, epochs=args.epochs,
             selection_metric=selection_metric_name(model, labelled, args.metric),
@@ -453,7 +458,7 @@ def shipped_runs(result: dict) -> list[str]:
 def seeds_table(result: dict, runs: Path) -> str:
     """Per setting: the test number of every seed (read from the saved cards), mean ± std, and the
     seed to ship — the one whose validation score is the median of its setting's."""
-    metric = TEST_METRIC.get(result["family"], result["metric"])
+    metric = TEST_METRIC.get(result["family"], TEST_TWIN.get(result["metric"], result["metric"]))
     lines = [f"Test {metric} of each seed's model at its best validation epoch (the final number; the "
              "choice was made on validation).", "", "| setting | test mean ± std | per seed | ship (median validation) |",
              "|---|---|---|---|"]

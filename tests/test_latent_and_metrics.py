@@ -210,3 +210,43 @@ def test_sharpness_is_zero_for_a_flat_image_and_falls_with_blur():
     blurred = F.avg_pool2d(torch.from_numpy(digits).reshape(8, 1, 28, 28), 3, stride=1, padding=1).reshape(8, 784)
     assert sharpness(np.zeros((2, 784))) == 0.0 and sharpness(np.full((2, 784), 0.7)) == pytest.approx(0.0, abs=1e-12)
     assert sharpness(blurred.numpy()) < 0.5 * sharpness(digits)
+
+
+class _Sampler:
+    """A stand-in model whose 'prior samples' are given images, cycled."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = images
+
+    def sample(self, n: int, generator=None) -> torch.Tensor:
+        return self.images[torch.arange(n) % len(self.images)]
+
+
+def test_the_validation_parzen_nll_scores_the_second_half_with_a_width_from_the_first():
+    """Samples that are the scored images themselves beat samples of noise by a wide margin, and
+    the number is the negative mean log-likelihood of the second half at the width the first half picks."""
+    from aae_core.evaluate import parzen_nll, selection_score
+
+    torch.manual_seed(0)
+    x = (torch.rand(40, 784) < 0.2).float()  # 20 to choose σ on, 20 to score
+    near, noise = _Sampler(x[20:]), _Sampler(torch.rand(50, 784))
+    assert parzen_nll(near, x, n_samples=100) < parzen_nll(noise, x, n_samples=100) - 100
+    samples = near.sample(100)
+    sigma, _ = metrics.parzen_select_sigma(samples, x[:20])
+    expected = -float(metrics.parzen_log_likelihood(samples, x[20:], sigma).mean())
+    assert parzen_nll(near, x, n_samples=100) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="at least 2"):
+        parzen_nll(near, x[:1])
+    from aae_core.models.aae import AAE, AAEConfig
+
+    model = AAE(AAEConfig(hidden=(16,), disc_hidden=(8,), latent_dim=8)).eval()
+    scores = selection_score(model, x, np.zeros(40, dtype=np.int64), labelled=False, metric="parzen_nll")
+    assert scores["score"] == scores["parzen_nll"] and np.isfinite(scores["score"])
+
+
+def test_a_sweep_sets_the_gaussian_priors_spread():
+    from aae_core.sweep import family_config
+
+    assert family_config("cluster-aae", 5, [16], "gaussian", 16, prior_std=1.0).prior == \
+        {"name": "gaussian", "dim": 5, "std": 1.0}
+    assert family_config("aae", 8, [16], "gaussian").prior == {"name": "gaussian", "dim": 8, "std": 5.0}  # its default

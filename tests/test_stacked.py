@@ -177,11 +177,49 @@ def test_the_graph_safe_shared_optimizer_is_torch_s_update_per_model():
         _same_as_torch([spec, spec], (3, 2), build, epochs=3, graph=True)
 
 
+def test_the_stacked_mlp_applies_hidden_dropout_after_every_hidden_relu_as_the_mlp_does():
+    """The same masks through the stacked forward and through each model's own MLP, layer by layer."""
+    torch.manual_seed(0)
+    models = [AAE(CONFIG) for _ in range(2)]
+    stack = StackedAAE(CONFIG, [0, 1], [get_recipe("adam-balanced")] * 2).encoder
+    for i, m in enumerate(models):
+        stack.import_from(i, m.encoder)
+    x = torch.rand(2, 5, 784)
+    masks = [(torch.rand(2, 5, 32) > 0.5).float() * 2 for _ in range(2)]  # one per hidden layer
+    it = iter(masks)
+    out = stack(x, lambda h: h * next(it))  # N×B×d
+    for i, m in enumerate(models):
+        linears = [l for l in m.encoder if isinstance(l, torch.nn.Linear)]
+        h = x[i]
+        for k, layer in enumerate(linears):
+            h = layer(h)
+            if k < len(linears) - 1:
+                h = torch.relu(h) * masks[k][i]
+        torch.testing.assert_close(out[i], h)
+    assert not torch.allclose(out, stack(x))  # the masks mattered
+
+
+def test_hidden_dropout_in_a_stack_leaves_the_models_without_it_untouched():
+    """A model with hidden dropout stacked beside one without: the one without trains exactly as
+    alone (its generator draws nothing for the other's masks), the one with it differently."""
+    torch.manual_seed(2)
+    x = torch.rand(40, 784)
+    plain, drop = get_recipe("adam-balanced"), get_recipe("adam-balanced").with_overrides({"hidden_dropout": 0.3})
+    mixed = StackedAAE(CONFIG, [0, 0], [plain, drop], use_torch_optimizers=False)
+    history = mixed.fit(x, epochs=2, batch_size=20)
+    alone = StackedAAE(CONFIG, [0], [plain], use_torch_optimizers=False)
+    alone.fit(x, epochs=2, batch_size=20)
+    assert_same_weights(mixed.export(0), alone.export(0), "the model without dropout")
+    assert not torch.allclose(mixed.export(1).encoder[0].weight, alone.export(0).encoder[0].weight)
+    assert all(np.isfinite(v).all() for h in history for v in h.values())
+
+
 def test_what_stacking_does_not_support_yet_is_refused_by_name():
     with pytest.raises(ValueError, match="deterministic encoder"):
         StackedAAE(AAEConfig(hidden=(8,), disc_hidden=(8,), encoder_type="gaussian"), [0], [get_recipe("adam")])
     with pytest.raises(ValueError, match="hidden dropout"):
-        StackedAAE(CONFIG, [0], [get_recipe("adam-balanced").with_overrides({"hidden_dropout": 0.1})])
+        StackedCategoricalAAE("cluster-aae", CLUSTER, [0], [get_recipe("paper-sgd-cluster").with_overrides(
+            {"hidden_dropout": 0.1})])
     with pytest.raises(ValueError, match="no optimizer for phase 'xent'"):  # the recipe must fit the family
         StackedCategoricalAAE("semi-aae", CAT, [0], [get_recipe("paper-sgd-cluster")])
     with pytest.raises(ValueError, match="without labels"):

@@ -66,6 +66,15 @@ def plotly_array(a) -> np.ndarray:
     return np.asarray(a)
 
 
+@pytest.mark.parametrize("name, page, says", [("cluster-aae-16", "views/clusters.py", "one seed, no ± over runs"),
+                                              ("semi-aae-100", "views/styles.py", "one of 3 seeds")])
+def test_the_model_line_says_how_many_seeds_stand_behind_its_numbers(name, page, says):
+    at = open_page(page, {"model": name})
+    assert not at.exception and not at.error
+    (line,) = [c.value for c in at.caption if c.value.startswith("Measured on the 10,000 MNIST test images")]
+    assert says in line and ("one of 1 seeds" not in line)
+
+
 def test_clusters_page_selects_a_cluster():
     at = open_page("views/clusters.py", {"model": "cluster-aae-16", "cluster": "999"})
     assert any("outside" in i.value for i in at.info)

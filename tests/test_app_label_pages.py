@@ -79,6 +79,8 @@ def test_clusters_page_selects_a_cluster():
     at = open_page("views/clusters.py", {"model": "cluster-aae-16", "cluster": "999"})
     assert any("outside" in i.value for i in at.info)
     assert at.selectbox(key="cluster-pick-cluster-aae-16").value == 15
+    model = aae_core.load_pretrained("cluster-aae-16")  # the formula names this model's K, prior and style size
+    assert r"\mathrm{Cat}(16)" in at.latex[0].value and f"{model.prior.std:g}^2I_{{{model.latent_dim}}}" in at.latex[0].value
     at.selectbox(key="cluster-pick-cluster-aae-16").set_value(2).run()
     assert url_param(at, "cluster") == "2"
     labels = {m.label: m.value for m in at.metric}

@@ -15,12 +15,14 @@ st.markdown(
     "No label is ever seen: to reconstruct well with a nearly one-hot y, the model has to spend its K "
     "clusters on what differs most between images — mostly the digit, sometimes its style (the paper's "
     "Figure 9). A cluster is named after its most confident validation image (the paper's rule).")
-st.latex(r"q(y,z\mid x):\ y\to\mathrm{Cat}(K),\ z\to\mathcal N(0,I);\quad \hat x = D(y\oplus z)")
 
 name = model_picker("Model", latent_dim=None, families=("cluster-aae",))
 if name is None:
     st.stop()
 model = resources.model(name)
+std = getattr(model.prior, "std", 1.0)  # the style prior N(0, σ²I) this model was trained with
+st.latex(r"q(y,z\mid x):\ y\to\mathrm{Cat}(%d),\ z\to\mathcal N(0,%sI_{%d});\quad \hat x = D(y\oplus z)"
+         % (model.n_classes, "" if std == 1 else f"{std:g}^2", model.latent_dim))
 model_numbers(name)
 k_total = model.n_classes
 extra = resources.categorical(name)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from aae_core.data import DATASETS, DataError, labelled_subset, load_dataset, split_indices
-from aae_core.evaluate import EvalData, selection_metric_name, selection_score
+from aae_core.evaluate import SELECTION_METRICS, EvalData, selection_metric_name, selection_score
 from aae_core.models.aae import AAEConfig
 from aae_core.models.base import ModelConfig
 from aae_core.recipes import RECIPES, get_recipe
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=_ints, default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--every", type=int, default=1, help="score the validation split every N epochs")
-    p.add_argument("--metric", choices=("prior_swd", "recon_bce", "parzen_nll"), default="prior_swd",
+    p.add_argument("--metric", choices=[m for m in SELECTION_METRICS if m != "cond_prior_swd"], default="prior_swd",
                    help="the plain AAE's validation metric (the categorical families score their error)")
     p.add_argument("--val-size", type=int, default=10_000)
     p.add_argument("--limit", type=int, default=None, help="train on the first N training images only")

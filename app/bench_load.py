@@ -74,6 +74,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stat(pid: int) -> tuple[int, float, float] | None:
+    """(parent pid, CPU seconds used: user + system, CPU seconds of its children that have ended) of a
+    process, from /proc (None once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
+def cpu_by_role(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server process, by its child processes (the live trainers'
+    worker), by every Chromium process on the machine (the benchmark's own browsers) and by the rest
+    (the machine's busy time less those three: the benchmark's driver, anything else running)."""
+    stats = {int(d.name): _stat(int(d.name)) for d in Path("/proc").iterdir() if d.name.isdigit()}
+    stats = {pid: st for pid, st in stats.items() if st is not None}
+    out = {"server": stats.get(server_pid, (0, 0.0, 0.0))[1], "trainer worker": 0.0, "browsers": 0.0}
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait, every core
+    for pid, (ppid, cpu, ended) in stats.items():
+        if ppid == server_pid:
+            out["trainer worker"] += cpu
+        else:
+            try:  # a closed tab's renderer has ended: its time is in its parent's (a Chromium process's)
+                if Path(f"/proc/{pid}/comm").read_text().strip().startswith(("chromium", "chrome")):
+                    out["browsers"] += cpu + ended
+            except OSError:
+                pass
+    out["anything else (the benchmark's driver too)"] = max(0.0, busy - sum(out.values()))
+    return out
+
+
+def cpu_shares(before: dict[str, float], after: dict[str, float], wall_s: float) -> str:
+    """Each role's share of the machine's CPU time (all cores) between two ``cpu_by_role`` readings."""
+    total = wall_s * (os.cpu_count() or 1)
+    return ", ".join(f"{k} {100 * (after[k] - before[k]) / total:.0f} %" for k in before)
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process (Linux /proc), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -400,7 +439,7 @@ async def run_live(counts: list[int], moves: int, seconds: float) -> None:
         with Server(ROOT / "app" / "streamlit_app.py") as app:
             await visit(browser, f"{app.url}/interpolation", 1)  # warm-up
             print("\n| sessions training | their epochs per minute p50 (min–max) | interpolation move p50 / p95 ms "
-                  "| errors | server MB |\n|---|---|---|---|---|", flush=True)
+                  "| errors | server MB | the machine's CPU during the probe |\n|---|---|---|---|---|---|", flush=True)
             for n in counts:
                 stop, progress, started = asyncio.Event(), [], []
                 tasks = [asyncio.create_task(trainer(browser, app.url, stop, progress, started)) for _ in range(n)]
@@ -409,7 +448,9 @@ async def run_live(counts: list[int], moves: int, seconds: float) -> None:
                     await asyncio.sleep(0.5)
                 await asyncio.sleep(5 if n else 0)
                 t_all = time.perf_counter() - t0
+                cpu0, t1 = cpu_by_role(app.proc.pid), time.perf_counter()
                 probe = await visit(browser, f"{app.url}/interpolation", moves)
+                shares = cpu_shares(cpu0, cpu_by_role(app.proc.pid), time.perf_counter() - t1)
                 await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - t0)))
                 stop.set()
                 await asyncio.gather(*tasks)
@@ -417,8 +458,8 @@ async def run_live(counts: list[int], moves: int, seconds: float) -> None:
                 rates = sorted(p / minutes for p in progress if p == p)
                 spread = f"{pct(rates, .5):.1f} ({rates[0]:.1f}–{rates[-1]:.1f})" if rates else "—"
                 print(f"| {n} (all training after {t_all:.0f} s) | {spread} | {_fmt(pct(probe.moves_ms, .5))} / "
-                      f"{_fmt(pct(probe.moves_ms, .95))} | {probe.errors + bool(probe.failure)} | {app.rss():.0f} |",
-                      flush=True)
+                      f"{_fmt(pct(probe.moves_ms, .95))} | {probe.errors + bool(probe.failure)} | {app.rss():.0f} | "
+                      f"{shares} |", flush=True)
 
 
 SESSION_TTL_S = 120  # Streamlit keeps a closed session's state this long, for a reconnect (memory_session_storage)

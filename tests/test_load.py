@@ -62,6 +62,31 @@ def test_the_app_decodes_with_one_torch_thread_unless_told_otherwise():
     assert (one.stdout.split()[-1], three.stdout.split()[-1], bad.stdout.split()[-1]) == ("1", "3", "1")
 
 
+def test_the_live_benchmark_splits_the_machines_cpu_by_role():
+    """This process as the 'server': its own work shows under its name, its child process's under
+    the trainer worker, and the shares add up to at most the whole machine."""
+    import os
+    import subprocess
+    import time
+
+    before, t0 = bench_load.cpu_by_role(os.getpid()), time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                              "while time.process_time() - t < 0.4: pass\nprint('spun', flush=True)\ntime.sleep(5)"],
+                             stdout=subprocess.PIPE, text=True)
+    t = time.process_time()
+    while time.process_time() - t < 0.4:
+        pass
+    assert child.stdout.readline().strip() == "spun"  # it has used its 0.4 s and is still alive, asleep
+    after = bench_load.cpu_by_role(os.getpid())
+    child.kill()
+    child.wait()
+    assert set(before) == set(after) and "browsers" in after
+    assert after["server"] - before["server"] >= 0.3 and after["trainer worker"] - before["trainer worker"] >= 0.3
+    shares = bench_load.cpu_shares(before, after, time.perf_counter() - t0)
+    assert shares.startswith("server ") and "trainer worker " in shares
+    assert sum(int(part.rsplit(" ", 2)[-2]) for part in shares.split(", ")) <= 102  # rounding
+
+
 def test_percentiles_of_the_benchmark():
     values = list(range(1, 101))
     assert bench_load.pct(values, 0.5) == 50 and bench_load.pct(values, 0.95) == 95

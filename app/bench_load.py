@@ -124,10 +124,10 @@ def rss_mb(pid: int) -> float:
 class Server:
     """``streamlit run SCRIPT`` on a free loopback port; stopped on exit, whatever happens."""
 
-    def __init__(self, script: Path, threads: str | None = None):
+    def __init__(self, script: Path, threads: str | None = None, extra_env: dict[str, str] | None = None):
         self.script, self.port = script, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {"MALLOC_ARENA_MAX": "2", **os.environ, "PYTHONUNBUFFERED": "1"}  # as `make run` serves it
+        env = {"MALLOC_ARENA_MAX": "2", **os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}  # as `make run` serves it
         if threads:
             env["AAE_TORCH_THREADS"] = threads
         self.log = tempfile.TemporaryFile()
@@ -386,9 +386,23 @@ async def run_ratio(counts: list[int], pages: list[str], moves: int, together: b
                             print(f"|   | failure: {f} | | | | | |")
 
 
-async def run_memory(n_sessions: int) -> None:
+async def run_memory(n_sessions: int, trace: bool = False) -> None:
+    """``trace``: the server runs Python's allocation tracer (``app.memory_probe``; slower) and the run
+    ends with the traced total and the allocation sites that grew most across the sessions."""
+    import json
+    from app import memory_probe
+
+    dump = Path(tempfile.mkdtemp(prefix="aae-trace-")) / "tracemalloc.json"
+    env = {"AAE_TRACEMALLOC": str(dump), "AAE_TRACEMALLOC_EVERY": "2"} if trace else None
+
+    async def traced() -> dict | None:
+        if not trace:
+            return None
+        await asyncio.sleep(2.5)  # the writer's next dump
+        return json.loads(dump.read_text()) if dump.exists() else None
+
     async with chromium() as browser:
-        with Server(ROOT / "app" / "streamlit_app.py") as app:
+        with Server(ROOT / "app" / "streamlit_app.py", extra_env=env) as app:
             print(f"server after start (no session yet): {app.rss():.0f} MB", flush=True)
             for p in ALL_PAGES:
                 v = await visit(browser, f"{app.url}/{p}", 0)
@@ -396,6 +410,9 @@ async def run_memory(n_sessions: int) -> None:
                       + (f" — {v.errors} errors" if v.errors else ""), flush=True)
             after_all = app.rss()
             print(f"after every page once: {after_all:.0f} MB", flush=True)
+            first = await traced()
+            if first:
+                print(f"  traced by Python's allocator: {first['total'] / 2**20:.0f} MB; {_malloc(first)}", flush=True)
             marks = []
             for i in range(n_sessions):
                 await visit(browser, f"{app.url}/{ALL_PAGES[i % len(ALL_PAGES)]}", 1 if ALL_PAGES[i % len(ALL_PAGES)]
@@ -408,6 +425,18 @@ async def run_memory(n_sessions: int) -> None:
                 slope = (marks[-1] - marks[0]) / (10 * (len(marks) - 1))
                 print(f"growth per session after the first 10: {slope * 1024:.0f} kB", flush=True)
             await settle(app)
+            last = await traced()
+            if first and last:
+                print(f"traced by Python's allocator: {first['total'] / 2**20:.1f} MB after every page, "
+                      f"{last['total'] / 2**20:.1f} MB now; {_malloc(last)}; the sites that grew most:", flush=True)
+                for site, grown in memory_probe.growth(first, last):
+                    print(f"  +{grown / 2**20:.2f} MB  {site.replace(str(ROOT) + '/', '')}", flush=True)
+
+
+def _malloc(dump: dict) -> str:
+    m = dump.get("malloc") or {}
+    return (f"C allocator: {m['in_use'] / 2**20:.0f} MB in use, {m['free_kept'] / 2**20:.0f} MB freed but kept"
+            if m else "C allocator: not measured here")
 
 
 async def trainer(browser, url: str, stop: asyncio.Event, progress: list[float], started: list[int] | None = None
@@ -518,6 +547,8 @@ def main(argv: list[str] | None = None) -> None:
                          "(default: the moves start once every session of the round is ready)")
     ap.add_argument("--torch-threads", help="the app's torch threads (AAE_TORCH_THREADS; default: the app's own, 1)")
     ap.add_argument("--memory-sessions", type=int, default=100)
+    ap.add_argument("--trace", action="store_true",
+                    help="memory: trace the server's Python allocations and print the sites that grew (slower)")
     ap.add_argument("--minutes", type=float, default=30.0, help="soak length")
     ap.add_argument("--concurrent", type=int, default=4, help="sessions at a time (soak)")
     args = ap.parse_args(argv)
@@ -530,7 +561,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.run == "mouse":
         asyncio.run(run_mouse(args.seconds or 5.0))
     elif args.run == "memory":
-        asyncio.run(run_memory(args.memory_sessions))
+        asyncio.run(run_memory(args.memory_sessions, args.trace))
     else:
         asyncio.run(run_soak(args.minutes, args.concurrent))
 

@@ -31,8 +31,8 @@ def model(name: str):
     """The model, loaded once per server for every session; the eight most recently used stay in memory.
     A folder that passes the survey but fails to load (a crafted weights file) raises a path-free error."""
     try:
-        net = aae_core.load_pretrained(name)
-        release_memory()  # the decompressed file and the 8-bit tensors were only needed for the load
+        net = aae_core.load_pretrained(name).drop_training_networks()  # the app never trains a shipped model
+        release_memory()  # the decompressed file, the 8-bit tensors and the discriminators: only for the load
         return net
     except aae_core.WeightsError as exc:
         LOG.error("refused the weights folder %s: %s", name, exc)
@@ -144,8 +144,10 @@ def contours(prior, lo: float, hi: float, n: int = 120):
     return (*latent.density_grid(prior, lo, hi, n), latent.hdr_levels(prior))
 
 
-@st.cache_resource(show_spinner="Decoding the manifold…")
+@st.cache_resource(show_spinner="Decoding the manifold…", max_entries=64)
 def manifold_png(name: str, n: int, widen: bool = False) -> bytes:
+    """The decoder's output on an n×n grid over the view, as PNG bytes. Bounded: a class moving the grid
+    slider over every model could otherwise keep 26 models × 26 sizes × 2 views (up to 0.34 MB each)."""
     lo, hi = extent(name, widen)
     return latent.png_bytes(latent.decode_grid(model(name), lo, hi, n), size=28 * n * 2)
 

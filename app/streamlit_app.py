@@ -10,8 +10,10 @@ if str(ROOT) not in sys.path:  # `streamlit run app/streamlit_app.py` puts only 
 
 import streamlit as st  # noqa: E402
 
-from app import page_table  # noqa: E402
+from app import memory_probe, page_table  # noqa: E402
 from app.helpers import favicon, literal  # noqa: E402
+
+memory_probe.start_from_env()  # only with AAE_TRACEMALLOC=FILE set: what holds the server's memory
 
 st.set_page_config(page_title="aae-explorer", page_icon=favicon(), layout="wide")  # no icon server needed
 

@@ -111,3 +111,39 @@ def test_the_benchmark_counts_each_slider_moves_rerun_in_a_real_browser(tmp_path
     assert visit.failure == "" and visit.errors == 0
     assert visit.ready_ms > 0 and len(visit.moves_ms) == 3 and all(m > 0 for m in visit.moves_ms)
     assert 20 < rss < 2000
+
+
+def test_the_shared_caches_keyed_by_what_users_choose_are_bounded():
+    """Every server-wide cache whose key a session chooses beyond the model (a grid size, a walk's
+    endpoints, a map view) keeps a bounded number of entries, so a class exploring cannot grow the
+    server without limit; the per-model ones are bounded by the shipped models."""
+    from app import resources
+
+    chosen_keys = ("model", "manifold_png", "walk", "zoo_panel", "decoder_onnx", "browser_map")
+    for name in chosen_keys:
+        limit = getattr(resources, name)._info.max_entries  # Streamlit's own record of the decorator's bound
+        assert limit is not None and limit <= 256, name
+
+
+def test_the_memory_probe_names_the_sites_that_hold_memory(tmp_path, monkeypatch):
+    """With AAE_TRACEMALLOC set, a process writes its traced total and largest allocation sites; the
+    5 MB this script keeps shows at its own line. Without it, nothing starts."""
+    import json
+    import os
+    import subprocess
+
+    from app import memory_probe
+
+    dump = tmp_path / "trace.json"
+    script = ("import time\nfrom app import memory_probe\nassert memory_probe.start_from_env()\n"
+              "kept = [bytearray(10**6) for _ in range(5)]\ntime.sleep(1.0)\n")
+    env = {**os.environ, "AAE_TRACEMALLOC": str(dump), "AAE_TRACEMALLOC_EVERY": "0.1",
+           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=60)
+    data = json.loads(dump.read_text())
+    assert data["total"] >= 5e6 and data["sites"]["<string>:4"][0] >= 5e6
+    assert data["malloc"]["in_use"] >= 5e6  # glibc's own count holds them too (Python's large blocks come from it)
+    assert memory_probe.growth({"sites": {"a:1": [10, 1], "b:2": [5, 1]}},
+                               {"sites": {"a:1": [4, 1], "b:2": [25, 2], "c:3": [7, 1]}}) == [("b:2", 20), ("c:3", 7)]
+    monkeypatch.delenv("AAE_TRACEMALLOC", raising=False)
+    assert memory_probe.start_from_env() is False

@@ -210,3 +210,21 @@ def test_a_result_trained_over_seeds_shows_its_mean_and_spread_like_the_papers()
     row = next(line for line in paper_table({r.model: card}).splitlines() if line.startswith(f"| {r.result} |"))
     assert "(1.90 ± 0.10 % over 5 seeds)" in row and "5 runs, shipped: seed" in row
     assert paper.over_seeds(r, {"n": 1, "mean": {r.metric: 0.02}, "std": {r.metric: 0.0}}) is None  # one run: no ±
+
+
+@pytest.mark.parametrize("name", ["semi-aae-100", "aae-gaussian-2d", "dimred-aae-100", "vae-2d"])
+def test_a_shipped_model_without_its_training_networks_encodes_decodes_and_samples_the_same(name):
+    """What the app keeps in memory: the discriminators (never shipped) removed, every inference
+    result unchanged, and nothing left that training alone would use."""
+    full = aae_core.load_pretrained(name)
+    lean = aae_core.load_pretrained(name).drop_training_networks()
+    assert {n for n, _ in lean.named_children()} == set(full.inference_modules)
+    assert sum(p.numel() for p in lean.parameters()) == sum(v.numel() for v in full.inference_state_dict().values())
+    has_disc = bool(full.discriminator_phases)
+    assert (sum(p.numel() for p in lean.parameters()) < sum(p.numel() for p in full.parameters())) == has_disc
+    x = torch.rand(5, 784)
+    labels = torch.tensor([1, 2, 3, 4, 5]) if full.label_input else None
+    torch.testing.assert_close(lean.encode(x), full.encode(x))
+    torch.testing.assert_close(lean.decode(full.encode(x), labels), full.decode(full.encode(x), labels))
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    torch.testing.assert_close(lean.sample(3, g()), full.sample(3, g()))

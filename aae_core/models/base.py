@@ -279,6 +279,15 @@ class Autoencoder(nn.Module):
             sub = {k[len(prefix):]: v.float() for k, v in state.items() if k.startswith(prefix)}
             getattr(self, m).load_state_dict(sub, strict=True)
 
+    def drop_training_networks(self) -> "Autoencoder":
+        """Remove the networks only training uses (the discriminators: never shipped, so a loaded model's
+        are freshly initialised and unused) from a model that will only encode, decode and sample —
+        the app's shared models, where they held ~4–8 MB each for nothing. Returns the model; training
+        it afterwards fails on the missing network."""
+        for name in [n for n, _ in self.named_children() if n not in self.inference_modules]:
+            delattr(self, name)
+        return self
+
 
 class LabelledDecoder:
     """Mixin for models whose decoder reads the one-hot label with the code, p(x | y, z), and that do

@@ -28,6 +28,8 @@ if st.sidebar.toggle("Presentation mode", key="present", help="Large pictures an
     st.markdown("<style>html { font-size: 22px; }</style>", unsafe_allow_html=True)  # fixed CSS, no user text
 from app import resources  # noqa: E402
 
+resources.memory_trimmer()  # once per server: freed heap pages go back to the system every 20 s
+
 if resources.refused():  # one notice, in the sidebar, for every page; the server's log has the detail
     st.sidebar.warning("Left out, their weights folders failed the checks: " + "; ".join(
         f"{literal(name)} ({literal(why, 200)})" for name, why in resources.refused().items()))

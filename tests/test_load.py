@@ -147,3 +147,14 @@ def test_the_memory_probe_names_the_sites_that_hold_memory(tmp_path, monkeypatch
                                {"sites": {"a:1": [4, 1], "b:2": [25, 2], "c:3": [7, 1]}}) == [("b:2", 20), ("c:3", 7)]
     monkeypatch.delenv("AAE_TRACEMALLOC", raising=False)
     assert memory_probe.start_from_env() is False
+
+
+def test_one_trimmer_thread_per_server_hands_freed_heap_back():
+    """The server starts one daemon thread (however many sessions ask) that returns the C allocator's
+    freed pages to the system; on this machine's glibc the call is available."""
+    from app import resources
+
+    thread = resources.memory_trimmer()
+    assert thread.is_alive() and thread.daemon and thread.name == "aae-malloc-trim"
+    assert resources.memory_trimmer() is thread
+    assert resources.release_memory(collect=False) is True

@@ -80,6 +80,11 @@ class Card:
         return self.config.get("arch", "mlp")
 
     @property
+    def n_seeds(self) -> int:
+        """How many runs (seeds) stand behind the card's numbers: a sweep's count, else one."""
+        return int(self.seeds["n"]) if self.seeds else 1
+
+    @property
     def epochs_run(self) -> int | None:
         """The epochs the run did: ``epochs_done`` where recorded, else the epochs asked for."""
         return self.epochs if self.epochs_done is None else self.epochs_done

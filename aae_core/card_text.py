@@ -85,8 +85,8 @@ def _today(name: str, card: Card) -> str:
 
 def _runs_note(card: Card) -> str:
     """How many runs stand behind the numbers."""
-    if card.seeds and card.seeds["n"] > 1:
-        return (f"{card.seeds['n']} runs (seeds), their test numbers' mean ± std on the card (`seeds`); this one is "
+    if card.n_seeds > 1:
+        return (f"{card.n_seeds} runs (seeds), their test numbers' mean ± std on the card (`seeds`); this one is "
                 f"seed {card.seed}, the one of median validation score")
     return f"one run (seed {card.seed}), so no ± over runs"
 

@@ -41,10 +41,15 @@ def _recon(model, x: torch.Tensor, y: np.ndarray) -> dict:
 def parzen(model, val_x: torch.Tensor, test_x: torch.Tensor, n_samples: int = 10_000, seed: int = 0) -> dict:
     """Parzen-window log-likelihood (the GAN paper's protocol): n_samples decoded prior samples,
     σ chosen on the validation images, mean ± standard error over the test images."""
+    return metrics.parzen_score(prior_samples(model, n_samples, seed).cpu(), val_x.cpu(), test_x.cpu())
+
+
+def prior_samples(model, n: int, seed: int = 0) -> torch.Tensor:
+    """n images (n×784 float32) decoded from prior samples, drawn 1,000 at a time, chunk k from a
+    generator seeded ``seed + k``: the samples of every Parzen score."""
     with torch.no_grad():
-        samples = torch.cat([model.sample(1000, torch.Generator().manual_seed(seed + i))
-                             for i in range(n_samples // 1000)]).float().cpu()
-    return metrics.parzen_score(samples, val_x.cpu(), test_x.cpu())
+        return torch.cat([model.sample(min(1000, n - i), torch.Generator().manual_seed(seed + i // 1000))
+                          for i in range(0, n, 1000)]).float()
 
 
 def categorical_scores(model, data: EvalData, probs: torch.Tensor, y: np.ndarray) -> tuple[dict, dict[str, torch.Tensor]]:
@@ -95,9 +100,7 @@ def parzen_nll(model, x: torch.Tensor, n_samples: int = 10_000, seed: int = 0) -
     log-likelihood of the rest (at most 2,000). Computed where ``x`` is (a GPU during a device run)."""
     if len(x) < 2:
         raise ValueError("the Parzen selection metric needs at least 2 validation images")
-    with torch.no_grad():
-        samples = torch.cat([model.sample(min(1000, n_samples - i), torch.Generator().manual_seed(seed + i))
-                             for i in range(0, n_samples, 1000)]).float().to(x.device)
+    samples = prior_samples(model, n_samples, seed).to(x.device)
     half = min(1000, len(x) // 2)
     sigma, _ = metrics.parzen_select_sigma(samples, x[:half].float())
     return -float(metrics.parzen_log_likelihood(samples, x[half:half + 2000].float(), sigma).mean())

@@ -197,14 +197,6 @@ RECIPES: dict[str, Recipe] = {
     # The same with the clustering ports' 20 % dropout on the input.
     "paper-sgd-cluster": Recipe(phases={"ae": _sgd(0.01, 0.9), "g": _sgd(0.1, 0.1), "d": _sgd(0.1, 0.1)},
                                 init_std=0.01, input_dropout=0.2),
-    # Variants of it swept for the clustering AAE on a GPU (docs/training-notes.md): reconstruction
-    # 10× slower (the adversaries relatively stronger), the adversaries' momentum 0.5, half the input dropped.
-    "cluster-sgd-slow-ae": Recipe(phases={"ae": _sgd(0.001, 0.9), "g": _sgd(0.1, 0.1), "d": _sgd(0.1, 0.1)},
-                                  init_std=0.01, input_dropout=0.2),
-    "cluster-sgd-adv-mom": Recipe(phases={"ae": _sgd(0.01, 0.9), "g": _sgd(0.1, 0.5), "d": _sgd(0.1, 0.5)},
-                                  init_std=0.01, input_dropout=0.2),
-    "cluster-sgd-drop50": Recipe(phases={"ae": _sgd(0.01, 0.9), "g": _sgd(0.1, 0.1), "d": _sgd(0.1, 0.1)},
-                                 init_std=0.01, input_dropout=0.5),
     # Adam with the game balanced: the generator steps as far as the reconstruction does (Adam's
     # step is about lr whatever the gradient's size), adversaries at β1 = 0.5; ÷10 at epoch 50.
     "adam-balanced": Recipe(phases={"ae": PhaseOptim(lr=1e-3, decay_at=(50,)),
@@ -214,14 +206,6 @@ RECIPES: dict[str, Recipe] = {
     # musyoku's 2-D AAEs: Adam 1e-4, β1 = 0.5 for every phase (his gradient clipping left out).
     "adam-musyoku": Recipe(phases={"ae": _adam(1e-4, 0.5), "g": _adam(1e-4, 0.5), "d": _adam(1e-4, 0.5),
                                    "xent": _adam(1e-4, 0.5)}),
-    # The two with 20 % dropout after every hidden layer of encoder and decoder, as the PaddlePaddle
-    # reproduction of the 8-D Parzen model (345 with it, 232 without).
-    "adam-balanced-dropout": Recipe(phases={"ae": PhaseOptim(lr=1e-3, decay_at=(50,)),
-                                            "g": PhaseOptim(lr=1e-3, betas=(0.5, 0.999), decay_at=(50,)),
-                                            "d": PhaseOptim(lr=1e-3, betas=(0.5, 0.999), decay_at=(50,))},
-                                    hidden_dropout=0.2),
-    "adam-musyoku-dropout": Recipe(phases={"ae": _adam(1e-4, 0.5), "g": _adam(1e-4, 0.5), "d": _adam(1e-4, 0.5)},
-                                   hidden_dropout=0.2),
     # What the first shipped models used: the adversaries 10× slower than reconstruction, noise 0.3
     # on every discriminator input (kept to describe and retrain those models).
     "adam-legacy": Recipe(phases={"ae": _adam(1e-3), "g": _adam(1e-4, 0.5), "d": _adam(1e-4, 0.5),
@@ -238,6 +222,21 @@ RECIPES: dict[str, Recipe] = {
     # A VAE or a plain autoencoder: one phase.
     "adam": Recipe(phases={"vae": _adam(1e-3), "ae": _adam(1e-3)}),
 }
+
+# Variants of paper-sgd-cluster swept for the clustering AAE on a GPU (docs/training-notes.md):
+# reconstruction 10× slower (the adversaries relatively stronger), the adversaries' momentum 0.5, half
+# the input dropped.
+RECIPES.update({name: RECIPES["paper-sgd-cluster"].with_overrides(changes) for name, changes in {
+    "cluster-sgd-slow-ae": {"ae.lr": 0.001},
+    "cluster-sgd-adv-mom": {"g.momentum": 0.5, "d.momentum": 0.5},
+    "cluster-sgd-drop50": {"input_dropout": 0.5},
+}.items()})
+# adam-balanced and adam-musyoku for the plain AAE (no classifier phase) with 20 % dropout after every
+# hidden layer of encoder and decoder, as the PaddlePaddle reproduction of the 8-D Parzen model (345
+# with it, 232 without).
+RECIPES.update({f"{name}-dropout": dataclasses.replace(
+    RECIPES[name], hidden_dropout=0.2, phases={k: RECIPES[name].phases[k] for k in ("ae", "g", "d")})
+    for name in ("adam-balanced", "adam-musyoku")})
 
 
 def legacy_recipe(config: dict, discriminators: tuple[str, ...]) -> tuple[dict, Recipe]:

@@ -56,7 +56,7 @@ def paper_table(cards: dict[str, Card | dict]) -> str:
         gap = "—" if value is None else (f"{value - r.paper_value:+.2f} %-points" if r.unit == "%"
                                          else f"{value - r.paper_value:+.1f} nats")
         spread = paper.over_seeds(r, card.seeds)
-        runs = (f"{card.seeds['n']} runs, shipped: seed {card.seed} (median validation)" if spread
+        runs = (f"{card.n_seeds} runs, shipped: seed {card.seed} (median validation)" if spread
                 else f"1 run (seed {card.seed})")
         rows.append(f"| {r.result} | {r.paper} | {r.public} | **{shown}**{f' ({spread})' if spread else ''} | {gap} "
                     f"| `{r.model}`, {runs} | {_epochs(card)} | {_time(card)} |")

@@ -46,8 +46,8 @@ def model_numbers(name: str) -> None:
     """One line of the shipped model's measured test numbers and how it was trained."""
     card = resources.cards()[name]
     pairs = metric_summary(card)
-    n_seeds = card.seeds["n"] if card.seeds else 1
-    runs = f"; one of {n_seeds} seeds, their mean ± std on *Paper vs ours*" if n_seeds > 1 else "; one seed, no ± over runs"
+    runs = (f"; one of {card.n_seeds} seeds, their mean ± std on *Paper vs ours*" if card.n_seeds > 1
+            else "; one seed, no ± over runs")
     asked = f" ({card.epochs} asked, the time budget ran out)" if card.epochs_run != card.epochs else ""
     trained = (f"epoch {card.selected_epoch or card.epochs_run} of {card.epochs_run}{asked}, "
                f"{(card.wall_s or 0) / 60:.0f} min on {card.hardware or '?'}")

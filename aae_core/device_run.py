@@ -126,7 +126,7 @@ def sweep_runs(specs: list[str], data: str, work: Path, budget_s: float, device:
             entry.update(result=result, shipped=sorted(keep), cards={}, tables={
                 f.name: f.read_text() for f in (out / "table.md", out / "test.md") if f.exists()})
             for m in result["models"]:
-                folder = work / sweep.run_name(result["family"], m["recipe"], m.get("labels"), m["seed"])
+                folder = work / sweep.run_name(sweep.result_prefix(result), m["recipe"], m.get("labels"), m["seed"])
                 if (folder / "card.json").exists():
                     card = json.loads((folder / "card.json").read_text())
                     entry["cards"][folder.name] = {k: v for k, v in card.items() if k != "history"}

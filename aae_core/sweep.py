@@ -179,7 +179,7 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
                        "curve": [[e, v if np.isfinite(v) else None] for e, v in curve],
                        "best_epoch": top[0], "best_score": top[1], "diverged": len(finite) < len(curve)})
     score_name = {"semi-aae": "error", "cluster-aae": "cluster_error"}.get(family, metric)
-    result = {"family": family, "metric": score_name, "epochs": epochs, "every": every, "config": config.to_dict(),
+    result = {"family": family, "prefix": run_prefix(family, config.to_dict()), "metric": score_name, "epochs": epochs, "every": every, "config": config.to_dict(),
               "models": models}
     if save is not None:  # each process its own models; weights only for the seeds to ship, cards for all
         ship = set(shipped_runs(result))
@@ -190,7 +190,7 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
             model = stack.export(i)
             model.load_inference_state_dict(state)
             save(cell, model, {"history": history[j], "best": best[j], "epochs_done": history[j][-1]["epoch"],
-                               "wall_s": time.perf_counter() - t0}, run_name(family, *cell) in ship)
+                               "wall_s": time.perf_counter() - t0}, run_name(result["prefix"], *cell) in ship)
     return result
 
 
@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
                             test_x=torch.from_numpy(test.flat_float()).to(args.device), test_y=test.labels.astype(np.int64),
                             val_x=torch.from_numpy(flat[va]).to(args.device), val_y=val_y,
                             labelled=args.family == "semi-aae")
-            save = saver(Path(args.runs), args, data, tr, va, command)
+            save = saver(Path(args.runs), args, data, tr, va, command, run_prefix(args.family, config.to_dict()))
         init = initial_models(args.init_from, args.family, tr.stop - tr.start)
         result = run_sweep(config, recipes, args.seeds, train_x, torch.from_numpy(flat[va]), val_y, args.epochs,
                            args.every, args.batch_size, args.metric, args.device, args.family, args.labels,
@@ -404,11 +404,27 @@ TEST_METRIC = {"semi-aae": "error", "cluster-aae": "cluster_error_paper"}  # els
 TEST_TWIN = {"parzen_nll": "parzen_ll"}  # the validation Parzen NLL's test number is the Parzen LL (higher is better)
 
 
-def run_name(family: str, recipe: str, labels: int | str | None, seed: int) -> str:
-    return f"{family}{'' if labels is None else f'-{labels}'}--{recipe}-seed{seed}"
+def run_prefix(family: str, config: dict) -> str:
+    """What a sweep's run folders are named after: the family and what tells its settings apart, so
+    that two sweeps of one device run never write the same folder (a 16- and a 30-cluster model,
+    a 2-D and an 8-D AAE): ``aae-gaussian-8d``, ``cluster-aae-16``, ``semi-aae``."""
+    if family == "aae":
+        return f"aae-{config['prior']['name']}-{config['latent_dim']}d"
+    if family == "cluster-aae":
+        return f"cluster-aae-{config['n_classes']}"
+    return family
 
 
-def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: slice, command: str):
+def result_prefix(result: dict) -> str:
+    """A sweep result's run-folder prefix (results written before prefixes existed: the family)."""
+    return result.get("prefix", result["family"])
+
+
+def run_name(prefix: str, recipe: str, labels: int | str | None, seed: int) -> str:
+    return f"{prefix}{'' if labels is None else f'-{labels}'}--{recipe}-seed{seed}"
+
+
+def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: slice, command: str, prefix: str):
     """``run_sweep``'s ``save``: each model as a complete weights folder under ``runs`` (with
     ``--runs-weights shipped``, only the seeds to ship; the others' card.json alone), its card saying it
     was trained in a stack (the wall time is the whole stack's)."""
@@ -417,7 +433,7 @@ def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: s
 
     def save(entry: tuple, model, run: dict, ship: bool = True) -> None:
         recipe_name, n_labels, seed = entry
-        name = run_name(args.family, recipe_name, n_labels, seed)
+        name = run_name(prefix, recipe_name, n_labels, seed)
         labelled = args.family == "semi-aae"
         count = 0 if n_labels is None else (tr.stop - tr.start if n_labels == "all" else n_labels)
         card = run_card(
@@ -451,7 +467,7 @@ def ship_seeds(result: dict) -> dict[str, int]:
 def shipped_runs(result: dict) -> list[str]:
     """The run folders worth bringing home: for each label count, the chosen setting's median seed."""
     seeds, winners = ship_seeds(result), set(chosen(result).values())
-    return [run_name(result["family"], m["recipe"], m.get("labels"), m["seed"]) for m in result["models"]
+    return [run_name(result_prefix(result), m["recipe"], m.get("labels"), m["seed"]) for m in result["models"]
             if setting(m) in winners and seeds.get(setting(m)) == m["seed"]]
 
 
@@ -467,7 +483,7 @@ def seeds_table(result: dict, runs: Path) -> str:
         ms = [m for m in result["models"] if setting(m) == name]
         tests = {}
         for m in ms:
-            card = runs / run_name(result["family"], m["recipe"], m.get("labels"), m["seed"]) / "card.json"
+            card = runs / run_name(result_prefix(result), m["recipe"], m.get("labels"), m["seed"]) / "card.json"
             if card.exists():
                 tests[m["seed"]] = json.loads(card.read_text())["metrics"][metric]
         ship = ships.get(name)

@@ -376,20 +376,27 @@ def test_the_device_run_sweeps_seeds_in_a_budget_and_brings_home_every_card_and_
     rc = device_run.main(["sweep", "--data", str(idx_folder), "--dataset", "idx", "--device", "cpu", "--budget", "120",
                           "--work", str(work), "--out", str(out),
                           "--sweep", f"--family semi-aae --labels 20,all --recipes paper-sgd-semi --seeds 0,1,2 {small}",
-                          "--sweep", f"--family cluster-aae --n-classes 12 --recipes paper-sgd-cluster --seeds 4,5 {small}"])
+                          "--sweep", f"--family cluster-aae --n-classes 12 --recipes paper-sgd-cluster --seeds 4,5 {small}",
+                          # the same family, recipe and seeds with another K: its folders must not overwrite
+                          # (or, not shipped, delete) the 12-cluster sweep's (they did, in a GPU run)
+                          "--sweep", f"--family cluster-aae --n-classes 8 --recipes paper-sgd-cluster --seeds 4,5 {small}"])
     assert rc == 0
     log = json.loads((out / "device-log.json").read_text())
-    assert len(log["sweeps"]) == 2
-    semi, cluster = log["runs"]
-    assert semi["outcome"] == cluster["outcome"] == "finished"
-    assert len(semi["cards"]) == 6 and len(cluster["cards"]) == 2  # every seed's numbers come home
+    assert len(log["sweeps"]) == 3
+    semi, cluster, cluster8 = log["runs"]
+    assert semi["outcome"] == cluster["outcome"] == cluster8["outcome"] == "finished"
+    assert len(semi["cards"]) == 6 and len(cluster["cards"]) == len(cluster8["cards"]) == 2  # every seed's numbers
+    assert not set(cluster["cards"]) & set(cluster8["cards"])  # named apart: cluster-aae-12--… and cluster-aae-8--…
     assert all("error" in c["metrics"] and "history" not in c for c in semi["cards"].values())
     assert "± " in semi["tables"]["test.md"] and "(chosen)" in semi["tables"]["table.md"]
-    assert len(semi["shipped"]) == 2 and len(cluster["shipped"]) == 1  # per label count, the median seed
+    assert len(semi["shipped"]) == 2 and len(cluster["shipped"]) == len(cluster8["shipped"]) == 1  # the median seed
     with tarfile.open(out / "bundle-1.tar.xz") as tar:
         folders = {m.name.split("/")[0] for m in tar.getmembers()}
-    assert folders == set(semi["shipped"] + cluster["shipped"])
+    assert folders == set(semi["shipped"] + cluster["shipped"] + cluster8["shipped"])
     assert device_run.main(["unpack", str(out / "bundle-1.tar.xz"), "--runs", str(runs)]) == 0
+    for entry, k in ((cluster, 12), (cluster8, 8)):
+        assert entry["shipped"][0].startswith(f"cluster-aae-{k}--")
+        assert load_model(runs / entry["shipped"][0]).config.n_classes == k
     model = load_model(runs / semi["shipped"][0])
     assert model.card["seed"] == semi["cards"][semi["shipped"][0]]["seed"]
 

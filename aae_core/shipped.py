@@ -148,6 +148,9 @@ SHIPPED: dict[str, ShippedModel] = {m.name: m for m in [
     # the codes carry anything; measured: epoch 1 of 200, recon NLL 160.9)
     ShippedModel("wae-mmd-2d", "wae-mmd", "WAE-MMD on N(0, I), 2-D code: the AAE's aim with a kernel in place of the adversary",
                  "wae", 60, hidden=RELATIVE, select_by="recon_bce", settings={"prior": {"name": "gaussian", "std": 1.0}}),
+    # the WAE paper's WAE-GAN (λ = 1 on the adversary, its MNIST setting), chosen like the WAE-MMD
+    ShippedModel("wae-gan-2d", "wae-gan", "WAE-GAN on N(0, I), 2-D code: the AAE as one λ-weighted objective",
+                 "wae", 60, hidden=RELATIVE, select_by="recon_bce", settings={"prior": {"name": "gaussian", "std": 1.0}}),
     ShippedModel("cvae-2d", "cvae", "Conditional VAE: the decoder reads the digit, the 2-D code holds the style "
                  "(beside the supervised AAE)", "adam", 200, hidden=RELATIVE, labels="all"),
 ]}
@@ -159,7 +162,7 @@ SHIPPED.update({m.name: m for m in [
     ShippedModel("aae-conv-bn-2d", "aae", "All-convolutional AAE with batch normalisation on N(0, 5²I), 2-D code",
                  "adam-balanced", 50, prior="gaussian", select_by="prior_swd", settings={**CONV, "batch_norm": True}),
 ]})
-RELATIVES = ("ae-2d", "vae-2d", "dae-2d", "cae-2d", "wae-mmd-2d", "cvae-2d", "aae-conv-2d", "aae-conv-bn-2d")
+RELATIVES = ("ae-2d", "vae-2d", "dae-2d", "cae-2d", "wae-mmd-2d", "wae-gan-2d", "cvae-2d", "aae-conv-2d", "aae-conv-bn-2d")
 
 
 def get_row(name: str) -> ShippedModel:

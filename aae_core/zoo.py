@@ -15,11 +15,16 @@ N_SAMPLES = 16  # decoded prior samples per model (4×4), seed 0
 
 
 def representatives(cards: dict[str, Card | dict]) -> list[str]:
-    """One shipped model per family, in the cards' order: its 2-D model where it has one."""
+    """One shipped model per family, families in the cards' order: its 2-D model where it has one,
+    the MLP before a convolutional variant (the family as the paper draws it), else the first."""
     cards = {n: Card.of(c) for n, c in cards.items()}
+
+    def rank(name: str) -> tuple[bool, bool]:
+        return cards[name].latent_dim != 2, cards[name].arch != "mlp"
+
     chosen: dict[str, str] = {}
     for name, card in cards.items():
-        if card.model not in chosen or (card.latent_dim == 2 and cards[chosen[card.model]].latent_dim != 2):
+        if card.model not in chosen or rank(name) < rank(chosen[card.model]):
             chosen[card.model] = name
     return list(chosen.values())
 

@@ -28,6 +28,8 @@ def test_the_zoo_shows_every_shipped_family_once_with_its_numbers():
     assert not at.error
     table = at.dataframe[0].value
     assert set(table["family"]) == FAMILIES and len(table) == len(FAMILIES)
+    # a family is shown by its 2-D MLP model (the paper's AAE), not by the first name (aae-conv-2d)
+    assert dict(zip(table["family"], table["model"]))["aae"] == "aae-gaussian-2d"
     for _, row in table.iterrows():  # the numbers are each model's own card's
         m = SHIPPED[row["model"]]["metrics"]
         assert row["recon. NLL (nats) ↓"] == f"{m['recon_bce']:.1f}" and row["prior MMD² ↓"] == f"{m['prior_mmd']:.4f}"

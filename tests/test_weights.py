@@ -363,3 +363,23 @@ def test_convolution_kernels_are_stored_in_8_bits_per_output_slice(tmp_path):
             assert torch.equal(got, w.float()), name
     x = torch.rand(5, 784)
     torch.testing.assert_close(loaded.encode(x), model.encode(x), atol=0.05, rtol=0.05)
+
+
+def test_json_is_written_compactly_and_reads_back_exactly(tmp_path):
+    """Cards hold a row per epoch: each row, list of numbers and curve on one line, nested objects
+    indented, keys sorted; what is read back is exactly what was written (floats to the last bit)."""
+    import json
+
+    from aae_core.weights import json_text, write_json
+
+    card = {"history": [{"epoch": e, "recon": 1 / (e + 3), "val": None} for e in range(1, 201)],
+            "config": {"hidden": [256, 256], "prior": {"name": "gaussian", "std": 1.0}},
+            "curve": [[1, 0.5], [2, float("1e-300")]], "empty": {}, "rows": [], "name": "x \"quoted\" é",
+            "nested": {"deep": {"deeper": [{"a": [1, {"b": 2}]}]}}}
+    write_json(tmp_path / "card.json", card)
+    text = (tmp_path / "card.json").read_text()
+    assert json.loads(text) == card and text == json_text(card) + "\n"
+    lines = text.splitlines()
+    assert sum('"epoch"' in line for line in lines) == 200 and len(lines) < 240  # a row per epoch
+    assert '    "hidden": [256, 256],' in lines and lines[0] == "{" and lines[-1] == "}"
+    assert list(json.loads(text)) == sorted(card)

@@ -160,6 +160,11 @@ def test_alae_plays_its_game_in_the_latent_space_and_samples_through_its_mapping
     z0, _ = model.prior.sample(4, torch.Generator().manual_seed(0))
     torch.testing.assert_close(model.sample(4, gen), model.decode(model.mapping(z0)))  # G(F(z))
     assert model.decode(z).shape == (4, 784) and model.encode(torch.rand(2, 784)).shape == (2, 3)
+    assert model.mapping[0].weight.shape == (3, 3)  # F as wide as the code by default
+    wide = cls(cls.config_class(hidden=(16,), disc_hidden=(8,), latent_dim=3, mapping_layers=3, mapping_width=32))
+    assert [m.weight.shape[0] for m in wide.mapping if hasattr(m, "weight")] == [32, 32, 3]
+    with pytest.raises(ValueError, match="mapping_width"):
+        cls.config_class(mapping_width=-1)
 
 
 def test_the_code_metrics_a_family_asks_for():

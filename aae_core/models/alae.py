@@ -27,11 +27,13 @@ from aae_core.registry import register_model
 class ALAEConfig(AdversarialConfig):
     prior: dict = field(default_factory=lambda: {"name": "gaussian", "std": 1.0})
     mapping_layers: int = 3  # layers of F (the paper's MNIST MLP: 6)
+    mapping_width: int = 0  # F's hidden width (0: the code's own width, d; public MLP ports: 1024)
     r1_gamma: float = 10.0  # γ of the R1 penalty on real images
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_positive_int("mapping_layers", self.mapping_layers)
+        check_non_negative("mapping_width", self.mapping_width)
         check_non_negative("r1_gamma", self.r1_gamma)
 
 
@@ -51,7 +53,8 @@ class ALAE(Autoencoder):
         c = config
         self.encoder = encoder_net(c, c.input_dim, c.latent_dim)  # E: x → w
         self.decoder = decoder_net(c, c.latent_dim, c.input_dim)  # G: w → x (logits)
-        self.mapping = mlp(c.latent_dim, (c.latent_dim,) * (c.mapping_layers - 1), c.latent_dim)  # F: z → w
+        width = c.mapping_width or c.latent_dim
+        self.mapping = mlp(c.latent_dim, (width,) * (c.mapping_layers - 1), c.latent_dim)  # F: z → w
         self.discriminator = mlp(c.latent_dim, c.disc_hidden, 1)  # D: w → real/fake
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

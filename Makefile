@@ -39,6 +39,7 @@ test: install-test .streamlit/config.toml
 bench: install-test
 	$(BIN)/python -m aae_core.bench
 	$(BIN)/python -m app.bench_load ratio --sessions 1 10
+	$(BIN)/python -m app.bench_load ready
 	$(BIN)/python -m app.bench_load mouse
 
 # Real browsers against the real app and a trivial one-slider app in the same run (app/bench_load.py):

@@ -13,6 +13,12 @@ Three runs:
     click on the latent map, the next cluster on the clusters page). Printed: the time until the page is ready (slider shown, script
     finished) and each move's round trip (key press → the rerun it causes has finished), p50 / p95,
     the first move's worst case, errors on the page, and each as a multiple of the trivial app's.
+``ready``
+    Where a cold page's time goes (the server warm): fresh sessions open the latent map and the clusters
+    page, beside the trivial app and two bare apps holding only a Plotly chart (2 points; 10k WebGL
+    points with three contour outlines, the latent map's figure without the rest of the page). Printed
+    per page, p50: when Streamlit's page has booted (its websocket opens), when the script run has
+    finished, when the chart is drawn (ready), and where the browser's main thread spent the time.
 ``memory``
     The server's resident memory after one session has visited every page, then across 100 sessions
     opened and closed one after another (flat means nothing survives a session), and what holds it:
@@ -38,6 +44,7 @@ import platform
 import random
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,6 +63,26 @@ TRIVIAL_APP = """import streamlit as st
 value = st.slider("value", 0, 100, 0)
 st.write(f"value: {value}")
 """
+# Reference apps for the ``ready`` run: what one Plotly chart costs a fresh page on its own, tiny and
+# as heavy as the latent map's (10k WebGL points in ten traces, three contour outlines of a density).
+PLOT_APPS = {
+    "one Plotly chart, 2 points": """import plotly.graph_objects as go
+import streamlit as st
+st.plotly_chart(go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="markers")))
+""",
+    "10k WebGL points + 3 outlines": """import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+rng = np.random.default_rng(0)
+z, y = rng.normal(size=(10000, 2)), rng.integers(0, 10, 10000)
+fig = go.Figure([go.Scattergl(x=z[y == d, 0], y=z[y == d, 1], mode="markers", name=str(d)) for d in range(10)])
+g = np.linspace(-4, 4, 140)
+density = np.exp(-(g[None, :] ** 2 + g[:, None] ** 2) / 2)
+for level in (0.5, 0.2, 0.05):
+    fig.add_trace(go.Contour(x=g, y=g, z=density, showscale=False,
+                             contours={"start": level, "end": level, "size": 1, "coloring": "none"}))
+st.plotly_chart(fig)
+"""}
 # Pages measured by the ratio run: url path → the interaction one "move" is (the page's first slider
 # one step right; a click on the latent map, a new place each time; the next cluster in the clusters
 # page's list, picked with the keyboard).
@@ -386,6 +413,68 @@ async def run_ratio(counts: list[int], pages: list[str], moves: int, together: b
                             print(f"|   | failure: {f} | | | | | |")
 
 
+async def ready_timeline(browser, url: str) -> dict[str, float]:
+    """One fresh session opening ``url``: ms from navigation to the websocket's opening (Streamlit's
+    page booted), to the script run's end (the server's part), to the first Plotly chart drawn; and
+    where the browser's main thread spent that time (Chromium's sampling profiler: Plotly's script,
+    native work — parsing, layout, software WebGL —, the rest of the page's scripts, idle)."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = await context.new_page()
+        runs, marks, t0 = Runs(page), {}, time.perf_counter()
+        page.on("websocket", lambda ws: marks.setdefault("socket", (time.perf_counter() - t0) * 1000))
+        cdp = await context.new_cdp_session(page)
+        await cdp.send("Profiler.enable")
+        await cdp.send("Profiler.start")
+        await page.goto(url, wait_until="commit")
+        await runs.after(0, 180_000)
+        marks["script"] = (time.perf_counter() - t0) * 1000
+        await page.locator(PLOT).first.wait_for(state="attached", timeout=180_000)
+        marks["plot"] = (time.perf_counter() - t0) * 1000
+        profile = (await cdp.send("Profiler.stop"))["profile"]
+    finally:
+        await context.close()
+    frames = {n["id"]: n["callFrame"] for n in profile["nodes"]}
+    for node, us in zip(profile["samples"], profile["timeDeltas"]):
+        f = frames[node]
+        kind = ("plotly" if "Plotly" in f["url"] else "idle" if f["functionName"] == "(idle)" else
+                "native" if not f["url"] else "page")
+        marks[kind] = marks.get(kind, 0.0) + us / 1000
+    return marks
+
+
+async def run_ready(pages: list[str], visits: int) -> None:
+    """Fresh visits (the server warm) to each page, beside the trivial app and two bare apps that hold
+    nothing but a Plotly chart: the floor a cold page with a chart sits on, in the same run."""
+    def med(rows: list[dict], key: str) -> float:
+        return statistics.median(r.get(key, 0.0) for r in rows)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        refs = {"trivial app (no chart)": TRIVIAL_APP, **PLOT_APPS}
+        for i, text in enumerate(refs.values()):
+            (Path(tmp) / f"ref{i}.py").write_text(text)
+        async with chromium() as browser:
+            print(f"\n{visits} fresh sessions per page, the server warm (one visit first); p50 ms from navigation\n")
+            print("| page | page booted | script finished | chart drawn (ready) | main thread: Plotly JS / native / "
+                  "page JS / idle |\n|---|---|---|---|---|")
+            targets = [(label, Path(tmp) / f"ref{i}.py", "") for i, label in enumerate(refs)]
+            targets += [(f"/{p}", ROOT / "app" / "streamlit_app.py", p) for p in pages]
+            for label, script, path in targets:
+                with Server(script) as server:
+                    url = f"{server.url}/{path}"
+                    if label.startswith("trivial"):  # no chart to wait for: ready is the slider, as in ratio
+                        rows = []
+                        for _ in range(visits + 1):
+                            v = await visit(browser, url, 0)
+                            rows.append({"plot": v.ready_ms})
+                        print(f"| {label} | | | {_fmt(med(rows[1:], 'plot'))} (script finished) | |", flush=True)
+                        continue
+                    rows = [await ready_timeline(browser, url) for _ in range(visits + 1)][1:]
+                    print(f"| {label} | {_fmt(med(rows, 'socket'))} | {_fmt(med(rows, 'script'))} | "
+                          f"**{_fmt(med(rows, 'plot'))}** | {_fmt(med(rows, 'plotly'))} / {_fmt(med(rows, 'native'))} / "
+                          f"{_fmt(med(rows, 'page'))} / {_fmt(med(rows, 'idle'))} |", flush=True)
+
+
 async def run_memory(n_sessions: int, trace: bool = False) -> None:
     """``trace``: the server runs Python's allocation tracer (``app.memory_probe``; slower) and the run
     ends with the traced total and the allocation sites that grew most across the sessions."""
@@ -535,13 +624,14 @@ async def run_soak(minutes: float, concurrent: int, seed: int = 0) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", nargs="?", choices=["ratio", "memory", "soak", "live", "mouse"], default="ratio")
+    ap.add_argument("run", nargs="?", choices=["ratio", "ready", "memory", "soak", "live", "mouse"], default="ratio")
     ap.add_argument("--trainers", type=int, nargs="+", default=[0, 5, 20], help="sessions training (live)")
     ap.add_argument("--seconds", type=float, default=None,
                     help="how long the trainers train (live; default 60) or the pointer moves (mouse; default 5)")
     ap.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20], help="concurrent sessions (ratio)")
     ap.add_argument("--pages", nargs="+", default=list(SLIDER_PAGES), choices=list(SLIDER_PAGES))
     ap.add_argument("--moves", type=int, default=10, help="slider moves per session (ratio)")
+    ap.add_argument("--visits", type=int, default=5, help="fresh visits per page (ready)")
     ap.add_argument("--moves-while-loading", action="store_true",
                     help="each session moves as soon as its page is ready, while the others still load "
                          "(default: the moves start once every session of the round is ready)")
@@ -556,6 +646,8 @@ def main(argv: list[str] | None = None) -> None:
           f"browser: {CHROMIUM} headless; server and browser share this machine", flush=True)
     if args.run == "ratio":
         asyncio.run(run_ratio(args.sessions, args.pages, args.moves, not args.moves_while_loading, args.torch_threads))
+    elif args.run == "ready":
+        asyncio.run(run_ready([p for p in args.pages if p in ("latent-map", "clusters")] or ["latent-map"], args.visits))
     elif args.run == "live":
         asyncio.run(run_live(args.trainers, args.moves, args.seconds or 60.0))
     elif args.run == "mouse":

@@ -158,3 +158,20 @@ def test_one_trimmer_thread_per_server_hands_freed_heap_back():
     assert thread.is_alive() and thread.daemon and thread.name == "aae-malloc-trim"
     assert resources.memory_trimmer() is thread
     assert resources.release_memory(collect=False) is True
+
+
+def test_the_ready_benchmark_times_a_fresh_page_until_its_chart_is_drawn(tmp_path):
+    """A bare one-chart app in a real browser: the page boots, then its script finishes, then the chart
+    is drawn, in that order; the main thread's time is split by what ran (Plotly's script among it)."""
+    script = tmp_path / "tiny_plot.py"
+    script.write_text(bench_load.PLOT_APPS["one Plotly chart, 2 points"])
+
+    async def one_visit():
+        async with bench_load.chromium() as browser:
+            with bench_load.Server(script) as server:
+                return await bench_load.ready_timeline(browser, server.url)
+
+    marks = asyncio.run(one_visit())
+    assert 0 < marks["socket"] < marks["script"] < marks["plot"]
+    assert marks["plotly"] > 0 and marks["native"] > 0  # Plotly's script ran in the page
+    assert sum(marks.get(k, 0) for k in ("plotly", "native", "page", "idle")) <= marks["plot"] * 1.5 + 500

@@ -28,9 +28,14 @@ except ValueError:
     torch.set_num_threads(1)
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+# 16 models stay loaded: every model the pages open by default, with room to spare. With 8, sessions
+# going round the pages evicted and reloaded models, and each reload left the heap a little larger:
+# `python -m app.bench_load memory --memory-sessions 30`, same machine and day, 8 slots: 487 MB after
+# every page, then 494 / 502 / 536 MB after 10 / 20 / 30 sessions (~2 MB per session); 16 slots: 495 MB,
+# then 534 / 532 / 527 MB (flat after the first ten sessions).
+@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
 def model(name: str):
-    """The model, loaded once per server for every session; the eight most recently used stay in memory.
+    """The model, loaded once per server for every session; the sixteen most recently used stay in memory.
     A folder that passes the survey but fails to load (a crafted weights file) raises a path-free error."""
     try:
         net = aae_core.load_pretrained(name).drop_training_networks()  # the app never trains a shipped model

@@ -96,10 +96,10 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
     """Train every (recipe, label count, seed) as one stack; returns the grid with each model's
     validation curve. ``labels``: label counts or "all" (semi-supervised AAE only; ``train_y`` on the
     device). ``time_budget_s``: stop after the epoch that uses it up (scored, like the last epoch).
-    ``save(entry, model, run, ship)``, if given, gets each model at its best validation epoch (an
+    ``save(entry, model, run, ship, name)``, if given, gets each model at its best validation epoch (an
     ordinary model of the family), with ``run`` as ``train.train`` returns it (history, best,
-    epochs_done, wall_s) and whether it is a seed to ship (``shipped_runs``): the caller writes its
-    weights folder, or only its card. ``cuda_graph``, ``chunk``: the stacks' CUDA path
+    epochs_done, wall_s), whether it is a seed to ship (``shipped_runs``) and its run folder's name
+    (``run_name``): the caller writes its weights folder, or only its card. ``cuda_graph``, ``chunk``: the stacks' CUDA path
     (``StackedTrainer``; validation is scored on the training device). ``init``: {(label count or
     None, seed): model} — grid entries that continue an earlier model (``StackedTrainer.warm_start``);
     ``start_epoch``: the epochs those models have done — training runs epochs start_epoch + 1 …
@@ -179,8 +179,8 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
                        "curve": [[e, v if np.isfinite(v) else None] for e, v in curve],
                        "best_epoch": top[0], "best_score": top[1], "diverged": len(finite) < len(curve)})
     score_name = {"semi-aae": "error", "cluster-aae": "cluster_error"}.get(family, metric)
-    result = {"family": family, "prefix": run_prefix(family, config.to_dict()), "metric": score_name, "epochs": epochs, "every": every, "config": config.to_dict(),
-              "models": models}
+    result = {"family": family, "prefix": run_prefix(family, config.to_dict()), "metric": score_name,
+              "epochs": epochs, "every": every, "config": config.to_dict(), "models": models}
     if save is not None:  # each process its own models; weights only for the seeds to ship, cards for all
         ship = set(shipped_runs(result))
         for j, (cell, state) in enumerate(zip(local, best_state)):
@@ -189,8 +189,9 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
                 continue
             model = stack.export(i)
             model.load_inference_state_dict(state)
+            name = run_name(result["prefix"], *cell)
             save(cell, model, {"history": history[j], "best": best[j], "epochs_done": history[j][-1]["epoch"],
-                               "wall_s": time.perf_counter() - t0}, run_name(result["prefix"], *cell) in ship)
+                               "wall_s": time.perf_counter() - t0}, name in ship, name)
     return result
 
 
@@ -349,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                             test_x=torch.from_numpy(test.flat_float()).to(args.device), test_y=test.labels.astype(np.int64),
                             val_x=torch.from_numpy(flat[va]).to(args.device), val_y=val_y,
                             labelled=args.family == "semi-aae")
-            save = saver(Path(args.runs), args, data, tr, va, command, run_prefix(args.family, config.to_dict()))
+            save = saver(Path(args.runs), args, data, tr, va, command)
         init = initial_models(args.init_from, args.family, tr.stop - tr.start)
         result = run_sweep(config, recipes, args.seeds, train_x, torch.from_numpy(flat[va]), val_y, args.epochs,
                            args.every, args.batch_size, args.metric, args.device, args.family, args.labels,
@@ -424,16 +425,15 @@ def run_name(prefix: str, recipe: str, labels: int | str | None, seed: int) -> s
     return f"{prefix}{'' if labels is None else f'-{labels}'}--{recipe}-seed{seed}"
 
 
-def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: slice, command: str, prefix: str):
+def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: slice, command: str):
     """``run_sweep``'s ``save``: each model as a complete weights folder under ``runs`` (with
     ``--runs-weights shipped``, only the seeds to ship; the others' card.json alone), its card saying it
     was trained in a stack (the wall time is the whole stack's)."""
     from aae_core.recipes import recipe_for
     from aae_core.run_folder import run_card, save_run
 
-    def save(entry: tuple, model, run: dict, ship: bool = True) -> None:
+    def save(entry: tuple, model, run: dict, ship: bool, name: str) -> None:  # name: its run folder's
         recipe_name, n_labels, seed = entry
-        name = run_name(prefix, recipe_name, n_labels, seed)
         labelled = args.family == "semi-aae"
         count = 0 if n_labels is None else (tr.stop - tr.start if n_labels == "all" else n_labels)
         card = run_card(

@@ -231,8 +231,8 @@ class Runs:
         await asyncio.wait_for(wait(), timeout_ms / 1000)
 
 
-async def visit(browser, url: str, moves: int, timeout_ms: float = 180_000, together: asyncio.Barrier | None = None
-                ) -> Visit:
+async def visit(browser, url: str, moves: int, timeout_ms: float = 180_000, together: asyncio.Barrier | None = None,
+                settle_s: float = 0.0) -> Visit:
     """Open ``url`` in a new session, wait until ready, then make ``moves`` moves — the interaction
     SLIDER_PAGES gives the page (by default the first slider's → key) — each timed from the action to the
     end of the run it causes (``together``: once every session of the round is ready, so that the moves
@@ -257,6 +257,8 @@ async def visit(browser, url: str, moves: int, timeout_ms: float = 180_000, toge
             together_ = together
             together = None  # passed: a failure after this point must not wait for it again
             await together_.wait()
+        if settle_s:  # let the browsers finish drawing what arrived before the first move
+            await asyncio.sleep(settle_s)
         if moves and kind == "slider":
             await target.focus()
         box = await target.bounding_box() if moves and kind == "click" else None
@@ -311,11 +313,12 @@ class Row:
                    sum(v.errors for v in visits), [v.failure for v in visits if v.failure])
 
 
-async def sessions(browser, url: str, n: int, moves: int, together: bool) -> Row:
+async def sessions(browser, url: str, n: int, moves: int, together: bool, settle_s: float = 0.0) -> Row:
     """``n`` sessions at once, each opening ``url`` and moving its slider (``together``: all of them
     start moving once all are ready; otherwise each as soon as its own page is)."""
     barrier = asyncio.Barrier(n) if together else None
-    return Row.of(await asyncio.gather(*(visit(browser, url, moves, together=barrier) for _ in range(n))))
+    return Row.of(await asyncio.gather(*(visit(browser, url, moves, together=barrier, settle_s=settle_s)
+                                         for _ in range(n))))
 
 
 @contextlib.asynccontextmanager
@@ -383,7 +386,8 @@ def _fmt(ms: float) -> str:
     return "—" if ms != ms else f"{ms:,.0f}"
 
 
-async def run_ratio(counts: list[int], pages: list[str], moves: int, together: bool, threads: str | None) -> None:
+async def run_ratio(counts: list[int], pages: list[str], moves: int, together: bool, threads: str | None,
+                    settle_s: float = 0.0) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trivial = Path(tmp) / "trivial_app.py"
         trivial.write_text(TRIVIAL_APP)
@@ -398,10 +402,11 @@ async def run_ratio(counts: list[int], pages: list[str], moves: int, together: b
                       "| worst first move ms | errors | server MB |")
                 print("|---|---|---|---|---|---|---|")
                 for n in counts:
-                    base = await sessions(browser, floor.url, n, moves, together)
+                    base = await sessions(browser, floor.url, n, moves, together, settle_s)
                     rows = [("trivial app (floor)", base, floor.rss())]
                     for p in pages:
-                        rows.append((p, await sessions(browser, f"{app.url}/{p}", n, moves, together), app.rss()))
+                        rows.append((p, await sessions(browser, f"{app.url}/{p}", n, moves, together, settle_s),
+                                     app.rss()))
                     for label, r, mb in rows:
                         x = (lambda a, b: f"{a / b:.1f}×") if r is not base else (lambda a, b: "1×")
                         print(f"| {n} | {label} | {_fmt(r.ready_p50)} / {_fmt(r.ready_p95)} "
@@ -635,6 +640,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--moves-while-loading", action="store_true",
                     help="each session moves as soon as its page is ready, while the others still load "
                          "(default: the moves start once every session of the round is ready)")
+    ap.add_argument("--settle", type=float, default=0.0, metavar="SECONDS",
+                    help="ratio: wait this long after every session is ready before the moves start (default 0): "
+                         "tells a move that waits on the page still drawing from one that waits on the server")
     ap.add_argument("--torch-threads", help="the app's torch threads (AAE_TORCH_THREADS; default: the app's own, 1)")
     ap.add_argument("--memory-sessions", type=int, default=100)
     ap.add_argument("--trace", action="store_true",
@@ -645,7 +653,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# load benchmark ({args.run}) on {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"browser: {CHROMIUM} headless; server and browser share this machine", flush=True)
     if args.run == "ratio":
-        asyncio.run(run_ratio(args.sessions, args.pages, args.moves, not args.moves_while_loading, args.torch_threads))
+        asyncio.run(run_ratio(args.sessions, args.pages, args.moves, not args.moves_while_loading, args.torch_threads,
+                              args.settle))
     elif args.run == "ready":
         asyncio.run(run_ready([p for p in args.pages if p in ("latent-map", "clusters")] or ["latent-map"], args.visits))
     elif args.run == "live":

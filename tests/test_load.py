@@ -104,7 +104,7 @@ def test_the_benchmark_counts_each_slider_moves_rerun_in_a_real_browser(tmp_path
     async def one_session():
         async with bench_load.chromium() as browser:
             with bench_load.Server(script) as server:
-                visit = await bench_load.visit(browser, server.url, moves=3, timeout_ms=60_000)
+                visit = await bench_load.visit(browser, server.url, moves=3, timeout_ms=60_000, settle_s=0.1)
                 return visit, server.rss()
 
     visit, rss = asyncio.run(one_session())

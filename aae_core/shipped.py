@@ -91,11 +91,12 @@ SHIPPED: dict[str, ShippedModel] = {m.name: m for m in [
     ShippedModel("aae-mixture10-2d", "aae", "2-D AAE on a mixture of 10 Gaussians (the paper's Figure 2, bottom)",
                  "adam-balanced", 158, prior="mixture10", hidden=SMALL, select_by="prior_swd",
                  compare=(*R2, "adam-musyoku")),
+    # the VAEs trained as long as the AAEs beside them (one CPU thread each, seed 0)
     ShippedModel("vae-gaussian-2d", "vae", "2-D VAE on N(0, 5²I), closed-form KL (the paper's Figure 2, top right)",
-                 "adam", 80, prior="gaussian", hidden=SMALL, select_by="prior_swd"),
+                 "adam", 222, prior="gaussian", hidden=SMALL, select_by="prior_swd"),
     ShippedModel("vae-mixture10-2d", "vae",
                  "2-D VAE on a mixture of 10 Gaussians, Monte-Carlo KL (the paper's Figure 2, bottom right)",
-                 "adam", 80, prior="mixture10", hidden=SMALL, select_by="prior_swd"),
+                 "adam", 158, prior="mixture10", hidden=SMALL, select_by="prior_swd"),
     ShippedModel("label-aae-mixture10", "label-aae", "2-D AAE with label-conditioned regularization on the "
                  "10-Gaussian mixture, 10k labelled + 40k unlabelled (Figure 4)", "adam-balanced", 60,
                  prior="mixture10", hidden=SMALL, labels=10000, compare=(*R2, LEGACY)),

@@ -44,7 +44,6 @@ import platform
 import random
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -449,35 +448,32 @@ async def ready_timeline(browser, url: str) -> dict[str, float]:
 
 
 async def run_ready(pages: list[str], visits: int) -> None:
-    """Fresh visits (the server warm) to each page, beside the trivial app and two bare apps that hold
-    nothing but a Plotly chart: the floor a cold page with a chart sits on, in the same run."""
-    def med(rows: list[dict], key: str) -> float:
-        return statistics.median(r.get(key, 0.0) for r in rows)
-
+    """Fresh visits (the server warm: one visit first, not counted) to each page, beside the trivial app
+    and two bare apps that hold nothing but a Plotly chart: the floor a cold page with a chart sits on,
+    in the same run. p50 as in the other tables (``pct``)."""
     with tempfile.TemporaryDirectory() as tmp:
-        refs = {"trivial app (no chart)": TRIVIAL_APP, **PLOT_APPS}
-        for i, text in enumerate(refs.values()):
+        targets = []  # (label, script, url path, whether the page has a chart to wait for)
+        for i, (label, text) in enumerate({"trivial app (no chart)": TRIVIAL_APP, **PLOT_APPS}.items()):
             (Path(tmp) / f"ref{i}.py").write_text(text)
+            targets.append((label, Path(tmp) / f"ref{i}.py", "", text is not TRIVIAL_APP))
+        targets += [(f"/{p}", ROOT / "app" / "streamlit_app.py", p, True) for p in pages]
         async with chromium() as browser:
             print(f"\n{visits} fresh sessions per page, the server warm (one visit first); p50 ms from navigation\n")
             print("| page | page booted | script finished | chart drawn (ready) | main thread: Plotly JS / native / "
                   "page JS / idle |\n|---|---|---|---|---|")
-            targets = [(label, Path(tmp) / f"ref{i}.py", "") for i, label in enumerate(refs)]
-            targets += [(f"/{p}", ROOT / "app" / "streamlit_app.py", p) for p in pages]
-            for label, script, path in targets:
+            for label, script, path, chart in targets:
                 with Server(script) as server:
                     url = f"{server.url}/{path}"
-                    if label.startswith("trivial"):  # no chart to wait for: ready is the slider, as in ratio
-                        rows = []
-                        for _ in range(visits + 1):
-                            v = await visit(browser, url, 0)
-                            rows.append({"plot": v.ready_ms})
-                        print(f"| {label} | | | {_fmt(med(rows[1:], 'plot'))} (script finished) | |", flush=True)
+                    if not chart:  # nothing to draw: ready is the script's end, as in the ratio run
+                        ready = [(await visit(browser, url, 0)).ready_ms for _ in range(visits + 1)][1:]
+                        print(f"| {label} | | | {_fmt(pct(ready, .5))} (script finished) | |", flush=True)
                         continue
                     rows = [await ready_timeline(browser, url) for _ in range(visits + 1)][1:]
-                    print(f"| {label} | {_fmt(med(rows, 'socket'))} | {_fmt(med(rows, 'script'))} | "
-                          f"**{_fmt(med(rows, 'plot'))}** | {_fmt(med(rows, 'plotly'))} / {_fmt(med(rows, 'native'))} / "
-                          f"{_fmt(med(rows, 'page'))} / {_fmt(med(rows, 'idle'))} |", flush=True)
+                    p50 = {k: pct([r.get(k, 0.0) for r in rows], .5)
+                           for k in ("socket", "script", "plot", "plotly", "native", "page", "idle")}
+                    print(f"| {label} | {_fmt(p50['socket'])} | {_fmt(p50['script'])} | **{_fmt(p50['plot'])}** | "
+                          f"{_fmt(p50['plotly'])} / {_fmt(p50['native'])} / {_fmt(p50['page'])} / "
+                          f"{_fmt(p50['idle'])} |", flush=True)
 
 
 async def run_memory(n_sessions: int, trace: bool = False) -> None:

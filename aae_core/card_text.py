@@ -41,7 +41,8 @@ def _selection_line(card: Card) -> str:
     if not card.selection:
         return ""
     how = SELECTION_WORDS[selection_metric_of(card)]
-    return (f"- epoch shipped: {card.selected_epoch} of {card.epochs}, chosen on the validation split by "
+    budget = f" (its time budget ran out; {card.epochs} asked)" if (card.epochs_run or 0) < (card.epochs or 0) else ""
+    return (f"- epoch shipped: {card.selected_epoch} of {card.epochs_run}{budget}, chosen on the validation split by "
             f"{how} (score {card.selection.get('score', float('nan')):.4g})\n")
 
 

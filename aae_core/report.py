@@ -40,8 +40,8 @@ def _time(card: Card) -> str:
 
 
 def _epochs(card: Card) -> str:
-    selected = card.selected_epoch
-    return f"{selected} of {card.epochs}" if selected and selected != card.epochs else str(card.epochs)
+    selected, done = card.selected_epoch, card.epochs_run  # done: fewer than asked where a time budget ran out
+    return f"{selected} of {done}" if selected and selected != done else str(done)
 
 
 def paper_table(cards: dict[str, Card | dict]) -> str:

@@ -66,8 +66,9 @@ def plotly_array(a) -> np.ndarray:
     return np.asarray(a)
 
 
-@pytest.mark.parametrize("name, page, says", [("cluster-aae-16", "views/clusters.py", "one seed, no ± over runs"),
-                                              ("semi-aae-100", "views/styles.py", "one of 3 seeds")])
+@pytest.mark.parametrize("name, page, says", [("cluster-aae-16", "views/clusters.py", "one of 3 seeds"),
+                                              ("semi-aae-100", "views/styles.py", "one of 3 seeds"),
+                                              ("supervised-aae-2d", "views/styles.py", "one seed, no ± over runs")])
 def test_the_model_line_says_how_many_seeds_stand_behind_its_numbers(name, page, says):
     at = open_page(page, {"model": name})
     assert not at.exception and not at.error

@@ -122,7 +122,7 @@ LABEL_AWARE = {
     "label-aae-mixture10": ("label-aae", 2), "label-aae-swissroll": ("label-aae", 2),
     "supervised-aae-2d": ("supervised-aae", 2), "supervised-aae-15d": ("supervised-aae", 15),
     "semi-aae-100": ("semi-aae", 10), "semi-aae-1000": ("semi-aae", 10), "semi-aae-all": ("semi-aae", 10),
-    "cluster-aae-16": ("cluster-aae", 5), "cluster-aae-30": ("cluster-aae", 10),
+    "cluster-aae-16": ("cluster-aae", 10), "cluster-aae-30": ("cluster-aae", 10),
     "dimred-aae-1000": ("dimred-aae", 2), "dimred-aae-100": ("dimred-aae", 2),
     "dimred-aae-20clusters": ("dimred-aae", 2), "aae-gaussian-8d": ("aae", 8),
 }

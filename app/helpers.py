@@ -2,6 +2,7 @@
 figure builders, selection handling and input validation."""
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 
@@ -249,35 +250,51 @@ def read_selection(points: list[dict], fig: go.Figure, n_codes: int, limit: int 
     return Selection(tuple(dict.fromkeys(indices)), tuple(spots))
 
 
-def morph_figure(frames: np.ndarray, ts: np.ndarray, size: int = 320) -> go.Figure:
-    """A figure that morphs in the browser while its in-figure slider is dragged.
+def morph_html(frames: np.ndarray, ts: np.ndarray, size: int = 320) -> str:
+    """A scrubber that morphs in the browser while its range input is dragged: one small page.
 
-    frames: T×784 in [0, 1] decoded along the path, ts: the T path fractions. Every frame travels
-    with the figure, so scrubbing needs no round trip to the server.
+    frames: T×784 in [0, 1] decoded along the path, ts: the T path fractions. Every frame travels in
+    the page as one sprite PNG (28 × 28·T pixels, drawn with sharp pixels at ``size``), so scrubbing
+    needs no round trip to the server and no chart library: moving the input shifts the sprite.
     """
-    imgs = [(255 * np.clip(f, 0, 1)).reshape(28, 28) for f in frames]
+    from aae_core import latent
 
-    def heat(img):
-        return go.Heatmap(z=img, colorscale="Greys", reversescale=True, zmin=0, zmax=255,
-                          showscale=False, hoverinfo="skip")
-
-    fig = go.Figure(data=[heat(imgs[0])],
-                    frames=[go.Frame(data=[heat(img)], name=f"{t:.2f}") for img, t in zip(imgs, ts)])
-    steps = [{"method": "animate", "label": f"{t:.2f}",
-              "args": [[f"{t:.2f}"], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
-                                      "transition": {"duration": 0}}]} for t in ts]
-    play = {"type": "buttons", "showactive": False, "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
-            "pad": {"t": 60}, "buttons": [
-                {"label": "▶ play", "method": "animate",
-                 "args": [None, {"frame": {"duration": 80, "redraw": True}, "fromcurrent": True,
-                                 "transition": {"duration": 0}}]},
-                {"label": "❚❚ pause", "method": "animate",
-                 "args": [[None], {"mode": "immediate", "frame": {"duration": 0, "redraw": False}}]}]}
-    fig.update_layout(
-        width=size, height=size + 130, margin={"l": 5, "r": 5, "t": 5, "b": 5}, updatemenus=[play],
-        sliders=[{"steps": steps, "active": 0, "currentvalue": {"prefix": "t = "}, "pad": {"t": 10, "l": 130}}],
-        xaxis={"visible": False}, yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x"})
-    return fig
+    if len(frames) != len(ts) or len(ts) < 2:
+        raise ValueError(f"need one path fraction per frame and at least 2 frames, got {len(frames)} and {len(ts)}")
+    sprite = latent.png_bytes(latent.tile(frames, len(frames), 1), size=28)  # (28·T)×28, native size
+    src = "data:image/png;base64," + base64.b64encode(sprite).decode("ascii")
+    labels = ",".join(f'"{t:.2f}"' for t in ts)
+    last = len(ts) - 1
+    return f"""<div style="font-family: sans-serif; font-size: 14px">
+<div id="frame" role="img" aria-label="the decoded digit at t = {ts[0]:.2f}" style="width: {size}px; height: {size}px;
+ background-image: url({src}); background-size: {size}px {size * len(ts)}px; background-position: 0 0;
+ image-rendering: pixelated; border: 1px solid #ddd"></div>
+<div style="display: flex; align-items: center; gap: 8px; width: {size}px; margin-top: 8px">
+<button id="play" type="button" style="width: 74px">▶ play</button>
+<input id="t" type="range" min="0" max="{last}" step="1" value="0" style="flex: 1; accent-color: #ff4b4b"
+ aria-label="t along the path">
+<span id="label" style="width: 64px">t = {ts[0]:.2f}</span></div>
+<script>
+const labels = [{labels}], frame = document.getElementById("frame"), input = document.getElementById("t");
+const label = document.getElementById("label"), play = document.getElementById("play");
+let timer = null, step = 1;
+function show(k) {{
+  input.value = k;
+  frame.style.backgroundPosition = "0 " + (-k * {size}) + "px";
+  label.textContent = "t = " + labels[k];
+  frame.setAttribute("aria-label", "the decoded digit at t = " + labels[k]);
+}}
+input.addEventListener("input", () => show(Number(input.value)));
+play.addEventListener("click", () => {{
+  if (timer) {{ clearInterval(timer); timer = null; play.textContent = "▶ play"; return; }}
+  play.textContent = "❚❚ pause";
+  timer = setInterval(() => {{
+    let k = Number(input.value) + step;
+    if (k > {last} || k < 0) {{ step = -step; k += 2 * step; }}
+    show(k);
+  }}, 80);
+}});
+</script></div>"""
 
 
 def parse_floats(text, n: int, lo: float, hi: float, default: float = 0.0) -> tuple[list[float], str | None]:
@@ -330,6 +347,63 @@ def add_path(fig: go.Figure, path: np.ndarray, name: str, color: str = "black", 
                              customdata=np.arange(1, n + 1),
                              hovertemplate="step %{customdata}: z = (%{x:.2f}, %{y:.2f})<extra></extra>"))
     return fig
+
+
+def _nice_ticks(lo: float, hi: float, target: int = 6) -> np.ndarray:
+    """Round tick values inside [lo, hi], about ``target`` of them, on steps of 1, 2 or 5 × 10^k."""
+    raw = (hi - lo) / max(1, target)
+    base = 10.0 ** np.floor(np.log10(raw))
+    step = base * min((m for m in (1, 2, 5, 10) if m * base >= raw), default=10)
+    return np.arange(np.ceil(lo / step) * step, hi + 1e-9, step)
+
+
+def path_map_svg(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, float], path: np.ndarray,
+                 size: int = 380, step_labels: int = 2) -> str:
+    """A light, static latent map with a walk on it, as one SVG: test codes (N×2) as dots coloured by
+    digit, the walk (n×2) as a dark line on a white halo with ringed markers, the first and last steps
+    numbered (``step_labels`` in all), square axes over [lo, hi]² with round ticks, a digit legend. No chart library
+    runs in the browser: for a page whose map is context, not a control."""
+    lo, hi = extent
+    if not hi > lo:
+        raise ValueError(f"the extent must satisfy hi > lo, got {extent}")
+    pad_l, pad_b, pad_t, pad_r = 44, 58, 10, 10
+    span = size - pad_l - pad_r  # the plot is square: span × span pixels
+
+    def px(z: np.ndarray) -> np.ndarray:  # N×2 codes → N×2 pixel positions (y up)
+        unit = (np.asarray(z, dtype=float) - lo) / (hi - lo)
+        return np.column_stack([pad_l + unit[:, 0] * span, pad_t + (1 - unit[:, 1]) * span])
+
+    inside = np.all((codes >= lo) & (codes <= hi), axis=1)
+    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.6" fill="{DIGIT_COLORS[int(d) % 10]}"/>'
+                   for (x, y), d in zip(px(codes[inside]), labels[inside]))
+    ticks = []
+    for t in _nice_ticks(lo, hi):
+        (x, y), = px(np.array([[t, t]]))
+        ticks.append(f'<line x1="{x:.1f}" y1="{pad_t + span}" x2="{x:.1f}" y2="{pad_t + span + 4}" stroke="#444"/>'
+                     f'<text x="{x:.1f}" y="{pad_t + span + 16}" text-anchor="middle">{t:g}</text>'
+                     f'<line x1="{pad_l - 4}" y1="{y:.1f}" x2="{pad_l}" y2="{y:.1f}" stroke="#444"/>'
+                     f'<text x="{pad_l - 6}" y="{y + 4:.1f}" text-anchor="end">{t:g}</text>')
+    walk = px(path)
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in walk)
+    n = len(walk)
+    numbered = sorted(set(np.linspace(0, n - 1, min(step_labels, n)).round().astype(int).tolist()))
+    markers = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="black" stroke="white" stroke-width="2"/>'
+                      for x, y in walk)
+    numbers = "".join(f'<text x="{walk[i, 0]:.1f}" y="{walk[i, 1] - 10:.1f}" text-anchor="middle" font-size="14" '
+                      f'font-weight="bold" stroke="white" stroke-width="3" paint-order="stroke">{i + 1}</text>'
+                      for i in numbered)
+    legend = "".join(f'<circle cx="{pad_l + 46 + 28 * d}" cy="{pad_t + span + 48}" r="4" fill="{DIGIT_COLORS[d]}"/>'
+                     f'<text x="{pad_l + 53 + 28 * d}" y="{pad_t + span + 52}">{d}</text>' for d in range(10))
+    legend = f'<text x="{pad_l}" y="{pad_t + span + 52}">digit</text>{legend}'
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{pad_t + span + pad_b}" '
+            f'font-family="sans-serif" font-size="11" fill="#333">'
+            f'<rect x="{pad_l}" y="{pad_t}" width="{span}" height="{span}" fill="white" stroke="#bbb"/>'
+            f'<g fill-opacity="0.75">{dots}</g>{"".join(ticks)}'
+            f'<polyline points="{line}" fill="none" stroke="white" stroke-width="8"/>'
+            f'<polyline points="{line}" fill="none" stroke="black" stroke-width="3"/>{markers}{numbers}'
+            f'<text x="{pad_l + span / 2:.1f}" y="{pad_t + span + 32}" text-anchor="middle" font-size="13">z₁</text>'
+            f'<text x="12" y="{pad_t + span / 2:.1f}" text-anchor="middle" font-size="13" '
+            f'transform="rotate(-90 12 {pad_t + span / 2:.1f})">z₂</text>{legend}</svg>')
 
 
 def add_marker(fig: go.Figure, point, name: str, color: str = "black") -> go.Figure:

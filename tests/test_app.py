@@ -119,7 +119,11 @@ def test_interpolation_slider_changes_the_decoded_image():
     assert at.get("download_button")
     # the ends are shown as input and reconstruction, and the path is drawn on a latent map
     assert caption_of(at, "D(E(A))").endswith("t = 0") and caption_of(at, "D(E(B))").endswith("t = 1")
-    assert len(at.get("plotly_chart")) == 2 and not at.error
+    assert not at.get("plotly_chart") and not at.error  # no chart library on this page: the map is an SVG
+    assert "on the latent map (a fair sample of 2,000" in caption_of(at, "The spherical path on the latent map")
+    # the in-browser scrubber: every one of its 41 frames in one sprite, no chart library
+    scrubber, = at.get("iframe")
+    assert 'max="40"' in scrubber.proto.srcdoc and "data:image/png;base64," in scrubber.proto.srcdoc
 
 
 def test_interpolation_random_pair_picks_two_different_digits():

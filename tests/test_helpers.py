@@ -1,5 +1,7 @@
 import numpy as np
+import pytest
 
+from aae_core import latent
 from app import helpers
 
 
@@ -66,14 +68,50 @@ def test_read_selection_splits_points_and_spots_and_drops_junk():
     assert helpers.read_selection(None, fig, 3) == helpers.Selection()
 
 
-def test_morph_figure_carries_every_frame():
+def test_morph_html_carries_every_frame_in_one_sprite():
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
     frames = np.random.default_rng(0).random((7, 784))
-    fig = helpers.morph_figure(frames, np.linspace(0, 1, 7))
-    assert len(fig.frames) == 7 and len(fig.layout.sliders[0].steps) == 7
-    assert np.asarray(fig.frames[6].data[0].z).max() <= 255
-    assert fig.layout.sliders[0].steps[-1].label == "1.00"  # the labels reach t = 1
-    buttons = fig.layout.updatemenus[0].buttons
-    assert [b.label for b in buttons] == ["▶ play", "❚❚ pause"] and buttons[0].method == "animate"
+    html = helpers.morph_html(frames, np.linspace(0, 1, 7), size=200)
+    sprite = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html).group(1)
+    img = np.asarray(Image.open(io.BytesIO(base64.b64decode(sprite))))
+    assert img.shape == (7 * 28, 28)  # every frame, one under the other, at native size
+    assert np.array_equal(img[6 * 28:], latent.to_uint8(frames[6]).reshape(28, 28))  # the last frame is t = 1
+    assert 'max="6"' in html and '"1.00"' in html and "background-size: 200px 1400px" in html
+    assert "▶ play" in html and "<script" in html and "plotly" not in html.lower()
+    with pytest.raises(ValueError, match="one path fraction per frame"):
+        helpers.morph_html(frames, np.linspace(0, 1, 6))
+
+
+def test_path_map_svg_draws_every_code_inside_the_extent_and_the_walk():
+    import xml.etree.ElementTree as ET
+
+    codes = np.array([[0.0, 0.0], [1.0, -1.0], [9.0, 0.0], [-2.0, 2.0]])  # the third lies outside [-3, 3]
+    labels = np.array([0, 3, 5, 9])
+    path = np.linspace([-2.0, -2.0], [2.0, 2.0], 11)
+    svg = helpers.path_map_svg(codes, labels, (-3.0, 3.0), path, size=300)
+    root = ET.fromstring(svg)  # well-formed XML
+    ns = "{http://www.w3.org/2000/svg}"
+    dots = [c for c in root.iter(f"{ns}circle") if c.get("r") == "1.6"]
+    assert [d.get("fill") for d in dots] == [helpers.DIGIT_COLORS[i] for i in (0, 3, 9)]
+    legend = [c.get("fill") for c in root.iter(f"{ns}circle") if c.get("r") == "4"]
+    assert legend == list(helpers.DIGIT_COLORS) and "digit" in [t.text for t in root.iter(f"{ns}text")]
+    assert (float(dots[0].get("cx")), float(dots[0].get("cy"))) == (44 + 123.0, 10 + 123.0)  # z = 0: the centre
+    assert len([c for c in root.iter(f"{ns}circle") if c.get("r") == "5"]) == 11  # one marker per step
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert "1" in texts and "11" in texts and "2" in texts and "-2" in texts  # steps 1 and 11, round ticks
+    assert root.get("width") == "300" and len(list(root.iter(f"{ns}polyline"))) == 2
+    with pytest.raises(ValueError, match="hi > lo"):
+        helpers.path_map_svg(codes, labels, (1.0, 1.0), path)
+
+
+def test_nice_ticks_are_round_and_inside():
+    assert helpers._nice_ticks(-3.0, 3.0).tolist() == [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
+    assert helpers._nice_ticks(-17.3, 22.0).tolist() == [-10.0, 0.0, 10.0, 20.0]
 
 
 def test_outside_share():

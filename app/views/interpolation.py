@@ -4,11 +4,12 @@ import streamlit as st
 
 from aae_core import latent
 from app import resources
-from app.helpers import add_path, fair_sample, latent_figure, morph_figure
+from app.helpers import fair_sample, morph_html, path_map_svg
 from app.widgets import model_picker, number_from_url, picture, safe_fragment
 
 N_TEST = 10_000
 MAP_POINTS = 2_000  # test codes drawn on the path map
+MORPH_SIZE = 320  # pixels of the in-browser scrubber's digit
 
 st.title("Interpolation between two digits")
 st.markdown(
@@ -64,11 +65,10 @@ with path_col:
     lo, hi = resources.extent(name)
     path = resources.path(za, zb, 11, method)
     shown = fair_sample(range(len(codes)), MAP_POINTS)  # the same points on every visit: context, light to draw
-    walk_map = add_path(latent_figure(codes[shown], labels[shown], (lo, hi), height=380, marker_size=3,
-                                      show_legend=False), path, f"{method} path A → B", labels=2)
-    st.plotly_chart(walk_map, key=f"walk-map-{name}", config={"displaylogo": False})
-    st.caption(f"The path on the latent map (a fair sample of {MAP_POINTS:,} of the {len(codes):,} test codes), "
-               "from A (1) to B (11): where the decoder is asked to draw.")
+    st.image(path_map_svg(codes[shown], labels[shown], (lo, hi), path, size=380),
+             caption=f"The {method} path on the latent map (a fair sample of {MAP_POINTS:,} of the {len(codes):,} "
+                     "test codes, coloured by digit as on the Latent map page), from A (1) to B (11): where the "
+                     "decoder is asked to draw.")
 
 
 @safe_fragment
@@ -90,7 +90,7 @@ with right:
     st.subheader("Scrub in the browser")
     st.caption("Drag this slider: every frame is already in the page, so the digit morphs while you drag.")
     ts = np.linspace(0, 1, 41)
-    st.plotly_chart(morph_figure(frames(len(ts)), ts), key="morph", config={"displayModeBar": False})
+    st.iframe(morph_html(frames(len(ts)), ts, MORPH_SIZE), width=MORPH_SIZE + 20, height=MORPH_SIZE + 50)
 
 st.subheader("The whole path")
 n_frames = st.slider("Frames in the strip", 5, 20, 10, key="n_frames")

@@ -67,6 +67,19 @@ def test_a_schedule_decays_at_the_stated_epochs():
     assert opts["g"].param_groups[0]["lr"] == pytest.approx(0.01)
 
 
+def test_the_early_decay_variants_differ_from_the_semi_recipe_only_in_when_rates_fall():
+    base = get_recipe("paper-sgd-semi")
+    for epoch in (10, 20):
+        variant = get_recipe(f"paper-sgd-semi-decay{epoch}")
+        assert variant.input_noise == base.input_noise and variant.init_std == base.init_std
+        assert set(variant.phases) == set(base.phases)
+        for name, spec in variant.phases.items():
+            assert tuple(spec.decay_at) == (epoch, 1000)
+            assert (spec.kind, spec.lr, spec.momentum) == (base.phases[name].kind, base.phases[name].lr,
+                                                           base.phases[name].momentum)
+            assert spec.lr_at(epoch - 1) == spec.lr and spec.lr_at(epoch) == pytest.approx(spec.lr / 10)
+
+
 def test_the_training_loop_applies_the_schedule():
     from aae_core.train import TrainSettings, train
 

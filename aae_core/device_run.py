@@ -139,12 +139,16 @@ def sweep_runs(specs: list[str], data: str, work: Path, budget_s: float, device:
     return log
 
 
-def pack(work: Path, out: Path) -> list[Path]:
-    """The run folders under ``work`` (weights, cards, stop notes; no checkpoints) as bundles."""
+def pack(work: Path, out: Path, since: float | None = None) -> list[Path]:
+    """The run folders under ``work`` (weights, cards, stop notes; no checkpoints) as bundles; with
+    ``since`` (a ``time.time()``), only those with a file written from then on: a second command on a
+    warm machine, whose work folder still holds the first one's runs, brings home its own runs only."""
     folders = sorted(p for p in work.iterdir() if p.is_dir() and RUN_NAME.fullmatch(p.name))
     entries = []  # (run folder, files, bytes)
     for folder in folders:
         files = sorted(f for f in folder.iterdir() if f.is_file() and RUN_FILES.fullmatch(f.name))
+        if since is not None and not any(f.stat().st_mtime >= since for f in files):
+            continue
         entries.append((folder, files, sum(f.stat().st_size for f in files)))
     groups: list[list] = []
     for entry in entries:  # greedy: a new bundle when the next folder would not fit
@@ -240,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         work, out = Path(args.work), Path(args.out)
         work.mkdir(parents=True, exist_ok=True)
         out.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
+        t0, started = time.perf_counter(), time.time()
         command = "python -m aae_core.device_run " + " ".join(argv if argv is not None else sys.argv[1:])
 
         def save(runs: list[dict]) -> None:  # after every run: what is done is never lost
@@ -248,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                    "budget_s": args.budget,
                    "wall_s": round(time.perf_counter() - t0, 1), "runs": runs, "command": command}
             try:
-                log["bundles"] = {b.name: b.stat().st_size for b in pack(work, out)}
+                log["bundles"] = {b.name: b.stat().st_size for b in pack(work, out, since=started)}
             except ValueError as exc:
                 log["pack_error"] = str(exc)
             (out / "device-log.json").write_text(json.dumps(log, indent=2) + "\n")

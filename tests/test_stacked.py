@@ -364,6 +364,30 @@ def test_the_device_run_trains_rows_in_a_budget_packs_bundles_and_unpacks_them(i
     assert list(outside.iterdir()) == []
 
 
+def test_a_second_device_command_packs_only_the_runs_it_wrote(tmp_path):
+    """On a warm machine the work folder keeps the first command's runs: the second one's bundles carry
+    its own runs only (the return limits are shared by every command)."""
+    import os
+    import tarfile
+    import time
+
+    from aae_core import device_run
+
+    work, out = tmp_path / "work", tmp_path / "OUT"
+    start = time.time() - 1  # the second command started
+    for name in ("old--run", "new--run"):
+        (work / name).mkdir(parents=True)
+        (work / name / "card.json").write_text("{}")
+        (work / name / "checkpoint.pt").write_bytes(b"never packed")
+    os.utime(work / "old--run" / "card.json", (start - 600, start - 600))  # written by the first command
+    (bundle,) = device_run.pack(work, out, since=start)
+    with tarfile.open(bundle, "r:xz") as tar:
+        assert tar.getnames() == ["new--run/card.json"]
+    (bundle,) = device_run.pack(work, out)  # without ``since``: every run folder, as before
+    with tarfile.open(bundle, "r:xz") as tar:
+        assert sorted(tar.getnames()) == ["new--run/card.json", "old--run/card.json"]
+
+
 def test_the_device_run_sweeps_seeds_in_a_budget_and_brings_home_every_card_and_the_seeds_to_ship(idx_folder, tmp_path):
     import json
     import tarfile

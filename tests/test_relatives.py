@@ -165,6 +165,25 @@ def test_alae_plays_its_game_in_the_latent_space_and_samples_through_its_mapping
     assert [m.weight.shape[0] for m in wide.mapping if hasattr(m, "weight")] == [32, 32, 3]
     with pytest.raises(ValueError, match="mapping_width"):
         cls.config_class(mapping_width=-1)
+    with pytest.raises(ValueError, match="reciprocity"):
+        cls.config_class(reciprocity="max")
+
+
+def test_alae_reciprocity_is_the_squared_distance_summed_or_averaged_over_the_code():
+    """The E–G step's loss, read back from one train step: ‖w − E(G(w))‖² with w = F(z), summed over the
+    d dims (the paper's) or averaged over them (the public ports'): exactly 1/d of it, same batch."""
+    from aae_core.models.base import Batch
+    from aae_core.recipes import get_recipe
+
+    cls = get_model_class("alae")
+    recips = {}
+    for reduction in ("sum", "mean"):
+        torch.manual_seed(0)
+        model = cls(cls.config_class(hidden=(16,), disc_hidden=(8,), latent_dim=4, reciprocity=reduction))
+        opts = get_recipe(model.default_recipe).build_optimizers(model)
+        torch.manual_seed(1)
+        recips[reduction] = float(model.train_step(Batch(x=torch.rand(8, 784)), opts)["recip"])
+    assert recips["mean"] == pytest.approx(recips["sum"] / 4, rel=1e-5)
 
 
 def test_the_code_metrics_a_family_asks_for():

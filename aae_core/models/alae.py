@@ -5,7 +5,7 @@ discriminator D on w. The adversarial game is played in the latent space w, and 
 closes there too (latent reciprocity), never in pixels:
     D step (E, D):  softplus(D(E(G(F(z))))) + softplus(−D(E(x))) + (γ/2)·‖∇ₓ D(E(x))‖²  (R1 on real images)
     G step (F, G):  softplus(−D(E(G(F(z)))))
-    E–G step:       ‖F(z) − E(G(F(z)))‖²
+    E–G step:       ‖F(z) − E(G(F(z)))‖²   (or its mean over the d dims: ``reciprocity="mean"``)
 Its code is w = E(x); samples are G(F(z)), z ~ p(z). Nothing pulls w toward p(z) itself (the codes
 are matched to F's image of it), so maps span the codes. As its authors do, it is scored by the 1-NN
 and linear-classifier accuracy of its codes. Leaky ReLUs are replaced by this project's ReLU MLPs.
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from aae_core.losses import squared_error
 from aae_core.models.adversarial import AdversarialConfig, frozen
 from aae_core.models.base import Autoencoder, ModelOutput, check_non_negative, check_positive_int
 from aae_core.nets import decoder_net, encoder_net, mlp
@@ -29,12 +30,16 @@ class ALAEConfig(AdversarialConfig):
     mapping_layers: int = 3  # layers of F (the paper's MNIST MLP: 6)
     mapping_width: int = 0  # F's hidden width (0: the code's own width, d; public MLP ports: 1024)
     r1_gamma: float = 10.0  # γ of the R1 penalty on real images
+    reciprocity: str = "sum"  # ‖F(z) − E(G(F(z)))‖² summed over the code's dims ("sum", the paper's) or
+    # averaged over them ("mean", the public MLP ports' mean squared error: 1/d of it)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_positive_int("mapping_layers", self.mapping_layers)
         check_non_negative("mapping_width", self.mapping_width)
         check_non_negative("r1_gamma", self.r1_gamma)
+        if self.reciprocity not in ("sum", "mean"):
+            raise ValueError(f"reciprocity must be 'sum' or 'mean', got {self.reciprocity!r}")
 
 
 @register_model("alae")
@@ -99,7 +104,9 @@ class ALAE(Autoencoder):
         # E–G step: latent reciprocity, w = F(z) fixed
         z, _ = self.prior.sample(len(x), device=x.device)
         w = self.mapping(z).detach()  # B×d
-        recip = (w - self.encode(torch.sigmoid(self.decoder(w)))).pow(2).sum(1).mean()
+        recip = squared_error(self.encode(torch.sigmoid(self.decoder(w))), w)  # summed over the d dims
+        if self.config.reciprocity == "mean":
+            recip = recip / w.shape[1]
         opts["eg"].zero_grad(set_to_none=True)
         recip.backward()
         opts["eg"].step()

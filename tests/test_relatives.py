@@ -167,6 +167,12 @@ def test_alae_plays_its_game_in_the_latent_space_and_samples_through_its_mapping
         cls.config_class(mapping_width=-1)
     with pytest.raises(ValueError, match="reciprocity"):
         cls.config_class(reciprocity="max")
+    normed = cls(cls.config_class(hidden=(16,), disc_hidden=(8,), latent_dim=3, mapping_layers=2, code_norm=True))
+    for w in (normed.encode(torch.rand(5, 784) * 3), normed.map(torch.randn(5, 3) * 40)):
+        torch.testing.assert_close(w.pow(2).mean(1), torch.ones(5))  # every code at root mean square 1
+    gen = torch.Generator().manual_seed(0)
+    z0, _ = normed.prior.sample(4, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(normed.sample(4, gen), normed.decode(normed.map(z0)))  # G(norm(F(z)))
 
 
 def test_alae_reciprocity_is_the_squared_distance_summed_or_averaged_over_the_code():

@@ -32,6 +32,8 @@ class ALAEConfig(AdversarialConfig):
     r1_gamma: float = 10.0  # γ of the R1 penalty on real images
     reciprocity: str = "sum"  # ‖F(z) − E(G(F(z)))‖² summed over the code's dims ("sum", the paper's) or
     # averaged over them ("mean", the public MLP ports' mean squared error: 1/d of it)
+    code_norm: bool = False  # E's and F's outputs divided by their root mean square over the code's dims
+    # (StyleGAN's pixel norm): the code's scale, which nothing else anchors, cannot drift
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -62,9 +64,17 @@ class ALAE(Autoencoder):
         self.mapping = mlp(c.latent_dim, (width,) * (c.mapping_layers - 1), c.latent_dim)  # F: z → w
         self.discriminator = mlp(c.latent_dim, c.disc_hidden, 1)  # D: w → real/fake
 
+    def _norm(self, w: torch.Tensor) -> torch.Tensor:
+        """N×d codes, each row scaled to a root mean square of 1 where ``code_norm`` (else as they are)."""
+        return w * torch.rsqrt(w.pow(2).mean(1, keepdim=True) + 1e-8) if self.config.code_norm else w
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """N×784 → N×d codes w = E(x)."""
-        return self.encoder(self._encoder_input(self._check(x, self.config.input_dim, "x")))
+        return self._norm(self.encoder(self._encoder_input(self._check(x, self.config.input_dim, "x"))))
+
+    def map(self, z: torch.Tensor) -> torch.Tensor:
+        """N×d prior samples → N×d codes w = F(z)."""
+        return self._norm(self.mapping(z))
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
         w = self.encode(x)
@@ -72,7 +82,7 @@ class ALAE(Autoencoder):
 
     def _decode_prior_sample(self, z, labels, generator):
         """Prior samples z (n×d) → images G(F(z))."""
-        return self.decode(self.mapping(z), labels)
+        return self.decode(self.map(z), labels)
 
     def phase_parameters(self):
         return {"d": [*self.encoder.parameters(), *self.discriminator.parameters()],
@@ -82,7 +92,7 @@ class ALAE(Autoencoder):
     def _fake(self, n: int, device) -> torch.Tensor:
         """n generated images G(F(z)), z ~ p(z): n×784 in [0, 1]."""
         z, _ = self.prior.sample(n, device=device)
-        return torch.sigmoid(self.decoder(self.mapping(z)))
+        return torch.sigmoid(self.decoder(self.map(z)))
 
     def train_step(self, batch, opts):
         x = batch.x.detach().requires_grad_(True)  # B×784, for R1
@@ -103,7 +113,7 @@ class ALAE(Autoencoder):
         opts["g"].step()
         # E–G step: latent reciprocity, w = F(z) fixed
         z, _ = self.prior.sample(len(x), device=x.device)
-        w = self.mapping(z).detach()  # B×d
+        w = self.map(z).detach()  # B×d
         recip = squared_error(self.encode(torch.sigmoid(self.decoder(w))), w)  # summed over the d dims
         if self.config.reciprocity == "mean":
             recip = recip / w.shape[1]

@@ -331,12 +331,17 @@ def metric_summary(card: Card | dict) -> list[tuple[str, str]]:
     return [(METRICS[k].label, METRICS[k].show(m)) for k in keys if k in m]
 
 
+def numbered_steps(n: int, k: int) -> list[int]:
+    """Which of a walk's n steps carry a number: at most k of them, the first, the last and evenly between,
+    so that the numbers never pile up (0-based, ascending)."""
+    return sorted(set(np.linspace(0, n - 1, min(k, n)).round().astype(int).tolist()))
+
+
 def add_path(fig: go.Figure, path: np.ndarray, name: str, color: str = "black", labels: int = 5) -> go.Figure:
     """Draw a walk (n×2 points) over a latent figure so that it reads on any background: a white halo
-    under a dark line, markers ringed in white, and at most ``labels`` step numbers (first, last and
-    evenly between) so that they never pile up."""
+    under a dark line, markers ringed in white, and at most ``labels`` step numbers (``numbered_steps``)."""
     n = len(path)
-    shown = set(np.linspace(0, n - 1, min(labels, n)).round().astype(int).tolist())
+    shown = set(numbered_steps(n, labels))
     text = [str(i + 1) if i in shown else "" for i in range(n)]
     fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines", line={"color": "white", "width": 8},
                              hoverinfo="skip", showlegend=False))
@@ -360,9 +365,9 @@ def _nice_ticks(lo: float, hi: float, target: int = 6) -> np.ndarray:
 def path_map_svg(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, float], path: np.ndarray,
                  size: int = 380, step_labels: int = 2) -> str:
     """A light, static latent map with a walk on it, as one SVG: test codes (N×2) as dots coloured by
-    digit, the walk (n×2) as a dark line on a white halo with ringed markers, the first and last steps
-    numbered (``step_labels`` in all), square axes over [lo, hi]² with round ticks, a digit legend. No chart library
-    runs in the browser: for a page whose map is context, not a control."""
+    digit, the walk (n×2) as a dark line on a white halo with ringed markers, ``step_labels`` steps numbered
+    (``numbered_steps``: the first and the last by default), square axes over [lo, hi]² with round ticks, a
+    digit legend. No chart library runs in the browser: for a page whose map is context, not a control."""
     lo, hi = extent
     if not hi > lo:
         raise ValueError(f"the extent must satisfy hi > lo, got {extent}")
@@ -385,13 +390,11 @@ def path_map_svg(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, flo
                      f'<text x="{pad_l - 6}" y="{y + 4:.1f}" text-anchor="end">{t:g}</text>')
     walk = px(path)
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in walk)
-    n = len(walk)
-    numbered = sorted(set(np.linspace(0, n - 1, min(step_labels, n)).round().astype(int).tolist()))
     markers = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="black" stroke="white" stroke-width="2"/>'
                       for x, y in walk)
     numbers = "".join(f'<text x="{walk[i, 0]:.1f}" y="{walk[i, 1] - 10:.1f}" text-anchor="middle" font-size="14" '
                       f'font-weight="bold" stroke="white" stroke-width="3" paint-order="stroke">{i + 1}</text>'
-                      for i in numbered)
+                      for i in numbered_steps(len(walk), step_labels))
     legend = "".join(f'<circle cx="{pad_l + 46 + 28 * d}" cy="{pad_t + span + 48}" r="4" fill="{DIGIT_COLORS[d]}"/>'
                      f'<text x="{pad_l + 53 + 28 * d}" y="{pad_t + span + 52}">{d}</text>' for d in range(10))
     legend = f'<text x="{pad_l}" y="{pad_t + span + 52}">digit</text>{legend}'

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aae_core import models as _models  # noqa: F401  (registers every model family)
 from aae_core.registry import list_models, register_model
-from aae_core.weights import WeightsError, load_codes, load_model, read_card
+from aae_core.weights import WeightsError, load_model, read_card
 
 PRETRAINED_DIR = Path(os.environ.get("AAE_PRETRAINED_DIR", Path(__file__).resolve().parent.parent / "pretrained"))
 
@@ -51,9 +51,13 @@ def pretrained_card(name: str, root: str | os.PathLike | None = None) -> dict:
     return read_card(_folder(name, root))
 
 
-def pretrained_codes(name: str, root: str | os.PathLike | None = None):
-    """The shipped model's 10k MNIST test codes: {'codes': N×d float32, 'labels': N uint8}."""
-    return load_codes(_folder(name, root))
+def pretrained_codes(name: str, root: str | os.PathLike | None = None, model=None, test=None):
+    """The shipped model's 10k MNIST test codes: {'codes': N×d float32, 'labels': N uint8} (and
+    'probs' N×K, the clusters' labels K, for a categorical code); where the folder does not store
+    them, one encoder pass over the shipped test set (``aae_core.test_codes``). ``model``: the model
+    if already loaded; ``test``: the test split if already loaded."""
+    from aae_core.test_codes import complete
+    return complete(_folder(name, root), test if test is not None else (lambda: load_test_set(root)), model)
 
 
 def load_test_set(root: str | os.PathLike | None = None):

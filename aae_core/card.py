@@ -96,3 +96,19 @@ class Card:
 
     def metric(self, key: str, default=None):
         return self.metrics.get(key, default)
+
+
+CURVE_DIGITS = 6  # significant digits of a logged loss or validation score: what a curve can show, not float64's 17
+
+
+def compact(value):
+    """A training log's numbers at ``CURVE_DIGITS`` significant digits (history rows, curves), the
+    rest as it is: the cards' logs took 0.8 MB of ``pretrained/`` at 17 digits, 0.6 MB at 6."""
+    if isinstance(value, float):
+        return float(f"{value:.{CURVE_DIGITS}g}")
+    if isinstance(value, list):
+        return [compact(v) for v in value]
+    if isinstance(value, dict):
+        return {k: compact(v) for k, v in value.items()}
+    return value
+

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from aae_core.card import compact
 from aae_core.card_text import card_markdown
 from aae_core.evaluate import EvalData, evaluate
 from aae_core.recipes import Recipe
@@ -41,7 +42,7 @@ def run_card(name: str, model, recipe: Recipe, recipe_name: str, run: dict, *, d
         "selected_epoch": run["best"].get("epoch", run["epochs_done"]),
         "selection_metric": selection_metric, "selection": run["best"], "batch_size": batch_size, "seed": seed,
         "wall_s": run["wall_s"], "hardware": hardware_name(device), "torch": torch.__version__,
-        "weights_dtype": weights, "command": command, "history": run["history"],
+        "weights_dtype": weights, "command": command, "history": compact(run["history"]),
     }
 
 

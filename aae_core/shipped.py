@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aae_core.recipes import RECIPES
-from aae_core.card import Card
+from aae_core.card import Card, compact
 from aae_core.train import DIVERGED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,6 +153,13 @@ SHIPPED: dict[str, ShippedModel] = {m.name: m for m in [
     # the WAE paper's WAE-GAN (λ = 1 on the adversary, its MNIST setting), chosen like the WAE-MMD
     ShippedModel("wae-gan-2d", "wae-gan", "WAE-GAN on N(0, I), 2-D code: the AAE as one λ-weighted objective",
                  "wae", 60, hidden=RELATIVE, select_by="recon_bce", settings={"prior": {"name": "gaussian", "std": 1.0}}),
+    # the WAE paper's MNIST setting: an 8-D code (its maps are PCA / UMAP projections)
+    ShippedModel("wae-mmd-8d", "wae-mmd", "WAE-MMD on N(0, I), 8-D code (the WAE paper's MNIST setting)",
+                 "wae", 60, latent_dim=8, hidden=RELATIVE, select_by="recon_bce",
+                 settings={"prior": {"name": "gaussian", "std": 1.0}}),
+    ShippedModel("wae-gan-8d", "wae-gan", "WAE-GAN on N(0, I), 8-D code (the WAE paper's MNIST setting)",
+                 "wae", 60, latent_dim=8, hidden=RELATIVE, select_by="recon_bce",
+                 settings={"prior": {"name": "gaussian", "std": 1.0}}),
     ShippedModel("cvae-2d", "cvae", "Conditional VAE: the decoder reads the digit, the 2-D code holds the style "
                  "(beside the supervised AAE)", "adam", 200, hidden=RELATIVE, labels="all"),
 ]}
@@ -164,7 +171,7 @@ SHIPPED.update({m.name: m for m in [
     ShippedModel("aae-conv-bn-2d", "aae", "All-convolutional AAE with batch normalisation on N(0, 5²I), 2-D code",
                  "adam-balanced", 50, prior="gaussian", select_by="prior_swd", settings={**CONV, "batch_norm": True}),
 ]})
-RELATIVES = ("ae-2d", "vae-2d", "dae-2d", "cae-2d", "wae-mmd-2d", "wae-gan-2d", "cvae-2d", "aae-conv-2d", "aae-conv-bn-2d")
+RELATIVES = ("ae-2d", "vae-2d", "dae-2d", "cae-2d", "wae-mmd-2d", "wae-gan-2d", "wae-mmd-8d", "wae-gan-8d", "cvae-2d", "aae-conv-2d", "aae-conv-bn-2d")
 
 
 def get_row(name: str) -> ShippedModel:
@@ -226,7 +233,7 @@ def stop_reason(folder: Path) -> dict:
 
 def curve_of(history: list[dict]) -> list[list[float]]:
     """[[epoch, validation score], …] from a run's per-epoch log."""
-    return [[h["epoch"], h["val_score"]] for h in history if "val_score" in h]
+    return [[h["epoch"], compact(h["val_score"])] for h in history if "val_score" in h]
 
 
 def validation_curve(folder: Path) -> list[list[float]]:
@@ -237,7 +244,8 @@ def validation_curve(folder: Path) -> list[list[float]]:
 def ship(name: str, src: Path, pretrained: Path, data: str, **card_extra) -> None:
     """Copy the run folder ``src`` into ``pretrained/NAME``: weights in 8 bits (16 where 8 move a metric
     too far, said on the card), the card named NAME and given ``card_extra``, the 2-D maps of a code
-    above 2-D computed now (never on a request)."""
+    above 2-D computed now (never on a request), the test codes left to be recomputed at load (an
+    MNIST model's; ``aae_core.test_codes``)."""
     from aae_core import quantize
     from aae_core.data import load_dataset
     from aae_core.card_text import card_markdown
@@ -260,6 +268,9 @@ def ship(name: str, src: Path, pretrained: Path, data: str, **card_extra) -> Non
     if codes is not None and codes["codes"].shape[1] > 2:
         from aae_core import projections
         projections.write(dst, projections.compute(codes["codes"].float().numpy()))
+    if codes is not None and card.get("dataset", "mnist") == "mnist":  # recomputed at load from the shipped test set
+        from aae_core import load_test_set, test_codes
+        test_codes.slim(dst, lambda: load_test_set(pretrained))
 
 
 SEED_SUFFIX = re.compile(r"-seed(\d+)$")

@@ -11,7 +11,9 @@
     codes.safetensors.xz  optional (xz-compressed; plain is read too): the 10k MNIST test codes
                         (N×d, stored float16, read as float32), labels (N uint8) and,
                         for models with a categorical code, q(y|x) (N×K float32) and the
-                        label of each cluster by the paper's and the majority rule (K int64)
+                        label of each cluster by the paper's and the majority rule (K int64);
+                        a shipped MNIST folder keeps only the clusters' labels, its codes
+                        recomputed at load from the shipped test set (aae_core.test_codes)
     manifest.json       sha256 and size of every file above, and the parameter count
 
 Loading checks every file against the manifest before parsing anything, rebuilds the model from
@@ -281,16 +283,21 @@ def rewrite_card_markdown(folder: str | os.PathLike, markdown: str) -> None:
     replace_files(folder, {"README.md": markdown.encode()}, required=("README.md",))
 
 
-def replace_files(folder: str | os.PathLike, files: dict[str, bytes], required: tuple[str, ...] = ()) -> None:
-    """Write (or replace) files of a verified weights folder and re-hash its manifest, all or nothing
-    (built beside the folder, then swapped in)."""
+def replace_files(folder: str | os.PathLike, files: dict[str, bytes], required: tuple[str, ...] = (),
+                  drop: tuple[str, ...] = ()) -> None:
+    """Write (or replace) files of a verified weights folder, remove the files named in ``drop``, and
+    re-hash its manifest, all or nothing (built beside the folder, then swapped in)."""
     folder = Path(folder)
     manifest = verify_folder(folder, required=required)
+    if set(drop) & (set(required) | set(files)):
+        raise ValueError(f"cannot both keep and drop {sorted(set(drop) & (set(required) | set(files)))}")
     with _rebuilt(folder) as build:
         shutil.copytree(folder, build)
+        for name in drop:
+            (build / name).unlink(missing_ok=True)
         for name, data in files.items():
             _atomic_write(build / name, data)
-        write_manifest(build, sorted(set(manifest["files"]) | set(files)),
+        write_manifest(build, sorted((set(manifest["files"]) - set(drop)) | set(files)),
                        {k: v for k, v in manifest.items() if k not in ("format", "files")})
 
 
@@ -364,16 +371,18 @@ def load_model(folder: str | os.PathLike):
 
 
 def load_codes(folder: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """The precomputed test codes of a verified weights folder: codes N×d, labels N."""
+    """What a verified weights folder's codes file stores: a training run's holds the test codes N×d
+    and labels N (and q(y|x) N×K and the clusters' labels K for a categorical code); a shipped MNIST
+    folder may hold only the clusters' labels, the rest recomputed (``aae_core.test_codes``)."""
     folder = Path(folder)
     manifest = verify_folder(folder)
     data = {k: (v.float() if v.is_floating_point() else v) for k, v in load_tensors(folder, manifest, CODES).items()}
-    optional = {"probs", "cluster_map_paper", "cluster_map_majority"}
-    k = data["probs"].shape[-1] if "probs" in data else None
-    if not {"codes", "labels"} <= set(data) <= {"codes", "labels"} | optional or data["codes"].dim() != 2 \
-            or len(data["codes"]) != len(data["labels"]) \
-            or ("probs" in data and (data["probs"].dim() != 2 or len(data["probs"]) != len(data["codes"]))) \
-            or any(data[m].shape != (k,) for m in ("cluster_map_paper", "cluster_map_majority") if m in data):
+    maps = {"cluster_map_paper", "cluster_map_majority"}
+    rows = [len(data[k]) for k in ("codes", "labels", "probs") if k in data]
+    k = {data["probs"].shape[-1]} if "probs" in data else {len(data[m]) for m in maps if m in data}
+    if not set(data) <= {"codes", "labels", "probs"} | maps or len(set(rows)) > 1 or len(k) > 1 \
+            or ("codes" in data and data["codes"].dim() != 2) or ("labels" in data and data["labels"].dim() != 1) \
+            or ("probs" in data and data["probs"].dim() != 2) or any(data[m].dim() != 1 for m in maps if m in data):
         raise WeightsError(f"{folder / CODES}: expected tensors 'codes' (N×d), 'labels' (N) "
                            "and, for models with a categorical code, 'probs' (N×K) and cluster maps (K)")
     return data

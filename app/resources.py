@@ -85,11 +85,22 @@ def refused() -> dict[str, str]:
     return _survey()[1]
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner="Encoding the test set (once)…")
+def _test_codes(name: str, _net=None) -> dict[str, np.ndarray]:
+    """Everything the model's codes file holds, completed: codes N×d, labels N, q(y|x) N×K and the
+    clusters' labels K where it has them — one encoder pass over the test set where not stored, with
+    ``_net`` if the caller holds the network, else one loaded for the pass and not kept (a page that
+    only draws codes never keeps a network in memory)."""
+    data = aae_core.pretrained_codes(name, model=_net, test=test_images().split)
+    if _net is None:
+        release_memory()
+    return {k: v.numpy() for k, v in data.items()}
+
+
 def codes(name: str) -> tuple[np.ndarray, np.ndarray]:
     """The model's 10k test codes (N×d float32) and their digit labels (N)."""
-    data = aae_core.pretrained_codes(name)
-    return data["codes"].numpy(), data["labels"].numpy().astype(np.int64)
+    data = _test_codes(name)
+    return data["codes"], data["labels"].astype(np.int64)
 
 
 def decoder_reads_label(name: str) -> bool:
@@ -103,10 +114,11 @@ class TestImages:
     """The MNIST test images kept as bytes (7.8 MB, not 31 MB as float32) with their labels; indexing
     gives float32 in [0, 1]: ``images[i]`` → 784, ``images[[i, j]]`` → 2×784."""
 
-    def __init__(self, raw: np.ndarray, labels: np.ndarray):  # N×28×28 uint8, N
-        self.raw = raw.reshape(len(raw), -1)
+    def __init__(self, split):  # a data.Split: images N×28×28 uint8, labels N
+        self.split = split
+        self.raw = split.images.reshape(len(split.images), -1)
         self.raw.flags.writeable = False  # shared by every session
-        self.labels = labels
+        self.labels = split.labels
 
     def __len__(self) -> int:
         return len(self.raw)
@@ -118,8 +130,7 @@ class TestImages:
 @st.cache_resource(show_spinner="Loading the MNIST test set…")
 def test_images() -> TestImages:
     """The shipped MNIST test images; indexing gives N×784 float32 in [0, 1]."""
-    split = aae_core.load_test_set()
-    return TestImages(split.images, split.labels)
+    return TestImages(aae_core.load_test_set())
 
 
 @st.cache_resource(show_spinner=False)
@@ -182,12 +193,10 @@ def reconstruct(name: str, x: np.ndarray) -> np.ndarray:
         return torch.sigmoid(m.reconstruct_logits(torch.as_tensor(x))).numpy()
 
 
-@st.cache_resource(show_spinner=False)
 def categorical(name: str) -> dict[str, np.ndarray]:
     """q(y|x) of the 10k test images (N×K) and, for unsupervised models, each cluster's label by the
     paper's and the majority rule (K), as shipped with the model's test codes."""
-    data = aae_core.pretrained_codes(name)
-    return {k: v.numpy() for k, v in data.items() if k not in ("codes", "labels")}
+    return {k: v for k, v in _test_codes(name).items() if k not in ("codes", "labels")}
 
 
 def decode_labelled(name: str, z: np.ndarray, labels) -> np.ndarray:
@@ -241,8 +250,9 @@ def zoo_panel(name: str):
     from aae_core import zoo
     images = test_images()
     idx = zoo.first_of_each_digit(images.labels)
-    c, labels = codes(name)
     net = aae_core.load_pretrained(name)
+    _test_codes(name, _net=net)  # the codes from this network if they are not cached yet: one load, not two
+    c, labels = codes(name)
     panel = zoo.panel(net, torch.from_numpy(images[idx]), images.labels[idx].astype(np.int64), c, labels,
                       projection(name) if c.shape[1] > 2 else None)
     del net

@@ -73,7 +73,7 @@ pretrained: install
 	$(SHIPPED) pick $(CPU_2D) --data $(MNIST)
 	$(BIN)/python -m aae_core.report --write docs/results.md
 
-# The relatives (AE, VAE, DAE, CAE, WAE-MMD, CVAE with 256-256 MLPs; the convolutional AAEs), on the CPU.
+# The relatives (AE, VAE, DAE, CAE, the WAEs, CVAE with 256-256 MLPs; the ALAE; the convolutional AAEs), on the CPU.
 pretrained-relatives: install
 	$(SHIPPED) train relatives --data $(MNIST) --jobs $(JOBS)
 	$(SHIPPED) pick relatives --data $(MNIST)

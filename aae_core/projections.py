@@ -5,7 +5,7 @@ Two projections of a model's 10k test codes (N×d, d > 2), stored beside them in
 (``projections.safetensors.xz``):
 
 - **PCA**: the two directions of largest variance; exact for new points (``pca_mean`` d and
-  ``pca_components`` 2×d are stored: y = (z − mean)·Wᵀ).
+  ``pca_components`` 2×d are stored: y = (z − mean)·Wᵀ; the test codes' map is computed so at read).
 - **UMAP** (umap-learn): neighbourhoods kept, distances between far clusters not. A new point (a
   drawn digit) is placed by a documented stand-in for UMAP's own ``transform`` (which would need the
   fitted object, i.e. a pickle, never loaded here): the inverse-distance-weighted mean of the 2-D
@@ -69,23 +69,32 @@ def compute(codes: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
     return {"pca": flat, "pca_mean": mean, "pca_components": comps, "umap": umap(codes, seed)}
 
 
+STORED = ("umap", "pca_mean", "pca_components")  # the PCA map itself is (codes − mean)·Wᵀ: computed at read
+
+
 def write(folder, arrays: dict[str, np.ndarray]) -> None:
-    """Store the projections in a verified weights folder (float16 maps, float32 PCA basis)."""
-    tensors = {k: torch.from_numpy(v).to(torch.float16 if k in METHODS else torch.float32).contiguous()
-               for k, v in arrays.items()}
+    """Store the projections in a verified weights folder: the UMAP map (float16) and the PCA basis
+    (float32); the PCA map is recomputed from the codes at read."""
+    tensors = {k: torch.from_numpy(arrays[k]).to(torch.float16 if k in METHODS else torch.float32).contiguous()
+               for k in STORED}
     replace_files(folder, {PROJECTIONS: lzma.compress(save_bytes(tensors), preset=6)})
 
 
-def read(folder, n_codes: int, dim: int) -> dict[str, np.ndarray] | None:
-    """The stored projections of a verified folder (None if it has none), their shapes checked."""
+def read(folder, codes: np.ndarray) -> dict[str, np.ndarray] | None:
+    """The projections of a verified folder's test codes (N×d) — the stored UMAP map and PCA basis,
+    the PCA map from them (None if it has none) —, their shapes checked. A file of the first format
+    (the PCA map stored too) is read as well."""
     manifest = verify_folder(folder)
     if stored_name(manifest, PROJECTIONS) is None:
         return None
+    n_codes, dim = codes.shape
     data = {k: v.float().numpy() for k, v in load_tensors(folder, manifest, PROJECTIONS).items()}
-    shapes = {"pca": (n_codes, 2), "umap": (n_codes, 2), "pca_mean": (dim,), "pca_components": (2, dim)}
-    if set(data) != set(shapes) or any(data[k].shape != s for k, s in shapes.items()) \
+    shapes = {"umap": (n_codes, 2), "pca_mean": (dim,), "pca_components": (2, dim)}
+    if not set(shapes) <= set(data) <= set(shapes) | {"pca"} or any(data[k].shape != s for k, s in shapes.items()) \
+            or data.get("pca", np.zeros((n_codes, 2))).shape != (n_codes, 2) \
             or not all(np.isfinite(v).all() for v in data.values()):
         raise WeightsError(f"{folder}/{PROJECTIONS}: expected {shapes}, finite")
+    data["pca"] = ((np.asarray(codes, dtype=np.float32) - data["pca_mean"]) @ data["pca_components"].T).astype(np.float32)
     return data
 
 

@@ -240,7 +240,7 @@ def projection(name: str) -> dict[str, np.ndarray] | None:
     computed when its weights were built; None for a folder without them."""
     from aae_core import projections
     c, _ = codes(name)
-    return projections.read(aae_core.PRETRAINED_DIR / name, len(c), c.shape[1])
+    return projections.read(aae_core.PRETRAINED_DIR / name, c)
 
 
 @st.cache_resource(show_spinner="Building the model zoo (once)…", max_entries=32)

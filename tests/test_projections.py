@@ -57,20 +57,40 @@ def test_projections_are_stored_in_the_weights_folder_and_checked(tmp_path):
     manifest = read_json(folder / "manifest.json")
     write_manifest(folder, [f for f in manifest["files"] if f != "projections.safetensors.xz"],
                    {k: v for k, v in manifest.items() if k not in ("files", "format")})
-    assert projections.read(folder, 10_000, 8) is None
     x, _ = blobs(10_000, 8)
+    assert projections.read(folder, x) is None
     flat, mean, comps = projections.pca(x)
     arrays = {"pca": flat, "pca_mean": mean, "pca_components": comps, "umap": flat[:, ::-1].copy()}
     projections.write(folder, arrays)
     verify_folder(folder)  # the manifest lists the new file, hashed
-    back = projections.read(folder, 10_000, 8)
-    np.testing.assert_allclose(back["pca"], flat, rtol=1e-2, atol=1e-2)  # float16 maps
+    from aae_core.weights import load_tensors
+    assert set(load_tensors(folder, verify_folder(folder), "projections.safetensors.xz")) == set(projections.STORED)
+    back = projections.read(folder, x)
+    np.testing.assert_allclose(back["pca"], flat, rtol=1e-5, atol=1e-4)  # computed from the codes at read
+    np.testing.assert_allclose(back["umap"], flat[:, ::-1], rtol=1e-2, atol=1e-2)  # stored in float16
     np.testing.assert_array_equal(back["pca_components"], comps)
     assert aae_core.load_model(folder).latent_dim == 8  # the model still loads
     with pytest.raises(WeightsError, match="expected"):
-        projections.read(folder, 9_999, 8)
+        projections.read(folder, x[:9_999])
+    with pytest.raises(WeightsError, match="expected"):
+        projections.read(folder, x[:, :7])
     with pytest.raises(ValueError, match="more than 2"):
         projections.compute(x[:, :2])
+
+
+def test_a_projections_file_of_the_first_format_with_the_pca_map_stored_is_still_read(tmp_path):
+    import lzma
+
+    import torch
+    from aae_core.weights import replace_files, save_bytes
+    folder = tmp_path / "m"
+    shutil.copytree(aae_core.PRETRAINED_DIR / "aae-gaussian-8d", folder)
+    x, _ = blobs(10_000, 8)
+    flat, mean, comps = projections.pca(x)
+    old = {"pca": flat, "umap": flat.copy(), "pca_mean": mean, "pca_components": comps}
+    replace_files(folder, {"projections.safetensors.xz": lzma.compress(save_bytes(
+        {k: torch.from_numpy(v).contiguous() for k, v in old.items()}))})
+    np.testing.assert_allclose(projections.read(folder, x)["pca"], flat, rtol=1e-5, atol=1e-4)
 
 
 def test_a_drawn_digit_is_placed_on_the_shipped_umap_map_next_to_its_twin():

@@ -6,7 +6,9 @@ is split into the architecture and the recipe it was trained with), score them o
 round every weight matrix to int8 with a float32 scale per row, score again, and refuse (exit 3,
 folder untouched) if a metric moved by more than ``--tolerance`` relative (default 1 %). Otherwise
 the folder is rewritten with the int8 weights, every metric recomputed on exactly those weights
-(Parzen with the fine σ grid), and the card records both sets of numbers.
+(Parzen with the fine σ grid), and the card records both sets of numbers. ``--fewest-bits`` tries 6
+and 7 bits first (the same int8 storage with |q| ≤ 31 / 63, smaller under xz) and keeps the fewest
+that stays within the tolerance.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from aae_core.evaluate import eval_data, evaluate
 from aae_core.recipes import legacy_recipe
 from aae_core.registry import get_model_class
 from aae_core.run_folder import as_stored
-from aae_core.weights import (CODES, WEIGHTS, WeightsError, load_codes, load_tensors, read_json, save_model,
+from aae_core.weights import (BITS, CODES, WEIGHTS, WeightsError, load_codes, load_tensors, read_json, save_model,
                               stored_name, verify_folder)
 
 # The numbers that must survive rounding (lower- or higher-is-better alike), where a model has them.
@@ -44,9 +46,10 @@ def load_any(folder: Path):
         model = cls(cls.config_class.from_dict(config))
     except (KeyError, TypeError, ValueError) as exc:
         raise WeightsError(f"{folder / 'config.json'}: {exc}") from None
-    if meta.get("dtype") == "int8":
+    if meta.get("dtype") in BITS:
         from aae_core.weights import load_model
-        return load_model(folder), card, "int8" if stored_name(manifest, WEIGHTS) == WEIGHTS else "int8-plain"
+        plain = meta["dtype"] == "int8" and stored_name(manifest, WEIGHTS) != WEIGHTS  # the first format
+        return load_model(folder), card, "int8-plain" if plain else meta["dtype"]
     state = {k: v.float() for k, v in load_tensors(folder, manifest, WEIGHTS).items()}
     model.load_inference_state_dict(state)
     if "recipe" not in card:  # trained before recipes: record the one it was trained with
@@ -59,15 +62,17 @@ def relative_changes(before: dict, after: dict) -> dict:
 
 
 def quantize_folder(folder: Path, train, test, tolerance: float, name: str | None = None,
-                    fallback: bool = False) -> dict:
+                    fallback: bool = False, fewest_bits: bool = False) -> dict:
     """Round one folder to int8 (see the module docstring); ``name``: the model's name on its card and
     in the command it records (default: the folder's name). ``fallback``: where 8 bits move a metric
-    too far, store float16 instead (if that stays within the tolerance) and say so on the card."""
+    too far, store float16 instead (if that stays within the tolerance) and say so on the card.
+    ``fewest_bits``: try 6, then 7, then 8 bits, and store the first that keeps every metric within
+    the tolerance (each refusal said on the card)."""
     name = name or folder.name
     model, card, dtype = load_any(folder)
     data = eval_data(card, train, test)
-    if dtype == "int8":
-        return {"folder": str(folder), "skipped": "already int8, compressed"}
+    if dtype in BITS:
+        return {"folder": str(folder), "skipped": f"already {dtype}, compressed"}
     if dtype == "int8-plain":  # an 8-bit folder of the first format: same weights, stored compressed
         codes = load_codes(folder) if stored_name(verify_folder(folder), CODES) else None
         save_model(model, folder, card=card, dtype="int8", codes=codes, card_markdown=card_markdown(name, card))
@@ -75,7 +80,7 @@ def quantize_folder(folder: Path, train, test, tolerance: float, name: str | Non
     before, _ = evaluate(model, data, with_parzen=False)
     weights = {k: v.clone() for k, v in model.inference_state_dict().items()}
     refusals = {}
-    for target in (("int8", "float16") if fallback else ("int8",)):
+    for target in (*(("int6", "int7") if fewest_bits else ()), "int8", *(("float16",) if fallback else ())):
         model.load_inference_state_dict(as_stored(weights, target))
         after, _ = evaluate(model, data, with_parzen=False)
         change = relative_changes(before, after)
@@ -94,7 +99,7 @@ def quantize_folder(folder: Path, train, test, tolerance: float, name: str | Non
         "before": {k: before[k] for k in change}, "after": {k: after[k] for k in change},
         "relative_change": change,
         "command": f"python -m aae_core.quantize pretrained/{name} --data MNIST_FOLDER"
-                   + (" --fallback" if fallback else "")})
+                   + (" --fallback" if fallback else "") + (" --fewest-bits" if fewest_bits else "")})
     save_model(model, folder, card=card, dtype=target, codes=codes, card_markdown=card_markdown(name, card))
     return report
 
@@ -108,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tolerance", type=float, default=0.01, help="largest relative change allowed (0.01 = 1 %%)")
     p.add_argument("--fallback", action="store_true",
                    help="where 8 bits move a metric too far, store float16 instead (said on the card)")
+    p.add_argument("--fewest-bits", action="store_true",
+                   help="try 6 and 7 bits before 8 and store the fewest within the tolerance (said on the card)")
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
     if args.threads:
@@ -120,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     rc = 0
     for folder in args.folders:
         try:
-            report = quantize_folder(Path(folder), train, test, args.tolerance, fallback=args.fallback)
+            report = quantize_folder(Path(folder), train, test, args.tolerance, fallback=args.fallback,
+                                     fewest_bits=args.fewest_bits)
         except (WeightsError, ValueError) as exc:
             report, rc = {"folder": folder, "error": str(exc)}, 2
         if "refused" in report:

@@ -13,7 +13,7 @@ from aae_core.card import compact
 from aae_core.card_text import card_markdown
 from aae_core.evaluate import EvalData, evaluate
 from aae_core.recipes import Recipe
-from aae_core.weights import dequantize_int8, quantize_int8, save_model, write_json
+from aae_core.weights import BITS, dequantize_int8, quantize_int8, save_model, write_json
 
 
 def hardware_name(device: torch.device) -> str:
@@ -63,9 +63,9 @@ def save_run(model, out: Path, card: dict, data: EvalData, weights: str, card_on
 
 
 def as_stored(state: dict[str, torch.Tensor], dtype: str) -> dict[str, torch.Tensor]:
-    """The weights as a folder stores them and a load returns them (rounded to float16 or int8)."""
-    if dtype == "int8":
-        return dequantize_int8(quantize_int8(state), Path("memory"))
+    """The weights as a folder stores them and a load returns them (rounded to float16 or 8/7/6 bits)."""
+    if dtype in BITS:
+        return dequantize_int8(quantize_int8(state, BITS[dtype]), Path("memory"), BITS[dtype])
     return {k: v.to(getattr(torch, dtype)).float() for k, v in state.items()}
 
 

@@ -49,6 +49,7 @@ class ShippedModel:
     settings: dict = field(default_factory=dict)  # further --set KEY=VALUE (config fields or recipe overrides)
     compare: tuple[str, ...] = ()  # recipes trained side by side; ``pick`` ships the best on validation
     val_size: int = 10_000
+    fewest_bits: bool = False  # trained in float32, shipped in the fewest of 6, 7, 8 bits that keep the metrics within 1 %
 
     def __post_init__(self) -> None:
         for r in (self.recipe, *self.compare):
@@ -74,6 +75,8 @@ class ShippedModel:
             args += ["--select-by", self.select_by]
         for k, v in self.settings.items():
             args += ["--set", f"{k}={json.dumps(v)}"]
+        if self.fewest_bits:  # the float weights, for ``ship`` to round once
+            args += ["--weights", "float32"]
         return args + ["--out", out, "--description", self.description]
 
 
@@ -241,23 +244,23 @@ def validation_curve(folder: Path) -> list[list[float]]:
     return curve_of(run_history(folder))
 
 
-def ship(name: str, src: Path, pretrained: Path, data: str, **card_extra) -> None:
+def ship(name: str, src: Path, pretrained: Path, data: str, fewest_bits: bool = False, **card_extra) -> None:
     """Copy the run folder ``src`` into ``pretrained/NAME``: weights in 8 bits (16 where 8 move a metric
-    too far, said on the card), the card named NAME and given ``card_extra``, the 2-D maps of a code
+    too far, said on the card; with ``fewest_bits``, 6 or 7 where they keep every metric within 1 %), the card named NAME and given ``card_extra``, the 2-D maps of a code
     above 2-D computed now (never on a request), the test codes left to be recomputed at load (an
     MNIST model's; ``aae_core.test_codes``)."""
     from aae_core import quantize
     from aae_core.data import load_dataset
     from aae_core.card_text import card_markdown
-    from aae_core.weights import load_codes, load_model, read_json, save_model
+    from aae_core.weights import BITS, load_codes, load_model, read_json, save_model
 
     dst, tmp = pretrained / name, pretrained / f".{name}.new"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("checkpoint.pt"))
-    if read_json(tmp / "config.json").get("dtype") != "int8":  # float32 or a sweep's float16
+    if read_json(tmp / "config.json").get("dtype") not in BITS:  # float32 or a sweep's float16
         dataset = read_json(tmp / "card.json").get("dataset", "mnist")
         report = quantize.quantize_folder(tmp, load_dataset(data, "train", dataset), load_dataset(data, "test", dataset),
-                                          0.01, name=name, fallback=True)
+                                          0.01, name=name, fallback=True, fewest_bits=fewest_bits)
         if "refused" in report:
             shutil.rmtree(tmp)
             raise ValueError(f"{name}: {report}")
@@ -324,7 +327,7 @@ def adopt(name: str, run: Path, data: str, pretrained: Path, log: Path | None = 
         raise ValueError(f"{run} holds no finished run (no card.json)")
     cards = seed_cards(run, log)
     summary = seeds_summary(cards, int(SEED_SUFFIX.search(run.name).group(1)))
-    ship(name, run, pretrained, data, seeds=summary)
+    ship(name, run, pretrained, data, fewest_bits=name in SHIPPED and SHIPPED[name].fewest_bits, seeds=summary)
     return {"name": name, "shipped": run.name, "seeds": summary["n"], "mean": summary["mean"], "std": summary["std"]}
 
 
@@ -352,7 +355,8 @@ def pick(name: str, data: str, runs: Path, pretrained: Path) -> dict:
                    else f"stopped after epoch {last} of {row.epochs}")
             compared[r] = {"validation_score": None, "run": folder.name, "curve": validation_curve(folder),
                            "unfinished": how + (f", after {last} full epoch{'s' if last != 1 else ''}" if why else "")}
-    ship(name, run_folder(name, best, runs), pretrained, data, recipe_name=best, recipes_compared=compared)
+    ship(name, run_folder(name, best, runs), pretrained, data, fewest_bits=row.fewest_bits, recipe_name=best,
+         recipes_compared=compared)
     return {"name": name, "shipped": best, "validation_scores": scores}
 
 

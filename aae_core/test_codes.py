@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aae_core.weights import (CODES, WeightsError, load_codes, load_model, read_card, replace_files, save_bytes,
-                              stored_name, verify_folder)
+from aae_core.registry import get_model_class
+from aae_core.weights import (CODES, WeightsError, load_codes, load_model, read_card, read_json, replace_files,
+                              save_bytes, stored_name, verify_folder)
 
 RECOMPUTED = ("codes", "probs", "labels")
 BATCH = 1000  # images per encoder pass: 3 MB of float32 at a time, not the whole set's 31 MB
@@ -83,8 +84,6 @@ def _categorical(folder: Path, model) -> bool:
     """Whether the folder's model has q(y|x) (read from its family, no network built)."""
     if model is not None:
         return hasattr(model, "class_probs")
-    from aae_core.registry import get_model_class
-    from aae_core.weights import read_json
     return hasattr(get_model_class(read_json(folder / "config.json").get("model")), "class_probs")
 
 

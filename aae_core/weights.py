@@ -4,7 +4,8 @@
                         encoder + decoder tensors, nothing pickled: float32, float16, or "int8" —
                         every weight matrix (out×in) as int8 rows q with a float32 scale per row
                         ("NAME::scale", out), w ≈ q · scale (symmetric, |q| ≤ 127), dequantised at
-                        load; biases and other tensors in float32
+                        load; biases and other tensors in float32 — or "int7" / "int6": the same
+                        with |q| ≤ 63 / 31 (smaller under xz)
     config.json         {"model": registry name, "dtype": ..., "config": {...the config dataclass}}
     card.json           data, command, seed, epochs, wall time, hardware, metrics (read by the app)
     README.md           the same card for people
@@ -39,7 +40,8 @@ from aae_core.registry import get_model_class
 FORMAT = "aae-explorer/1"
 MANIFEST = "manifest.json"
 MAX_JSON_BYTES = 1 << 20
-DTYPES = ("float32", "float16", "int8")
+BITS = {"int8": 8, "int7": 7, "int6": 6}  # rounded weights, all stored as int8 rows: |q| ≤ 2^(bits−1) − 1
+DTYPES = ("float32", "float16", *BITS)
 SCALE = "::scale"
 WEIGHTS, CODES = "model.safetensors.xz", "codes.safetensors.xz"
 PROJECTIONS = "projections.safetensors.xz"  # optional: 2-D maps (PCA, UMAP) of codes of more than 2 dimensions
@@ -161,25 +163,31 @@ def count_parameters(state: dict[str, torch.Tensor]) -> int:
     return sum(t.numel() for t in state.values())
 
 
-def quantize_int8(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Per-row symmetric 8-bit weights: every weight matrix W (out×in, or a convolution's kernels,
-    out×…) → int8 Q and a float32 scale per slice along the first dimension (``NAME::scale``),
-    W ≈ Q · scale; vectors (biases, batch-norm statistics) stay float32."""
+def quantize_int8(state: dict[str, torch.Tensor], bits: int = 8) -> dict[str, torch.Tensor]:
+    """Per-row symmetric ``bits``-bit weights (8, 7 or 6), stored as int8: every weight matrix W
+    (out×in, or a convolution's kernels, out×…) → int8 Q with |Q| ≤ 2^(bits−1) − 1 and a float32 scale
+    per slice along the first dimension (``NAME::scale``), W ≈ Q · scale; vectors (biases, batch-norm
+    statistics) stay float32. Fewer bits compress smaller under xz (6 bits: ~30 % less than 8)."""
+    if bits not in BITS.values():
+        raise ValueError(f"bits must be one of {sorted(BITS.values())}, got {bits}")
+    levels = 2 ** (bits - 1) - 1
     out = {}
     for name, t in state.items():
         t = t.detach().to("cpu", torch.float32)
         if t.dim() >= 2:
-            scale = t.abs().flatten(1).amax(1) / 127  # first dimension
+            scale = t.abs().flatten(1).amax(1) / levels  # first dimension
             scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-            out[name] = torch.round(t / scale.view(-1, *[1] * (t.dim() - 1))).clamp(-127, 127).to(torch.int8).contiguous()
+            out[name] = torch.round(t / scale.view(-1, *[1] * (t.dim() - 1))).clamp(-levels, levels).to(torch.int8).contiguous()
             out[name + SCALE] = scale.contiguous()
         else:
             out[name] = t.contiguous()
     return out
 
 
-def dequantize_int8(stored: dict[str, torch.Tensor], where: Path) -> dict[str, torch.Tensor]:
-    """The inverse of ``quantize_int8``; refuses a file whose int8 tensors and scales do not pair up."""
+def dequantize_int8(stored: dict[str, torch.Tensor], where: Path, bits: int = 8) -> dict[str, torch.Tensor]:
+    """The inverse of ``quantize_int8``; refuses a file whose int8 tensors and scales do not pair up,
+    or whose values exceed what ``bits`` allows."""
+    levels = 2 ** (bits - 1) - 1
     state = {}
     for name, t in stored.items():
         if name.endswith(SCALE):
@@ -189,7 +197,7 @@ def dequantize_int8(stored: dict[str, torch.Tensor], where: Path) -> dict[str, t
         if t.dtype == torch.int8:
             scale = stored.get(name + SCALE)
             if t.dim() < 2 or scale is None or scale.dtype != torch.float32 or scale.shape != (t.shape[0],) \
-                    or not bool(torch.isfinite(scale).all()) or bool((scale <= 0).any()) or bool((t == -128).any()):
+                    or not bool(torch.isfinite(scale).all()) or bool((scale <= 0).any()) or bool((t.abs() > levels).any()):
                 raise WeightsError(f"{where}: int8 weight {name!r} lacks a valid per-row scale (tampered with?)")
             state[name] = t.float() * scale.view(-1, *[1] * (t.dim() - 1))
         elif t.dtype == torch.float32 and name + SCALE not in stored:
@@ -230,7 +238,7 @@ def _rebuilt(folder: Path):
 
 def _write_folder(model, build: Path, card: dict, dtype: str, codes, card_markdown: str) -> None:
     state = {k: v.detach().to("cpu") for k, v in model.inference_state_dict().items()}
-    stored = quantize_int8(state) if dtype == "int8" else \
+    stored = quantize_int8(state, BITS[dtype]) if dtype in BITS else \
         {k: v.to(getattr(torch, dtype)).contiguous() for k, v in state.items()}
     save_file(stored, build / WEIGHTS)
     write_json(build / "config.json", {"model": model.model_name, "dtype": dtype, "config": model.config.to_dict()})
@@ -351,9 +359,9 @@ def load_model(folder: str | os.PathLike):
     folder = Path(folder)
     manifest, meta, cls, config = _checked_config(folder)
     state = load_tensors(folder, manifest, WEIGHTS)
-    if meta["dtype"] == "int8":
+    if meta["dtype"] in BITS:
         try:
-            state = dequantize_int8(state, folder / WEIGHTS)
+            state = dequantize_int8(state, folder / WEIGHTS, BITS[meta["dtype"]])
         except RuntimeError as exc:  # shapes that cannot broadcast: a crafted file
             raise WeightsError(f"{folder / WEIGHTS}: malformed int8 weights ({exc})") from None
     if manifest.get("parameters") != count_parameters(state):

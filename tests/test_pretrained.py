@@ -38,17 +38,24 @@ def test_the_whole_tracked_tree_stays_under_60_mb():
 
 
 def test_every_shipped_model_is_stored_in_8_bits_unless_its_card_says_why_not():
+    from aae_core.quantize import RATE_SLACK, RATES
+    from aae_core.shipped import SHIPPED
+
     for name in aae_core.list_pretrained():
         dtype = json.loads((aae_core.PRETRAINED_DIR / name / "config.json").read_text())["dtype"]
         card = aae_core.load_pretrained(name).card
         assert dtype == card["weights_dtype"], name
-        if dtype != "int8":  # 8 bits moved a metric too far: the card records it, and 16 bits stayed close
-            from aae_core.quantize import RATE_SLACK, RATES
-
-            q = card["quantization"]
-            assert dtype == "float16" and "int8" in q["refused"], name
-            for k, change in q["relative_change"].items():  # the rule quantize applied
-                assert change <= q["tolerance"] or (k in RATES and abs(q["after"][k] - q["before"][k]) <= RATE_SLACK), k
+        if dtype == "int8":
+            continue
+        q = card["quantization"]  # the rule quantize applied: every checked metric within the tolerance
+        assert q["to"] == dtype, name
+        for k, change in q["relative_change"].items():
+            assert change <= q["tolerance"] or (k in RATES and abs(q["after"][k] - q["before"][k]) <= RATE_SLACK), k
+        if dtype == "float16":  # 8 bits moved a metric too far
+            assert "int8" in q["refused"], name
+        else:  # fewer bits (int7, int6): asked for by the model's row, fewer than 7 tried first
+            assert dtype in ("int7", "int6") and SHIPPED[name].fewest_bits, name
+            assert dtype == "int6" or "int6" in q["refused"], name
 
 
 @pytest.mark.parametrize("prior", ["gaussian", "mixture10"])

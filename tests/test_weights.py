@@ -106,18 +106,23 @@ def _stored(folder):
     return _load_tensors(folder / WEIGHTS)
 
 
-def test_int8_weights_reload_within_half_a_step_of_the_float_weights(trained_dir, tmp_path):
-    from aae_core.weights import save_model
-
-    model = load_model(trained_dir)  # shipped as int8 by default
-    assert json.loads((trained_dir / "config.json").read_text())["dtype"] == "int8"
-    stored = _stored(trained_dir)
-    assert stored["encoder.0.weight"].dtype == torch.int8 and stored["encoder.0.weight::scale"].dtype == torch.float32
-    # perturb to float weights that are not already on the 8-bit grid, then store them both ways
+def _off_grid(folder, amount: float):
+    """The folder's model with its weights moved off the 8-bit grid by seeded noise of ``amount``."""
+    model = load_model(folder)
     torch.manual_seed(0)
     with torch.no_grad():
         for p in model.parameters():
-            p.add_(0.01 * torch.randn_like(p))
+            p.add_(amount * torch.randn_like(p))
+    return model
+
+
+def test_int8_weights_reload_within_half_a_step_of_the_float_weights(trained_dir, tmp_path):
+    from aae_core.weights import save_model
+
+    assert json.loads((trained_dir / "config.json").read_text())["dtype"] == "int8"  # shipped as int8 by default
+    stored = _stored(trained_dir)
+    assert stored["encoder.0.weight"].dtype == torch.int8 and stored["encoder.0.weight::scale"].dtype == torch.float32
+    model = _off_grid(trained_dir, 0.01)  # float weights not on the 8-bit grid, stored both ways
     save_model(model, tmp_path / "f32", card={}, dtype="float32")
     save_model(model, tmp_path / "i8", card={}, dtype="int8")
     f32, i8 = load_model(tmp_path / "f32"), load_model(tmp_path / "i8")
@@ -201,11 +206,7 @@ def test_quantize_refuses_when_a_metric_moves_too_much(trained_dir, tmp_path):
     from aae_core import quantize
     from aae_core.weights import save_model
 
-    model = load_model(trained_dir)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.05 * torch.randn_like(p))
+    model = _off_grid(trained_dir, 0.05)
     folder = tmp_path / "f32"
     save_model(model, folder, card=json.loads((trained_dir / "card.json").read_text()), dtype="float32")
     before = sha256_file(folder / WEIGHTS)
@@ -213,6 +214,55 @@ def test_quantize_refuses_when_a_metric_moves_too_much(trained_dir, tmp_path):
     assert rc == 3
     assert sha256_file(folder / WEIGHTS) == before
     assert json.loads((folder / "config.json").read_text())["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("dtype, levels", [("int7", 63), ("int6", 31)])
+def test_fewer_bits_store_smaller_rows_within_half_a_step_and_a_value_beyond_them_is_refused(
+        trained_dir, tmp_path, dtype, levels):
+    from aae_core.weights import BITS, quantize_int8, save_model
+
+    model = _off_grid(trained_dir, 0.01)
+    save_model(model, tmp_path / "i8", card={}, dtype="int8")
+    save_model(model, tmp_path / dtype, card={}, dtype=dtype)
+    stored = _stored(tmp_path / dtype)
+    back = load_model(tmp_path / dtype)
+    for name, w in model.inference_state_dict().items():
+        if w.dim() == 2:
+            q, scale = stored[name], stored[name + "::scale"]
+            assert q.dtype == torch.int8 and q.abs().max() == levels  # each row's largest weight at ±levels
+            torch.testing.assert_close(scale, w.abs().amax(1) / levels)
+            assert ((back.inference_state_dict()[name] - w).abs() <= scale[:, None] / 2 + 1e-7).all()
+    assert (tmp_path / dtype / WEIGHTS).stat().st_size < (tmp_path / "i8" / WEIGHTS).stat().st_size
+    assert json.loads((tmp_path / dtype / "config.json").read_text())["dtype"] == dtype
+    # a value an honest writer of these bits never writes: refused, not silently loaded
+    tampered = quantize_int8(model.inference_state_dict(), BITS[dtype])
+    name = next(n for n, t in tampered.items() if t.dtype == torch.int8)
+    tampered[name][0, 0] = levels + 1
+    from aae_core.weights import dequantize_int8
+    with pytest.raises(WeightsError, match="lacks a valid per-row scale"):
+        dequantize_int8(tampered, tmp_path / "x", BITS[dtype])
+    with pytest.raises(ValueError, match="bits must be one of"):
+        quantize_int8(model.inference_state_dict(), 5)
+
+
+def test_quantize_with_fewest_bits_keeps_the_fewest_within_the_tolerance_and_says_what_it_refused(trained_dir, tmp_path):
+    from aae_core import quantize
+    from aae_core.weights import save_model
+
+    model = _off_grid(trained_dir, 0.05)
+    data = ["--data", str(trained_dir.parent / "idx"), "--dataset", "idx"]
+    card = json.loads((trained_dir / "card.json").read_text())
+    for tolerance, expected in (("10", "int6"), ("0", None)):
+        folder = tmp_path / f"f32-{tolerance}"
+        save_model(model, folder, card=card, dtype="float32")
+        rc = quantize.main([str(folder), *data, "--fewest-bits", "--fallback", "--tolerance", tolerance])
+        meta = json.loads((folder / "config.json").read_text())
+        if expected:  # anything goes: 6 bits, the fewest
+            assert rc == 0 and meta["dtype"] == expected
+            q = json.loads((folder / "card.json").read_text())["quantization"]
+            assert q["to"] == "int6" and q["refused"] == {} and "--fewest-bits" in q["command"]
+        else:  # nothing may move: every width refused, the folder untouched
+            assert rc == 3 and meta["dtype"] == "float32"
 
 
 # -- a full disk ----------------------------------------------------------------------------------

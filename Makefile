@@ -7,7 +7,7 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 MNIST ?= ../shared/data/mnist
 
-.PHONY: run test install install-test bench bench-load bench-memory bench-soak bench-live bench-mouse pretrained pretrained-relatives pretrained-all results clean
+.PHONY: run test install install-test bench bench-load bench-memory bench-soak bench-live bench-mouse pretrained pretrained-relatives pretrained-fashion pretrained-all results clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -78,7 +78,13 @@ pretrained-relatives: install
 	$(SHIPPED) train relatives --data $(MNIST) --jobs $(JOBS)
 	$(SHIPPED) pick relatives --data $(MNIST)
 
-# Every row of the table (the label-aware family with the paper MLP: several CPU hours).
+# Fashion-MNIST's 2-D AAE and VAE (data: Debian's dataset-fashion-mnist, or any folder with its four IDX files).
+FASHION ?= /usr/share/datasets/fashion-mnist
+pretrained-fashion: install
+	$(SHIPPED) train fashion --data $(FASHION) --jobs $(JOBS)
+	$(SHIPPED) pick fashion --data $(FASHION)
+
+# Every MNIST row of the table (the label-aware family with the paper MLP: several CPU hours).
 pretrained-all: install
 	$(SHIPPED) train all --data $(MNIST) --jobs $(JOBS)
 	$(SHIPPED) pick all --data $(MNIST)

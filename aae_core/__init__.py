@@ -66,7 +66,7 @@ def load_test_set(root: str | os.PathLike | None = None):
     from aae_core.weights import verify_folder
 
     folder = _inside(Path(root or PRETRAINED_DIR), "mnist-test")
-    verify_folder(folder, required=("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"))
+    verify_folder(folder, required=("t10k-images-idx3-ubyte.xz", "t10k-labels-idx1-ubyte.xz"))
     try:
         return load_split(folder, "test", "mnist")
     except DataError as exc:

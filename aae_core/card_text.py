@@ -103,7 +103,7 @@ def _quantization_section(card: Card) -> str:
     return f"""
 ## Stored weights: what the rounding changed (test set)
 
-Trained as {q['from']}, stored as {to} (`{q['command']}`); refused had any of these moved by more than
+Rounded from {q['from']} weights to {to} (`{q['command']}`); refused had any of these moved by more than
 {100 * q['tolerance']:g} % relative (error rates: or 0.1 percentage point).{refused}
 
 | metric | {q['from']} weights | {to} weights | relative change |

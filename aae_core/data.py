@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import lzma
 import os
 import struct
 import urllib.error
@@ -25,6 +26,11 @@ SPLIT_FILES = {
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
 DATASETS = ("mnist", "fashion-mnist", "idx")  # "idx": any IDX files with the standard names, no sha256 check
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
+DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # the shipped models' data sets, as users read them
+CLASS_NAMES = {  # what a label means, where it is not the digit itself
+    "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"),
+}
 
 # sha256 of the *uncompressed* files (gzip bytes differ between mirrors; content does not).
 KNOWN_SHA256 = {
@@ -65,14 +71,24 @@ class Split:
         return self.images.reshape(len(self.images), -1).astype(np.float32) / 255.0
 
 
+MAX_IDX_BYTES = 64 << 20  # the largest standard file (training images) is 47 MB: an xz file inflating beyond is refused
+
+
 def _read_bytes(path: Path) -> bytes:
+    kind = {".gz": "gzip", ".xz": "xz"}.get(path.suffix, "raw")
     try:
-        if path.suffix == ".gz":
+        if kind == "gzip":
             with gzip.open(path, "rb") as fh:
                 return fh.read()
+        if kind == "xz":  # the test set that ships in pretrained/ (a sixth smaller than gzip)
+            inflate = lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=64 << 20)
+            raw = inflate.decompress(path.read_bytes(), max_length=MAX_IDX_BYTES)
+            if not inflate.eof:
+                raise DataError(f"{path}: truncated, or inflates beyond {MAX_IDX_BYTES >> 20} MiB")
+            return raw
         return path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path}: cannot be read as {'gzip' if path.suffix == '.gz' else 'raw'} data ({exc})") from exc
+    except (OSError, EOFError, gzip.BadGzipFile, lzma.LZMAError) as exc:
+        raise DataError(f"{path}: cannot be read as {kind} data ({exc})") from exc
 
 
 def parse_idx(raw: bytes, name: str, *, expect_magic: int) -> np.ndarray:
@@ -96,7 +112,7 @@ def parse_idx(raw: bytes, name: str, *, expect_magic: int) -> np.ndarray:
 
 
 def find_file(folder: Path, stem: str) -> Path | None:
-    for candidate in (folder / stem, folder / f"{stem}.gz"):
+    for candidate in (folder / stem, folder / f"{stem}.gz", folder / f"{stem}.xz"):
         if candidate.is_file():
             return candidate
     return None
@@ -124,7 +140,7 @@ def load_split(folder: str | os.PathLike, split: str = "train", dataset: str = "
     paths = {stem: find_file(folder, stem) for stem in (img_stem, lbl_stem)}
     missing = [stem for stem, p in paths.items() if p is None]
     if missing:
-        raise DataError(f"{folder}: missing {', '.join(missing)} (gzipped or not)")
+        raise DataError(f"{folder}: missing {', '.join(missing)} (plain, .gz or .xz)")
     arrays = {}
     for stem, path in paths.items():
         raw = _read_bytes(path)

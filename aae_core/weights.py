@@ -224,14 +224,15 @@ def save_model(model, folder: str | os.PathLike, *, card: dict, dtype: str = "fl
 
 
 @contextlib.contextmanager
-def _rebuilt(folder: Path):
+def _rebuilt(folder: Path, dropped: tuple[str, ...] = ()):
     """Yields a fresh path beside ``folder`` to build its new version in; swapped in whole if the
-    block succeeds, removed either way (a failure leaves ``folder`` as it was)."""
+    block succeeds, removed either way (a failure leaves ``folder`` as it was). ``dropped``: files of
+    the old folder that must not be carried across as extras."""
     build = folder.with_name(f".{folder.name}.writing")
     shutil.rmtree(build, ignore_errors=True)
     try:
         yield build
-        _swap_in(build, folder)
+        _swap_in(build, folder, dropped)
     finally:
         shutil.rmtree(build, ignore_errors=True)
 
@@ -250,14 +251,14 @@ def _write_folder(model, build: Path, card: dict, dtype: str, codes, card_markdo
     write_manifest(build, names, {"model": model.model_name, "parameters": count_parameters(state)})
 
 
-def _swap_in(build: Path, folder: Path) -> None:
+def _swap_in(build: Path, folder: Path, dropped: tuple[str, ...] = ()) -> None:
     """Replace ``folder`` by the finished ``build``: the old folder is renamed aside, the new one
     renamed in (the old one is put back if that fails), then files the old folder held that a
     weights folder does not own (a training run's checkpoint) move across, and the old one goes."""
     old = folder.with_name(f".{folder.name}.old")
     if old.exists():  # left by a crash: between the renames (the only copy), or before the extras moved
         if folder.exists():
-            _move_extras(old, folder)
+            _move_extras(old, folder, dropped)
             shutil.rmtree(old)
         else:
             os.replace(old, folder)
@@ -270,14 +271,15 @@ def _swap_in(build: Path, folder: Path) -> None:
     except OSError:
         os.replace(old, folder)
         raise
-    _move_extras(old, folder)
+    _move_extras(old, folder, dropped)
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _move_extras(old: Path, folder: Path) -> None:
+def _move_extras(old: Path, folder: Path, dropped: tuple[str, ...] = ()) -> None:
     """Move the files a weights folder does not own (a training checkpoint) from ``old`` to ``folder``."""
     for extra in old.iterdir():
-        if extra.name not in _OWNED and extra.name != MANIFEST and not (folder / extra.name).exists():
+        if extra.name not in _OWNED and extra.name != MANIFEST and extra.name not in dropped \
+                and not (folder / extra.name).exists():
             os.replace(extra, folder / extra.name)
 
 
@@ -299,7 +301,7 @@ def replace_files(folder: str | os.PathLike, files: dict[str, bytes], required: 
     manifest = verify_folder(folder, required=required)
     if set(drop) & (set(required) | set(files)):
         raise ValueError(f"cannot both keep and drop {sorted(set(drop) & (set(required) | set(files)))}")
-    with _rebuilt(folder) as build:
+    with _rebuilt(folder, drop) as build:
         shutil.copytree(folder, build)
         for name in drop:
             (build / name).unlink(missing_ok=True)

@@ -3,6 +3,7 @@ figure builders, selection handling and input validation."""
 from __future__ import annotations
 
 import base64
+import html
 import re
 from dataclasses import dataclass
 
@@ -168,11 +169,13 @@ def prior_contours(fig: go.Figure, density) -> None:
 
 def latent_figure(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, float], *,
                   density=None, grid_n: int = 0, marker_size: int = 3, height: int = 600,
-                  title: str | None = None, show_legend: bool = True, legend_below: bool = False) -> go.Figure:
+                  title: str | None = None, show_legend: bool = True, legend_below: bool = False,
+                  class_names: tuple[str, ...] | None = None) -> go.Figure:
     """The 2-D latent map: test codes (N×2) as a WebGL scatter coloured by digit, the prior as
     contour lines over them (``density``: axis, density grid, {mass: level}), and (grid_n > 0) an
     invisible grid of selectable points over empty space. ``legend_below``: the legend under the
-    plot, so that side-by-side panels keep the same width and scale."""
+    plot, so that side-by-side panels keep the same width and scale. ``class_names``: what the 10
+    labels mean where they are not digits (Fashion-MNIST's clothes)."""
     fig = go.Figure()
     lo, hi = extent
     if grid_n > 0:
@@ -185,15 +188,17 @@ def latent_figure(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, fl
             hovertemplate="decode z = (%{x:.2f}, %{y:.2f})<extra></extra>"))
     for digit in range(10):
         idx = np.flatnonzero(labels == digit)
+        shown = class_names[digit] if class_names else str(digit)
         fig.add_trace(go.Scattergl(
-            x=codes[idx, 0], y=codes[idx, 1], mode="markers", name=str(digit), customdata=idx,
+            x=codes[idx, 0], y=codes[idx, 1], mode="markers", name=shown, customdata=idx,
             marker={"size": marker_size, "color": DIGIT_COLORS[digit], "opacity": 0.75},
             # a selection: the chosen codes larger and opaque, the others faded but still readable
             selected={"marker": {"size": marker_size + 6, "opacity": 1.0}}, unselected={"marker": {"opacity": 0.35}},
-            hovertemplate=f"digit {digit} · test image #%{{customdata}}<br>z = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
+            hovertemplate=f"{'' if class_names else 'digit '}{html.escape(shown)} · test image #%{{customdata}}"
+                          "<br>z = (%{x:.2f}, %{y:.2f})<extra></extra>"))
     if density is not None:
         prior_contours(fig, density)
-    legend = {"title": "digit", "itemsizing": "constant"}
+    legend = {"title": "class" if class_names else "digit", "itemsizing": "constant"}
     if legend_below:
         legend.update(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0)
     fig.update_layout(

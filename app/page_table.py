@@ -39,7 +39,7 @@ PAGES: tuple[PageRow, ...] = (
               PageRow("views/ae_vs_vae.py", "AE vs VAE", ":material/difference:", "ae-vs-vae",
                       "The same 2-D network with and without the KL term: gaps, scale, and what sampling gives"),
               PageRow("views/compare.py", "VAE vs AAE", ":material/compare:", "vae-vs-aae",
-                      "A VAE and an AAE on the same prior: which one fills it"),
+                      "A VAE and an AAE on the same prior: which one fills it — on digits and on clothes (Fashion-MNIST)"),
               PageRow("views/denoising.py", "Denoising", ":material/blur_on:", "denoising",
                       "Corrupt a digit and see what a denoising AE recovers that a plain AE cannot")),
     *_section("Labels and styles",

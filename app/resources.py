@@ -75,9 +75,11 @@ def path_free(message: str, name: str) -> str:
     return message.replace(str(aae_core.PRETRAINED_DIR.resolve()), "pretrained")
 
 
-def cards() -> dict[str, Card]:
-    """Every shipped model's card (read from its verified weights folder); refused ones are left out."""
-    return _survey()[0]
+def cards(dataset: str | None = "mnist") -> dict[str, Card]:
+    """The card of every shipped model trained on ``dataset`` (read from its verified weights folder;
+    refused ones are left out). MNIST by default — every page but the VAE-vs-AAE comparison shows
+    MNIST only: the Fashion-MNIST test images do not ship —; None: every data set."""
+    return {n: c for n, c in _survey()[0].items() if dataset is None or (c.dataset or "mnist") == dataset}
 
 
 def refused() -> dict[str, str]:

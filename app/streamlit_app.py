@@ -21,7 +21,8 @@ PAGES = {heading: [st.Page(row.file, title=row.title, icon=row.icon, default=not
                            **({"url_path": row.url_path} if row.url_path else {})) for row in rows]
          for heading, rows in page_table.sections().items()}
 page = st.navigation(PAGES, expanded=True)
-st.sidebar.caption("Adversarial autoencoders (Makhzani et al. 2015) and their relatives, trained on MNIST.")
+st.sidebar.caption("Adversarial autoencoders (Makhzani et al. 2015) and their relatives, trained on MNIST (and a pair on "
+                   "Fashion-MNIST).")
 if "present" not in st.session_state:  # ?present=1 opens the app in presentation mode (a lecture's bookmark)
     st.session_state["present"] = st.query_params.get("present") == "1"
 if st.sidebar.toggle("Presentation mode", key="present", help="Large pictures and text, for a projector"):

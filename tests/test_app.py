@@ -47,7 +47,8 @@ def test_home_lists_every_shipped_model_with_its_metrics():
     at = open_page("views/home.py")
     assert at.title[0].value == "aae-explorer"
     table = at.dataframe[0].value
-    assert len(table) == len(aae_core.list_pretrained()) >= 4
+    assert len(table) == len(aae_core.list_pretrained()) >= 4  # every data set, each model's named
+    assert list(table["data"]).count("Fashion-MNIST") == 2 and set(table["data"]) == {"MNIST", "Fashion-MNIST"}
     card = aae_core.load_pretrained(aae_core.list_pretrained()[0]).card
     assert f"{card['metrics']['knn5_accuracy']:.3f}" in list(table["5-NN accuracy ↑"])
     assert len(at.get("latex")) == 3
@@ -106,6 +107,37 @@ def test_compare_page_shows_both_models_on_each_prior():
     assert len([c for c in at.caption if "lie outside this view" in c.value]) == 2
     at.slider(key="compare_samples").set_value(4).run()
     assert not at.exception
+
+
+def test_compare_page_shows_the_fashion_mnist_pair_with_the_clothes_named_and_mnist_elsewhere():
+    import json
+
+    at = open_page("views/compare.py", {"data": "fashion-mnist"})
+    assert not at.error and not at.exception
+    assert at.radio(key="compare_data").value == "fashion-mnist"
+    assert at.radio(key="compare_data").options == ["MNIST", "Fashion-MNIST"]  # as displayed
+    captions = [c for _, c in images(at)]
+    assert any("fashion-vae-2d" in c for c in captions) and any("fashion-aae-2d" in c for c in captions)
+    assert any("Fashion-MNIST: 70,000" in c.value for c in at.caption)
+    legend = [t["name"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"] if t.get("customdata")]
+    assert legend[:2] == ["T-shirt/top", "Trouser"] and legend[-1] == "Ankle boot"
+    swd = aae_core.load_pretrained("fashion-aae-2d").card["metrics"]["prior_swd"]
+    assert f"{swd:.3f}" in [m.value for m in at.metric]
+    at.radio(key="compare_data").set_value("mnist").run()  # back: the MNIST pairs, digits in the legend
+    assert not at.error and not at.exception and at.query_params["data"] in ("mnist", ["mnist"])
+    assert "mixture10" in at.radio(key="compare_prior").options
+    legend = [t["name"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"] if t.get("customdata")]
+    assert legend[:2] == ["0", "1"]
+
+
+def test_every_page_but_the_comparison_shows_mnist_models_only():
+    from app import resources
+
+    every, mnist, fashion = resources.cards(None), resources.cards(), resources.cards("fashion-mnist")
+    assert set(fashion) == {"fashion-aae-2d", "fashion-vae-2d"} and set(mnist) | set(fashion) == set(every)
+    assert not set(mnist) & set(fashion)
+    at = open_page("views/latent_map.py")
+    assert not any("fashion" in o for o in at.selectbox(key="model").options)
 
 
 def test_interpolation_slider_changes_the_decoded_image():

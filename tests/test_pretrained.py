@@ -122,6 +122,10 @@ def test_report_lists_every_shipped_model_with_its_card_numbers():
     for name in aae_core.list_pretrained():
         swd = aae_core.load_pretrained(name).card["metrics"]["prior_swd"]
         assert f"| `{name}` |" in table and f"{swd:.3f}" in table
+    from aae_core.report import results_markdown
+    mnist_part, fashion_part = results_markdown().split("## Fashion-MNIST (its test set)")
+    for name in ("fashion-aae-2d", "fashion-vae-2d"):  # in their own table, not among the MNIST numbers
+        assert f"| `{name}` |" in fashion_part and f"`{name}`" not in mnist_part
 
 
 # -- the label-aware family (issue 3) ---------------------------------------------------------------

@@ -115,3 +115,6 @@ def test_replace_files_can_drop_a_file_but_not_one_it_writes(tmp_path, trained_d
         replace_files(folder, {"README.md": b"x"}, drop=("README.md",))
     replace_files(folder, {}, drop=("README.md",))
     assert "README.md" not in verify_folder(folder)["files"] and not (folder / "README.md").exists()
+    replace_files(folder, {"notes.txt": b"a file a weights folder does not own"})  # (a checkpoint would be kept)
+    replace_files(folder, {}, drop=("notes.txt",))
+    assert "notes.txt" not in verify_folder(folder)["files"] and not (folder / "notes.txt").exists()

@@ -265,6 +265,29 @@ def test_quantize_with_fewest_bits_keeps_the_fewest_within_the_tolerance_and_say
             assert rc == 3 and meta["dtype"] == "float32"
 
 
+def test_an_8_bit_folder_is_rounded_again_only_where_fewer_bits_keep_its_numbers(trained_dir, tmp_path):
+    import shutil
+
+    from aae_core import quantize
+    from aae_core.data import load_split
+
+    idx = trained_dir.parent / "idx"
+    train, test = load_split(idx, "train", "idx"), load_split(idx, "test", "idx")
+    kept, rounded = tmp_path / "kept", tmp_path / "rounded"
+    for f in (kept, rounded):
+        shutil.copytree(trained_dir, f, ignore=shutil.ignore_patterns("checkpoint.pt"))
+    before = sha256_file(kept / WEIGHTS)
+    report = quantize.quantize_folder(kept, train, test, 0.0, fewest_bits=True)  # nothing may move
+    assert report["skipped"].startswith("8 bits kept") and sha256_file(kept / WEIGHTS) == before
+    report = quantize.quantize_folder(rounded, train, test, 10.0, fewest_bits=True)  # anything goes
+    assert report["from"] == "int8" and report["to"] == "int6"
+    card = json.loads((rounded / "card.json").read_text())
+    assert card["weights_dtype"] == "int6" and json.loads((rounded / "config.json").read_text())["dtype"] == "int6"
+    assert card["quantization"]["from"] == "int8" and "recon_bce" in card["quantization"]["after"]
+    assert load_model(rounded).card["metrics"]["recon_bce"] == pytest.approx(card["quantization"]["after"]["recon_bce"])
+    assert quantize.quantize_folder(rounded, train, test, 10.0, fewest_bits=True)["skipped"] == "already int6, compressed"
+
+
 # -- a full disk ----------------------------------------------------------------------------------
 def _full_disk_after(n_bytes: int):
     """A stand-in for a writer that runs out of space: writes n_bytes of the file, then ENOSPC."""

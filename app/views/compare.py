@@ -2,6 +2,7 @@
 import streamlit as st
 
 from aae_core import latent
+from aae_core.data import CLASS_NAMES, DATASET_NAMES
 from aae_core.metric_table import caption, label, show
 from app import resources
 from app.helpers import latent_figure, outside_share, prior_pairs, verdict
@@ -16,11 +17,24 @@ st.markdown(
     "posterior q(z) = 𝔼ₓ q(z|x) to p(z) with a discriminator. Look for holes: regions where the prior "
     "puts mass but no code lands decode to nonsense when you sample.")
 
-pairs = prior_pairs(resources.cards())
-if not pairs:
+# The same comparison on every data set a pair was trained on (Fashion-MNIST: clothes, where a code's
+# classes overlap far more than the digits'); only the codes are needed, stored with the weights.
+datasets = [d for d in DATASET_NAMES if prior_pairs(resources.cards(d))]
+if not datasets:
     st.warning("This page needs a 2-D AAE and a 2-D VAE trained on the same prior in pretrained/.")
     st.stop()
+seed_from_url("data", datasets, "compare_data")
+dataset = st.radio("Data set", datasets, horizontal=True, key="compare_data", format_func=DATASET_NAMES.get)
+st.query_params["data"] = dataset
+cards = resources.cards(dataset)
+pairs = prior_pairs(cards)
+if dataset in CLASS_NAMES:
+    st.caption(f"{DATASET_NAMES[dataset]}: 70,000 28×28 grey images of clothes in 10 classes, MNIST's format "
+               "(Zalando's drop-in replacement). Its test images do not ship (4.4 MB); their codes do, computed when "
+               "the weights were built.")
 priors = sorted(pairs)
+if st.session_state.get("compare_prior") not in (None, *priors):  # chosen on the other data set
+    del st.session_state["compare_prior"]
 seed_from_url("prior", priors, "compare_prior")
 prior_name = st.radio("Prior", priors, horizontal=True, key="compare_prior")
 st.query_params["prior"] = prior_name
@@ -37,11 +51,12 @@ for col, kind in zip(cols, ("vae", "aae")):
     name = names[kind]
     model = resources.model(name)
     codes, labels = resources.codes(name)
-    metrics = resources.cards()[name].metrics
+    metrics = cards[name].metrics
     with col:
         st.subheader(kind.upper())
         fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name, extent_=(lo, hi)) if show_density
-                            else None, height=560, legend_below=True)  # same width, same scale: legends below
+                            else None, height=560, legend_below=True,  # same width, same scale: legends below
+                            class_names=CLASS_NAMES.get(dataset))
         st.plotly_chart(fig, key=f"compare-{kind}", config={"displaylogo": False})
         st.caption(f"{outside_share(codes, lo, hi):.1%} of the 10,000 test codes lie outside this view "
                    "(the latent map shows them all).")
@@ -53,4 +68,4 @@ for col, kind in zip(cols, ("vae", "aae")):
 
 st.caption(caption(SHOWN) + " Lower prior numbers mean the codes fill the prior more faithfully. "
            f"Models: {names['vae']} and {names['aae']}; their cards hold the training commands and recipes.")
-st.markdown(verdict({k: resources.cards()[names[k]].metrics for k in ("vae", "aae")}))
+st.markdown(verdict({k: cards[names[k]].metrics for k in ("vae", "aae")}))

@@ -220,7 +220,7 @@ def test_the_browser_decodes_under_the_pointer_as_the_server_does(server, browse
         z = torch.tensor([[x, y]])
     else:
         c = aae_core.pretrained_codes(name)["codes"].float().numpy()
-        proj = projections.read(aae_core.PRETRAINED_DIR / name, len(c), c.shape[1])
+        proj = projections.read(aae_core.PRETRAINED_DIR / name, c)
         i = int(np.argmin(((proj[view] - np.array([x, y])) ** 2).sum(1)))  # the nearest test digit on the map
         z = torch.from_numpy(proj["pca_mean"] + x * proj["pca_components"][0] + y * proj["pca_components"][1]
                              if view == "pca" else c[i]).float()[None]  # PCA: its inverse; UMAP: the nearest code

@@ -60,14 +60,35 @@ def pretrained_codes(name: str, root: str | os.PathLike | None = None, model=Non
     return complete(_folder(name, root), test if test is not None else (lambda: load_test_set(root)), model)
 
 
-def load_test_set(root: str | os.PathLike | None = None):
-    """The shipped MNIST test set (``pretrained/mnist-test``), verified: a ``data.Split``."""
-    from aae_core.data import DataError, load_split
+def load_test_set(root: str | os.PathLike | None = None, dataset: str = "mnist"):
+    """A data set's test split, verified: a ``data.Split``. MNIST's ships (``pretrained/mnist-test``);
+    Fashion-MNIST's does not (4.4 MB) and is read where it is installed (``fashion_folders()``), else a
+    ``data.DataError`` says how to get it."""
+    from aae_core.data import DataError, find_file, load_split
     from aae_core.weights import verify_folder
 
+    if dataset == "fashion-mnist":
+        for folder in fashion_folders():
+            if find_file(folder, "t10k-images-idx3-ubyte") and find_file(folder, "t10k-labels-idx1-ubyte"):
+                return load_split(folder, "test", "fashion-mnist")
+        raise DataError("Fashion-MNIST's test images are not on this machine (they do not ship with the app: "
+                        "4.4 MB). Install Debian's package (`apt install dataset-fashion-mnist`), or set "
+                        "AAE_FASHION_MNIST to a folder holding t10k-images-idx3-ubyte(.gz) and "
+                        "t10k-labels-idx1-ubyte(.gz).")
+    if dataset != "mnist":
+        raise ValueError(f"no test set for the data set {dataset!r}")
     folder = _inside(Path(root or PRETRAINED_DIR), "mnist-test")
     verify_folder(folder, required=("t10k-images-idx3-ubyte.xz", "t10k-labels-idx1-ubyte.xz"))
     try:
         return load_split(folder, "test", "mnist")
     except DataError as exc:
         raise WeightsError(str(exc)) from None
+
+
+def fashion_folders() -> list[Path]:
+    """Where Fashion-MNIST's files are looked for, in order: $AAE_FASHION_MNIST, Debian's
+    dataset-fashion-mnist, the download cache of ``train --dataset fashion-mnist``."""
+    from aae_core.data import DEFAULT_CACHE
+
+    env = os.environ.get("AAE_FASHION_MNIST")
+    return [Path(p) for p in (env, "/usr/share/datasets/fashion-mnist", Path(DEFAULT_CACHE) / "fashion-mnist") if p]

@@ -79,7 +79,7 @@ def evaluate(model, data: EvalData, seed: int = 0, with_parzen: bool = True) -> 
     if model.selection_metric == "cond_prior_swd":
         out["cond_prior_swd"] = metrics.conditional_prior_match(test_codes, data.test_y, model.prior, seed=seed)
     codes = {"codes": test_codes, "labels": torch.from_numpy(data.test_y.astype(np.uint8))}
-    if hasattr(model, "class_probs"):
+    if model.categorical_code:
         if data.val_x is None and not data.labelled:
             raise ValueError("clustering needs the validation split to name the clusters")
         probs = metrics.class_probs_all(model, data.test_x)  # N×K
@@ -111,7 +111,7 @@ def selection_score(model, x: torch.Tensor, y: np.ndarray, labelled: bool, metri
     epoch: classification error for a labelled categorical model, clustering error (majority rule,
     clusters named on the same split) for an unsupervised one, else ``metric`` (default: the
     model's ``selection_metric``), one of SELECTION_METRICS."""
-    if hasattr(model, "class_probs"):
+    if model.categorical_code:
         probs = metrics.class_probs_all(model, x)
         if labelled:
             err = metrics.classification_error(probs, y)
@@ -137,7 +137,7 @@ def validate(model, x: torch.Tensor, y: np.ndarray, seed: int = 0) -> dict:
     clustering error where the model has a categorical code."""
     out = _recon(model, x, y)
     out["prior_swd"] = metrics.prior_match(metrics.encode_all(model, x).float().cpu(), model.prior, seed=seed)
-    if hasattr(model, "class_probs"):
+    if model.categorical_code:
         out.update({k: v for k, v in selection_score(model, x, y, labelled=bool(getattr(model, "card", {}).get("labels")))
                     .items() if k != "score"})
     return out
@@ -147,7 +147,7 @@ def selection_metric_name(model, labelled: bool, metric: str | None = None) -> s
     """The name a card gives the validation metric that chooses the epoch of ``model`` (a model or its
     class): classification error (labelled categorical), clustering error by the majority rule
     (unlabelled categorical), else ``metric`` or the family's own."""
-    if hasattr(model, "class_probs"):
+    if model.categorical_code:
         return "error" if labelled else "cluster_error_majority"
     return metric or model.selection_metric
 

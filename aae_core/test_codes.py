@@ -45,7 +45,7 @@ def compute(model, images: np.ndarray) -> dict[str, torch.Tensor]:
     for i in range(0, len(flat), BATCH):
         x = torch.from_numpy(flat[i:i + BATCH].astype(np.float32) / 255.0)  # B×784
         codes.append(model.encode(x).float())  # B×d
-        if hasattr(model, "class_probs"):
+        if model.categorical_code:
             probs.append(model.class_probs(x).float())  # B×K
     out = {"codes": torch.cat(codes)}
     if probs:
@@ -83,8 +83,8 @@ def complete(folder: str | os.PathLike, test, model=None) -> dict[str, torch.Ten
 def _categorical(folder: Path, model) -> bool:
     """Whether the folder's model has q(y|x) (read from its family, no network built)."""
     if model is not None:
-        return hasattr(model, "class_probs")
-    return hasattr(get_model_class(read_json(folder / "config.json").get("model")), "class_probs")
+        return model.categorical_code
+    return get_model_class(read_json(folder / "config.json").get("model")).categorical_code
 
 
 def slim(folder: str | os.PathLike, test) -> dict:

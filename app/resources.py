@@ -93,7 +93,7 @@ def _test_codes(name: str, _net=None) -> dict[str, np.ndarray]:
     clusters' labels K where it has them — one encoder pass over the test set where not stored, with
     ``_net`` if the caller holds the network, else one loaded for the pass and not kept (a page that
     only draws codes never keeps a network in memory)."""
-    data = aae_core.pretrained_codes(name, model=_net, test=test_images().split)
+    data = aae_core.pretrained_codes(name, model=_net, test=lambda: test_images(dataset_of(name)).split)
     if _net is None:
         release_memory()
     return {k: v.numpy() for k, v in data.items()}
@@ -109,7 +109,7 @@ def decoder_reads_label(name: str) -> bool:
     """Whether the model's decoder takes a label (or a cluster) beside z: then a point of its code
     space alone is not an image (read from its family, no network built)."""
     from aae_core.registry import get_model_class
-    return get_model_class(cards()[name].model).label_input
+    return get_model_class(cards(None)[name].model).label_input
 
 
 class TestImages:
@@ -129,10 +129,25 @@ class TestImages:
         return self.raw[key].astype(np.float32) / 255.0
 
 
-@st.cache_resource(show_spinner="Loading the MNIST test set…")
-def test_images() -> TestImages:
-    """The shipped MNIST test images; indexing gives N×784 float32 in [0, 1]."""
-    return TestImages(aae_core.load_test_set())
+@st.cache_resource(show_spinner="Loading the test set…")
+def test_images(dataset: str = "mnist") -> TestImages:
+    """A data set's test images (MNIST's ship; Fashion-MNIST's are read where installed, else a
+    ``DataError`` says how to get them); indexing gives N×784 float32 in [0, 1]."""
+    return TestImages(aae_core.load_test_set(dataset=dataset))
+
+
+def test_images_if_any(dataset: str) -> tuple[TestImages | None, str]:
+    """(the data set's test images, "") or (None, why they are not on this machine)."""
+    from aae_core.data import DataError
+    try:
+        return test_images(dataset), ""
+    except DataError as exc:
+        return None, str(exc)
+
+
+def dataset_of(name: str) -> str:
+    """The data set a shipped model was trained on ("mnist", "fashion-mnist")."""
+    return cards(None)[name].dataset or "mnist"
 
 
 @st.cache_resource(show_spinner=False)

@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from aae_core import latent
+from aae_core.data import CLASS_NAMES, DATASET_NAMES
 
 from app import resources
 from app.helpers import (choose, clamp_int, fair_sample, literal, metric_summary, model_label, models_for,
@@ -22,13 +23,29 @@ def seed_from_url(param: str, options: list, key: str) -> None:
         st.session_state[key] = chosen
 
 
+def dataset_choice(key: str, offered: list[str]) -> str:
+    """A *Data set* radio (its choice also in the URL, ?data=…) among ``offered`` (data set ids), shown
+    only when there is a choice; for a data set whose labels are not digits, a line saying what it is."""
+    if len(offered) == 1:
+        return offered[0]
+    seed_from_url("data", offered, key)
+    dataset = st.radio("Data set", offered, horizontal=True, key=key, format_func=DATASET_NAMES.get)
+    st.query_params["data"] = dataset
+    if dataset in CLASS_NAMES:
+        st.caption(f"{DATASET_NAMES[dataset]}: 70,000 28×28 grey images of clothes in 10 classes, MNIST's format "
+                   "(Zalando's drop-in replacement) — labels " + ", ".join(
+                       f"{i} {n}" for i, n in enumerate(CLASS_NAMES[dataset])) + ". Its test images do not ship "
+                   "(4.4 MB); their codes do, computed when the weights were built.")
+    return dataset
+
+
 def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "model",
                  families: tuple[str, ...] | None = None, preferred: str | None = None,
-                 exclude: tuple[str, ...] = ()) -> str | None:
+                 exclude: tuple[str, ...] = (), dataset: str = "mnist") -> str | None:
     """A model selectbox whose choice also lives in the URL (?model=…); a bad URL value is ignored
-    with a visible note. Offers the shipped models of the given families (default: every model that
-    decodes a code alone) with the given code size."""
-    cards = resources.cards()
+    with a visible note. Offers the shipped models of ``dataset`` of the given families (default:
+    every model that decodes a code alone) with the given code size."""
+    cards = resources.cards(dataset)
     options = [n for n in models_for(cards, latent_dim, families) if n not in exclude]
     if preferred in options:  # offered first, so it is the default
         options.remove(preferred)
@@ -36,6 +53,8 @@ def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "m
     if not options:
         st.warning("No shipped model fits this page.")
         return None
+    if st.session_state.get(key) not in (None, *options):  # chosen among another data set's models
+        del st.session_state[key]
     seed_from_url("model", options, key)
     name = st.selectbox(label, options, key=key, format_func=lambda n: model_label(n, cards[n]))
     st.query_params["model"] = name
@@ -44,14 +63,15 @@ def model_picker(label: str = "Model", latent_dim: int | None = 2, key: str = "m
 
 def model_numbers(name: str) -> None:
     """One line of the shipped model's measured test numbers and how it was trained."""
-    card = resources.cards()[name]
+    card = resources.cards(None)[name]
     pairs = metric_summary(card)
     runs = (f"; one of {card.n_seeds} seeds, their mean ± std on *Paper vs ours*" if card.n_seeds > 1
             else "; one seed, no ± over runs")
     asked = f" ({card.epochs} asked, the time budget ran out)" if card.epochs_run != card.epochs else ""
     trained = (f"epoch {card.selected_epoch or card.epochs_run} of {card.epochs_run}{asked}, "
                f"{(card.wall_s or 0) / 60:.0f} min on {card.hardware or '?'}")
-    st.caption("Measured on the 10,000 MNIST test images: " + " · ".join(f"{k} **{v}**" for k, v in pairs)
+    st.caption(f"Measured on the 10,000 {DATASET_NAMES.get(card.dataset or 'mnist', card.dataset)} test images: "
+               + " · ".join(f"{k} **{v}**" for k, v in pairs)
                + f" — trained {trained}{runs}; {card.data}.")
 
 
@@ -94,13 +114,19 @@ def safe_fragment(func=None, *, run_every: float | None = None):
 
 def selected_digits(name: str, indices, labels: np.ndarray, images) -> None:
     """Test digits selected on a map: how many (per digit), and a fair sample of 16 of them above their
-    reconstructions D(E(x))."""
+    reconstructions D(E(x)) — or, where ``images`` is None (not on this machine), their codes decoded."""
     idx = np.array(fair_sample(indices, 16))
     counts = np.bincount(labels[list(indices)], minlength=10)
     st.markdown(f"**{len(indices):,} test digit(s) selected** ("
                 + ", ".join(f"{c:,} × {d}" for d, c in enumerate(counts) if c) + ")"
                 + (f"; a random sample of {len(idx)} of them:" if len(idx) < len(indices) else ":")
                 + " " + ", ".join(f"#{i} (label {labels[i]})" for i in idx))
+    if images is None:  # a data set whose test images are not on this machine: their codes, decoded
+        z = resources.codes(name)[0][idx]
+        picture(latent.tile(resources.decode(name, z), 1, len(idx), pad=2), min(900, 90 * len(idx)),
+                "their codes decoded, D(z) (the test images themselves are not on this machine)",
+                f"selection-{name}.png")
+        return
     originals = images[idx]
     picture(latent.tile(np.concatenate([originals, resources.reconstruct(name, originals)]), 2, len(idx), pad=2),
             min(900, 90 * len(idx)), "top: the test images · bottom: their reconstructions D(E(x))",

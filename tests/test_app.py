@@ -130,13 +130,30 @@ def test_compare_page_shows_the_fashion_mnist_pair_with_the_clothes_named_and_mn
     assert legend[:2] == ["0", "1"]
 
 
-def test_every_page_but_the_comparison_shows_mnist_models_only():
+def test_latent_map_offers_the_fashion_mnist_models_and_says_where_their_test_images_are(monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.setattr(aae_core, "fashion_folders", lambda: [tmp_path])  # empty: a machine without the package
+    at = open_page("views/latent_map.py", {"data": "fashion-mnist"})
+    assert not at.error and not at.exception
+    assert at.radio(key="map_data").value == "fashion-mnist"
+    assert all("fashion" in o for o in at.selectbox(key="model").options) and len(at.selectbox(key="model").options) == 2
+    assert any("apt install dataset-fashion-mnist" in i.value for i in at.info)  # how to get them, said once
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [t["name"] for t in spec["data"] if t.get("customdata")][:2] == ["T-shirt/top", "Trouser"]
+    at.radio(key="map_data").set_value("mnist").run()  # back to digits: an MNIST model, no note
+    assert not at.error and not at.exception
+    assert not any("fashion" in o for o in at.selectbox(key="model").options)
+    assert not any("dataset-fashion-mnist" in i.value for i in at.info)
+
+
+def test_pages_show_mnist_models_unless_a_data_set_is_chosen():
     from app import resources
 
     every, mnist, fashion = resources.cards(None), resources.cards(), resources.cards("fashion-mnist")
     assert set(fashion) == {"fashion-aae-2d", "fashion-vae-2d"} and set(mnist) | set(fashion) == set(every)
     assert not set(mnist) & set(fashion)
-    at = open_page("views/latent_map.py")
+    at = open_page("views/latent_map.py")  # MNIST unless asked
     assert not any("fashion" in o for o in at.selectbox(key="model").options)
 
 

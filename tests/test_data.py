@@ -1,5 +1,6 @@
 import gzip
 import urllib.error
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,3 +98,30 @@ def test_fashion_mnist_uses_the_same_reader(tmp_path):
     with pytest.raises(DataError, match="fashion-mnist"):
         load_split(folder, "test", "fashion-mnist")
     assert len(load_split(folder, "test", "idx").labels) == 100
+
+
+def test_the_fashion_mnist_test_set_is_read_where_installed_and_its_absence_says_how_to_get_it(tmp_path, monkeypatch):
+    import aae_core
+
+    monkeypatch.setattr(aae_core, "fashion_folders", lambda: [tmp_path / "nowhere", tmp_path / "here"])
+    with pytest.raises(DataError, match="apt install dataset-fashion-mnist"):
+        aae_core.load_test_set(dataset="fashion-mnist")
+    write_idx_folder(tmp_path / "here", n_test=10_000)  # synthetic files: the standard names, not the standard content
+    with pytest.raises(DataError, match="sha256"):  # checked like any Fashion-MNIST file
+        aae_core.load_test_set(dataset="fashion-mnist")
+    monkeypatch.setitem(data.KNOWN_SHA256, "fashion-mnist", {})
+    split = aae_core.load_test_set(dataset="fashion-mnist")
+    assert split.images.shape[1:] == (28, 28) and len(split.labels) == len(split.images)
+    with pytest.raises(ValueError, match="no test set"):
+        aae_core.load_test_set(dataset="cifar")
+
+
+def test_fashion_folders_look_in_the_environment_then_debian_then_the_cache(monkeypatch):
+    import aae_core
+    from aae_core.data import DEFAULT_CACHE
+
+    monkeypatch.setenv("AAE_FASHION_MNIST", "/somewhere")
+    assert aae_core.fashion_folders() == [Path("/somewhere"), Path("/usr/share/datasets/fashion-mnist"),
+                                          Path(DEFAULT_CACHE) / "fashion-mnist"]
+    monkeypatch.delenv("AAE_FASHION_MNIST")
+    assert aae_core.fashion_folders()[0] == Path("/usr/share/datasets/fashion-mnist")

@@ -83,7 +83,8 @@ def test_shapes_ranges_and_eval_determinism(cls, config):
     assert model.sample(5).shape == (5, 784)
     if model.training_labels != "all":  # models that infer their own labels reconstruct from x alone
         assert model.reconstruct_logits(x).shape == (7, 784)
-    if hasattr(model, "class_probs"):
+    assert model.categorical_code == hasattr(model, "class_probs")  # the capability is declared, not guessed
+    if model.categorical_code:
         probs = model.class_probs(x)
         assert probs.shape == (7, model.n_classes)
         torch.testing.assert_close(probs.sum(1), torch.ones(7))

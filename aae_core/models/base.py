@@ -147,6 +147,7 @@ class Autoencoder(nn.Module):
     training_labels: str = "none"  # one of LABEL_USES
     label_input = False  # True: the decoder takes a label (or cluster) with the code
     n_classes = 0  # size of that label (decoder input) or categorical code
+    categorical_code = False  # True: the encoder also outputs q(y|x) over n_classes (``class_probs(x)``)
     # The validation number that picks the epoch to ship (lower is better), see aae_core.evaluate.
     selection_metric = "recon_bce"
     # The keys of ``phase_parameters`` (known without building the model, to check a recipe's

@@ -41,6 +41,7 @@ class CategoricalAAE(Autoencoder):
     inference_modules = ("encoder", "decoder")
     training_labels = "pool"
     label_input = True
+    categorical_code = True
     discriminator_phases = ("d_y", "d_z")
     phases = ("ae", "d_y", "d_z", "g", "xent")  # xent: when labelled images are given
     default_recipe = "adam-balanced"

@@ -6,7 +6,7 @@ from aae_core.data import CLASS_NAMES, DATASET_NAMES
 from aae_core.metric_table import caption, label, show
 from app import resources
 from app.helpers import latent_figure, outside_share, prior_pairs, verdict
-from app.widgets import picture, seed_from_url
+from app.widgets import dataset_choice, picture, seed_from_url
 
 SHOWN = ("prior_swd", "prior_mmd", "knn5_accuracy", "recon_bce")  # aae_core.metric_table
 
@@ -23,15 +23,9 @@ datasets = [d for d in DATASET_NAMES if prior_pairs(resources.cards(d))]
 if not datasets:
     st.warning("This page needs a 2-D AAE and a 2-D VAE trained on the same prior in pretrained/.")
     st.stop()
-seed_from_url("data", datasets, "compare_data")
-dataset = st.radio("Data set", datasets, horizontal=True, key="compare_data", format_func=DATASET_NAMES.get)
-st.query_params["data"] = dataset
+dataset = dataset_choice("compare_data", datasets)
 cards = resources.cards(dataset)
 pairs = prior_pairs(cards)
-if dataset in CLASS_NAMES:
-    st.caption(f"{DATASET_NAMES[dataset]}: 70,000 28×28 grey images of clothes in 10 classes, MNIST's format "
-               "(Zalando's drop-in replacement). Its test images do not ship (4.4 MB); their codes do, computed when "
-               "the weights were built.")
 priors = sorted(pairs)
 if st.session_state.get("compare_prior") not in (None, *priors):  # chosen on the other data set
     del st.session_state["compare_prior"]

@@ -3,25 +3,32 @@ import numpy as np
 import streamlit as st
 
 from aae_core import latent
+from aae_core.data import CLASS_NAMES, DATASET_NAMES
 from aae_core.registry import list_models
 from app import resources
-from app.helpers import fair_sample, latent_figure, outside_share, read_selection
+from app.helpers import fair_sample, latent_figure, models_for, outside_share, read_selection
 from app.projected_map import projected_map
-from app.widgets import model_picker, number_from_url, picture, selected_digits
+from app.widgets import dataset_choice, model_picker, number_from_url, picture, selected_digits
 
 st.title("Latent map")
 st.markdown(
-    "Each dot is one of the 10,000 MNIST **test** digits, placed at its 2-D code z = E(x) and coloured by "
+    "Each dot is one of the 10,000 **test** images (MNIST's digits, or Fashion-MNIST's clothes), placed at its "
+    "2-D code z = E(x) and coloured by "
     "its label; the black outlines are the prior p(z) (solid: half its mass, dashed: 90 %, dotted: 99 %). **Click** a dot to see the digit and its reconstruction, "
     "or click **empty space** (or draw a box / lasso) to decode any spot — the decoder works everywhere, "
     "not only where the data lands. Models with codes of more than two dimensions are drawn through a 2-D "
     "projection (UMAP or PCA), named on the axes.")
 
-name = model_picker(latent_dim=None, families=tuple(list_models()), preferred="aae-gaussian-2d")
+FAMILIES = tuple(list_models())
+dataset = dataset_choice("map_data", [d for d in DATASET_NAMES if models_for(resources.cards(d), None, FAMILIES)])
+name = model_picker(latent_dim=None, families=FAMILIES, preferred="aae-gaussian-2d", dataset=dataset)
 if name is None:
     st.stop()
 codes, labels = resources.codes(name)
-images = resources.test_images()
+images, missing = resources.test_images_if_any(dataset)
+if missing:  # the map and the decoder need only the codes and the weights, which ship
+    st.info(missing + " Until then the map, the manifold grid and decoding any spot work; a selected test "
+            "image's own picture cannot be shown.", icon=":material/info:")
 if codes.shape[1] != 2 or resources.decoder_reads_label(name):
     projected_map(name, codes, labels, images)  # no decodable plane: a map of the codes, to select from
     st.stop()
@@ -41,7 +48,7 @@ with st.sidebar:
     show_density = st.toggle("Show the prior's outlines", value=True, key="show_density")
 
 fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name, widen) if show_density else None,
-                    grid_n=41, height=620)
+                    grid_n=41, height=620, class_names=CLASS_NAMES.get(dataset))
 outside = outside_share(codes, lo, hi)
 # The selection is known before the chart redraws (Streamlit keeps the last event in the session):
 # the "decode by coordinates" inputs follow a click. (The figure itself is left unchanged: a changed

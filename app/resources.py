@@ -77,8 +77,8 @@ def path_free(message: str, name: str) -> str:
 
 def cards(dataset: str | None = "mnist") -> dict[str, Card]:
     """The card of every shipped model trained on ``dataset`` (read from its verified weights folder;
-    refused ones are left out). MNIST by default — every page but the VAE-vs-AAE comparison shows
-    MNIST only: the Fashion-MNIST test images do not ship —; None: every data set."""
+    refused ones are left out). MNIST by default: the pages that offer a *Data set* choice (the latent
+    map, VAE vs AAE) pass theirs, the others show MNIST; None: every data set."""
     return {n: c for n, c in _survey()[0].items() if dataset is None or (c.dataset or "mnist") == dataset}
 
 
@@ -113,7 +113,7 @@ def decoder_reads_label(name: str) -> bool:
 
 
 class TestImages:
-    """The MNIST test images kept as bytes (7.8 MB, not 31 MB as float32) with their labels; indexing
+    """A data set's test images kept as bytes (7.8 MB, not 31 MB as float32) with their labels; indexing
     gives float32 in [0, 1]: ``images[i]`` → 784, ``images[[i, j]]`` → 2×784."""
 
     def __init__(self, split):  # a data.Split: images N×28×28 uint8, labels N

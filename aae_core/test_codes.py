@@ -28,8 +28,8 @@ import numpy as np
 import torch
 
 from aae_core.registry import get_model_class
-from aae_core.weights import (CODES, WeightsError, load_codes, load_model, read_card, read_json, replace_files,
-                              save_bytes, stored_name, verify_folder)
+from aae_core.weights import (CODES, WeightsError, load_codes, load_model, read_json, replace_files, save_bytes,
+                              stored_name, verify_folder)
 
 RECOMPUTED = ("codes", "probs", "labels")
 BATCH = 1000  # images per encoder pass: 3 MB of float32 at a time, not the whole set's 31 MB
@@ -53,8 +53,14 @@ def compute(model, images: np.ndarray) -> dict[str, torch.Tensor]:
     return out
 
 
-def _is_mnist(folder: Path) -> bool:
-    return read_card(folder).get("dataset", "mnist") == "mnist"
+def _is_mnist(folder: Path, manifest: dict) -> bool:
+    """Whether a verified folder's model was trained on MNIST (its card, read without verifying again)."""
+    card = read_json(folder / "card.json") if "card.json" in manifest["files"] else {}
+    return card.get("dataset", "mnist") == "mnist"
+
+
+def _split(test):
+    return test() if callable(test) else test
 
 
 def complete(folder: str | os.PathLike, test, model=None) -> dict[str, torch.Tensor]:
@@ -64,13 +70,13 @@ def complete(folder: str | os.PathLike, test, model=None) -> dict[str, torch.Ten
     ``model``: the folder's model if already loaded (else it is loaded here)."""
     folder = Path(folder)
     manifest = verify_folder(folder)
-    stored = load_codes(folder) if stored_name(manifest, CODES) else {}
+    stored = load_codes(folder, manifest) if stored_name(manifest, CODES) else {}
     model_needed = "codes" not in stored or ("probs" not in stored and _categorical(folder, model))
     if not model_needed and "labels" in stored:
         return stored
-    if not _is_mnist(folder):
+    if not _is_mnist(folder, manifest):
         raise WeightsError(f"{folder}: stores no test codes, and only an MNIST model's can be recomputed")
-    split = test() if callable(test) else test
+    split = _split(test)
     if model_needed:
         model = model if model is not None else load_model(folder)
         stored = {**compute(model, split.images), **stored}
@@ -94,10 +100,10 @@ def slim(folder: str | os.PathLike, test) -> dict:
     manifest = verify_folder(folder)
     if stored_name(manifest, CODES) is None:
         return {"folder": folder.name, "skipped": "stores no codes"}
-    if not _is_mnist(folder):
+    if not _is_mnist(folder, manifest):
         return {"folder": folder.name, "skipped": "not an MNIST model: its codes stay stored"}
-    stored = load_codes(folder)
-    split = test() if callable(test) else test
+    stored = load_codes(folder, manifest)
+    split = _split(test)
     fresh = compute(load_model(folder), split.images)
     report = {"folder": folder.name}
     for key in ("codes", "probs"):

@@ -380,12 +380,13 @@ def load_model(folder: str | os.PathLike):
     return model
 
 
-def load_codes(folder: str | os.PathLike) -> dict[str, torch.Tensor]:
+def load_codes(folder: str | os.PathLike, manifest: dict | None = None) -> dict[str, torch.Tensor]:
     """What a verified weights folder's codes file stores: a training run's holds the test codes N×d
     and labels N (and q(y|x) N×K and the clusters' labels K for a categorical code); a shipped MNIST
-    folder may hold only the clusters' labels, the rest recomputed (``aae_core.test_codes``)."""
+    folder may hold only the clusters' labels, the rest recomputed (``aae_core.test_codes``).
+    ``manifest``: the folder's, where the caller has just verified it (else it is verified here)."""
     folder = Path(folder)
-    manifest = verify_folder(folder)
+    manifest = manifest if manifest is not None else verify_folder(folder)
     data = {k: (v.float() if v.is_floating_point() else v) for k, v in load_tensors(folder, manifest, CODES).items()}
     maps = {"cluster_map_paper", "cluster_map_majority"}
     rows = [len(data[k]) for k in ("codes", "labels", "probs") if k in data]

@@ -96,13 +96,13 @@ def _test_codes(name: str, _net=None) -> dict[str, np.ndarray]:
     data = aae_core.pretrained_codes(name, model=_net, test=lambda: test_images(dataset_of(name)).split)
     if _net is None:
         release_memory()
-    return {k: v.numpy() for k, v in data.items()}
+    return {k: v.numpy().astype(np.int64) if k == "labels" else v.numpy() for k, v in data.items()}
 
 
 def codes(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """The model's 10k test codes (N×d float32) and their digit labels (N)."""
+    """The model's 10k test codes (N×d float32) and their digit labels (N int64), as cached."""
     data = _test_codes(name)
-    return data["codes"], data["labels"].astype(np.int64)
+    return data["codes"], data["labels"]
 
 
 def decoder_reads_label(name: str) -> bool:

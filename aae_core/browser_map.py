@@ -11,6 +11,7 @@ test digit's ("nearest": its q(y|x) where the model has one, else its one-hot tr
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,7 +76,9 @@ def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: bytes 
             y_source: str = "none", probs: np.ndarray | None = None, key: str, size: int = 520,
             onnx: bytes, first_index: int = 0) -> dict:
     """The component's arguments. Arrays travel as bytes (little-endian float32, uint8 labels), read
-    in the browser as typed arrays: points N·2, codes N·d (decoded at the nearest), ys N·k, labels N.
+    in the browser as typed arrays: points N·2, codes N·d (decoded at the nearest), ys N·k, labels N;
+    the rest as strings, numbers and tuples, and ``linear`` as JSON text: Streamlit asks of any other
+    argument whether it is a data frame, which imports pandas into the server (~35 MB, issue 14).
     images: the N test digits shown on hover, N×784 uint8 or those bytes (pass the same bytes object
     to every payload: it is not copied), test digits ``first_index`` onwards."""
     if y_source not in ("none", "pick", "nearest") or (k == 0) != (y_source == "none"):
@@ -87,8 +90,9 @@ def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: bytes 
         raise ValueError("codes, map points, labels and images must be as many")
     out = {"model_key": key, "size": int(size), "onnx": onnx, "points": _f32(view.points),
            "labels": np.asarray(labels, dtype=np.uint8).tobytes(), "images": images,
-           "extent": [float(v) for v in view.extent], "axes": list(view.axes), "d": int(codes.shape[1]),
-           "k": int(k), "y_source": y_source, "linear": view.linear, "codes": None, "ys": None,
+           "extent": tuple(float(v) for v in view.extent), "axes": tuple(view.axes), "d": int(codes.shape[1]),
+           "k": int(k), "y_source": y_source, "linear": json.dumps(view.linear) if view.linear else None,
+           "codes": None, "ys": None,
            "first_index": int(first_index)}
     if view.linear is None:
         out["codes"] = _f32(codes)

@@ -140,12 +140,3 @@ def mnist_digit(data: bytes) -> np.ndarray:
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ImageError(f"the image could not be converted to grayscale ({type(exc).__name__})") from None
     return mnist_like(gray)
-
-
-def canvas_digit(rgba: np.ndarray) -> np.ndarray:
-    """A drawing canvas's H×W×4 uint8 RGBA array → a 28×28 MNIST-like digit (or ``ImageError``)."""
-    arr = np.asarray(rgba)
-    if arr.ndim != 3 or arr.shape[2] not in (3, 4) or arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ImageError(f"expected an H×W×4 RGBA drawing, got shape {arr.shape}")
-    img = Image.fromarray(arr.astype(np.uint8))
-    return mnist_like(to_gray(img))

@@ -414,6 +414,69 @@ def path_map_svg(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, flo
             f'transform="rotate(-90 12 {pad_t + span / 2:.1f})">z₂</text>{legend}</svg>')
 
 
+def table_html(rows: list[dict], max_height: int = 520) -> str:
+    """Rows (column → value) as one HTML table that scrolls inside its own box (a sticky header), every
+    value escaped (names come from weights folders), None as "—", numbers right-aligned, each row on one
+    line (the box scrolls sideways when the table is wider). Streamlit's interactive table would bring
+    pandas into the server (~40 MB of its memory, issue 14) for tables of a few dozen rows."""
+    if not rows:
+        return ""
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+
+    def cell(value, tag: str = "td") -> str:
+        text = "—" if value is None else "".join(ch if ch.isprintable() else " " for ch in str(value))  # one line:
+        # a blank line would end the HTML block and let markdown read the rest
+        numeric = tag == "td" and re.fullmatch(r"[-+−]?[\d,.]+( ?%)?( ± [\d,.]+( ?%)?)?", text) is not None
+        attrs = ' style="text-align:right"' if numeric else ""
+        return f"<{tag}{attrs}>{html.escape(text)}</{tag}>"
+
+    head = "".join(cell(k, "th") for k in columns)
+    body = "".join("<tr>" + "".join(cell(r.get(k)) for k in columns) + "</tr>" for r in rows)
+    return (f'<div class="aae-table" style="overflow:auto;max-height:{int(max_height)}px">'
+            '<style>.aae-table table{border-collapse:collapse;font-size:0.85rem;width:100%}'
+            '.aae-table th{position:sticky;top:0;background:#f0f2f6;text-align:left;'
+            'vertical-align:bottom}.aae-table td{white-space:nowrap}.aae-table th,.aae-table td{padding:0.25rem 0.6rem;'
+            'border-bottom:1px solid rgba(128,128,128,0.25)}</style>'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+
+
+def table_csv(rows: list[dict]) -> str:
+    """The same rows as CSV text (None as an empty cell), for a download button."""
+    import csv
+    import io
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: "" if r.get(k) is None else r.get(k) for k in columns} for r in rows)
+    return out.getvalue()
+
+
+def bars_svg(values, labels, width: int = 320, height: int = 170, color: str = "#1f77b4") -> str:
+    """A small bar chart as one SVG: one bar per value in [0, 1] (e.g. q(y|x) over the ten digits), its
+    label under it, the largest bar's value above it. No chart library in the browser or the server."""
+    values = np.clip(np.asarray(values, dtype=float), 0.0, 1.0)
+    labels = [html.escape(str(x)) for x in labels]
+    if len(values) != len(labels) or not len(values):
+        raise ValueError(f"one label per value is needed, got {len(values)} values and {len(labels)} labels")
+    pad_b, pad_t, pad_l = 22, 18, 30
+    slot, plot_h = (width - pad_l) / len(values), height - pad_b - pad_t
+    top = int(values.argmax())
+    bars = []
+    for i, (v, name) in enumerate(zip(values, labels)):
+        x, h = pad_l + i * slot + 0.15 * slot, v * plot_h
+        bars.append(f'<rect x="{x:.1f}" y="{pad_t + plot_h - h:.1f}" width="{0.7 * slot:.1f}" height="{h:.1f}" '
+                    f'fill="{color}" fill-opacity="{1.0 if i == top else 0.55}"/>'
+                    f'<text x="{x + 0.35 * slot:.1f}" y="{height - 6}" text-anchor="middle">{name}</text>')
+    x_top = pad_l + (top + 0.5) * slot
+    axis = "".join(f'<text x="{pad_l - 4}" y="{pad_t + (1 - t) * plot_h + 4:.1f}" text-anchor="end">{t:g}</text>'
+                   f'<line x1="{pad_l}" x2="{width}" y1="{pad_t + (1 - t) * plot_h:.1f}" y2="{pad_t + (1 - t) * plot_h:.1f}" '
+                   'stroke="#ccc" stroke-width="0.5"/>' for t in (0, 0.5, 1))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+            f'font-size="11" fill="#333">{axis}{"".join(bars)}<text x="{x_top:.1f}" y="{pad_t + (1 - values[top]) * plot_h - 4:.1f}" '
+            f'text-anchor="middle" font-weight="bold">{values[top]:.2f}</text></svg>')
+
+
 def add_marker(fig: go.Figure, point, name: str, color: str = "black") -> go.Figure:
     """A large star at one 2-D point (e.g. where a drawn digit lands)."""
     fig.add_trace(go.Scatter(x=[float(point[0])], y=[float(point[1])], mode="markers", name=name,

@@ -9,7 +9,7 @@ from aae_core.data import CLASS_NAMES, DATASET_NAMES
 
 from app import resources
 from app.helpers import (choose, clamp_int, fair_sample, literal, metric_summary, model_label, models_for,
-                         parse_floats)
+                         parse_floats, table_csv, table_html)
 
 
 def seed_from_url(param: str, options: list, key: str) -> None:
@@ -151,3 +151,11 @@ def picture(image: np.ndarray, size: int, caption: str, file_name: str, where=No
     if save:
         where.download_button("PNG", png, file_name=file_name, mime="image/png", on_click="ignore",
                               icon=":material/download:", key=f"png-{file_name}", help="Save this picture as a PNG file")
+
+
+def table(rows: list[dict], file_name: str) -> None:
+    """A table of rows (column → displayed value) as escaped HTML that scrolls in its own box, with a
+    button under it to save the same rows as CSV."""
+    st.markdown(table_html(rows), unsafe_allow_html=True)  # every value escaped by table_html
+    st.download_button("CSV", table_csv(rows), file_name=file_name, mime="text/csv", on_click="ignore",
+                       icon=":material/download:", key=f"csv-{file_name}", help="Save this table as a CSV file")

@@ -282,9 +282,9 @@ def results_of_a_digit(page):
 def test_drawing_a_digit_gets_it_encoded_read_and_rewritten(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{server}/draw")
-    canvas = page.locator("canvas.upper-canvas").first
-    expect(canvas).to_be_visible(timeout=120_000)
-    box = canvas.bounding_box()
+    pad = page.frame_locator('iframe[title*="digit_pad"]').locator("canvas#pad")  # app/components/digit_pad
+    expect(pad).to_be_visible(timeout=120_000)
+    box = pad.bounding_box()
     cx, top = box["x"] + box["width"] / 2, box["y"]
     page.mouse.move(cx - 30, top + 50)  # a "1" with a small flag at the top
     page.mouse.down()
@@ -292,6 +292,10 @@ def test_drawing_a_digit_gets_it_encoded_read_and_rewritten(server, browser):
     page.mouse.move(cx, top + box["height"] - 40, steps=25)
     page.mouse.up()
     results_of_a_digit(page)
+    undo = page.frame_locator('iframe[title*="digit_pad"]').get_by_role("button", name="Undo")
+    undo.click()  # the only stroke taken back: the pad is empty again, and the page says so
+    expect(page.get_by_text("Draw a digit on the black square.")).to_have_count(1, timeout=60_000)
+    expect(page.get_by_text("Read as a")).to_have_count(0)
     page.close()
 
 

@@ -228,3 +228,39 @@ def test_the_home_pages_summary_follows_the_cards():
     cards["vae-m"]["metrics"]["prior_mmd"] = 0.0001
     text = helpers.comparison_summary(cards)
     assert "mixture10 prior the two prior-match measures disagree" in text and "not everywhere" in text
+
+
+def test_table_html_escapes_every_value_and_keeps_one_html_block():
+    from tests.test_app import _Table
+    hostile = '<img src=x onerror=alert(1)>\n\n[click](https://evil.example) `x` **b**'
+    rows = [{"model": hostile, "error": None, "acc": "0.951"}, {"model": "aae-2d", "acc": "12.5 %", "extra": 3}]
+    text = helpers.table_html(rows)
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "\n" not in text  # a blank line would end the HTML block and hand the rest to markdown
+    header, *body = _Table(text).rows
+    assert header == ["model", "error", "acc", "extra"]  # every column of every row, in first-seen order
+    assert body[0][0].startswith("<img src=x") and body[0][1] == "—" and body[1][3] == "3"
+    assert 'style="text-align:right">0.951<' in text and 'style="text-align:right">12.5 %<' in text
+    assert ".aae-table td{white-space:nowrap}" in text  # each row on one line; the box scrolls sideways
+    assert helpers.table_html([]) == ""
+
+
+def test_table_csv_round_trips_the_rows():
+    import csv
+    import io
+    rows = [{"model": 'a,"b"', "error": None}, {"model": "c", "error": "1.5 %"}]
+    back = list(csv.DictReader(io.StringIO(helpers.table_csv(rows))))
+    assert back == [{"model": 'a,"b"', "error": ""}, {"model": "c", "error": "1.5 %"}]
+
+
+def test_bars_svg_draws_one_bar_per_value_scaled_to_its_value():
+    import xml.etree.ElementTree as ET
+    probs = np.array([0.1, 0.0, 0.6, 0.3])
+    svg = ET.fromstring(helpers.bars_svg(probs, ["0", "1", "<2>", "3"], height=170))
+    rects = svg.findall("{http://www.w3.org/2000/svg}rect")
+    heights = np.array([float(r.get("height")) for r in rects])
+    assert len(rects) == 4 and np.allclose(heights / heights.max(), probs / probs.max())
+    texts = [t.text for t in svg.findall("{http://www.w3.org/2000/svg}text")]
+    assert "<2>" in texts and "0.60" in texts  # labels escaped and read back; the largest value written
+    with pytest.raises(ValueError):
+        helpers.bars_svg([0.5, 0.5], ["only one"])

@@ -1,5 +1,7 @@
 """Decode under the mouse (issue 13): the decoder's ONNX export, the map's arguments, and the page
 through AppTest (the browser side: tests/test_browser.py)."""
+import json
+
 import numpy as np
 import pytest
 
@@ -69,6 +71,11 @@ def test_the_payload_carries_what_the_browser_decodes_from():
     out = browser_map.payload(view, codes, labels, shared, k=10, y_source="nearest", probs=probs, key="k", onnx=b"x")
     assert f32(out["ys"])[:10] == pytest.approx([0.1] * 10)  # a model's own q(y|x) where it has one
     assert out["images"] is shared  # the test images' bytes are shared, not copied per map
+    plane = browser_map.map_view(codes[:, :2], "plane")
+    out = browser_map.payload(plane, codes[:, :2], labels, shared, key="k", onnx=b"x")
+    assert json.loads(out["linear"])["basis"] == [[1.0, 0.0], [0.0, 1.0]]  # JSON text, parsed by main.js
+    # only the types Streamlit passes without asking whether they are data frames (which imports pandas)
+    assert all(v is None or isinstance(v, (tuple, str, bytes, int, float, bool)) for v in out.values())
     with pytest.raises(ValueError, match="does not fit"):
         browser_map.payload(view, codes, labels, images, k=0, y_source="pick", key="k", onnx=b"x")
     with pytest.raises(ValueError, match="as many"):

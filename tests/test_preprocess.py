@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from aae_core import load_test_set
-from aae_core.preprocess import MAX_BYTES, ImageError, canvas_digit, mnist_digit, mnist_like
+from aae_core.preprocess import MAX_BYTES, ImageError, mnist_digit, mnist_like
 
 
 def digit_image(size=(120, 160), ink=0, paper=255, offset=(10, 20)) -> Image.Image:
@@ -49,17 +49,22 @@ def test_a_digit_on_paper_comes_out_like_mnist():
         assert abs((yy * out).sum() / out.sum() - 14) <= 0.5 and abs((xx * out).sum() / out.sum() - 14) <= 0.5
 
 
-def test_canvas_drawing_white_on_black_and_on_transparent():
+def test_the_drawing_pad_png_white_on_black_and_on_transparent():
+    """What app/components/digit_pad sends: a 280×280 PNG, white ink on black (RGBA, opaque); a
+    transparent canvas's white strokes (alpha = ink) read the same."""
     original = reference()
     page = np.asarray(digit_image(size=(280, 280), ink=255, paper=0))
-    rgba = np.dstack([page] * 3 + [np.full_like(page, 255)])
-    assert correlation(canvas_digit(rgba), original) > 0.9
+
+    def png(rgba: np.ndarray) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+        return buf.getvalue()
+
+    assert correlation(mnist_digit(png(np.dstack([page] * 3 + [np.full_like(page, 255)]))), original) > 0.9
     transparent = np.dstack([np.full_like(page, 255)] * 3 + [page])  # white strokes, alpha = ink
-    assert correlation(canvas_digit(transparent), original) > 0.9
+    assert correlation(mnist_digit(png(transparent)), original) > 0.9
     with pytest.raises(ImageError, match="blank"):
-        canvas_digit(np.zeros((280, 280, 4), np.uint8))
-    with pytest.raises(ImageError, match="RGBA"):
-        canvas_digit(np.zeros((280, 280), np.uint8))
+        mnist_digit(png(np.dstack([np.zeros((280, 280), np.uint8)] * 3 + [np.full((280, 280), 255, np.uint8)])))
 
 
 def png_with_size(width: int, height: int) -> bytes:

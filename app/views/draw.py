@@ -1,14 +1,13 @@
 """Draw or upload a digit: preprocess it like MNIST, then encode, locate, reconstruct, classify and
 rewrite it in every other digit with its own style."""
-import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from aae_core import latent
-from aae_core.preprocess import ImageError, canvas_digit, mnist_digit
+from aae_core.preprocess import ImageError, mnist_digit
 from aae_core.registry import list_models
 from app import resources
-from app.helpers import add_marker, latent_figure, literal, model_label, models_for
+from app.components.digit_pad import digit_pad
+from app.helpers import add_marker, bars_svg, latent_figure, literal, model_label, models_for
 from app.projected_map import place_on_map
 from app.widgets import model_picker, picture
 
@@ -22,8 +21,7 @@ st.markdown(
 draw_tab, upload_tab = st.tabs(["Draw", "Upload an image"])
 with draw_tab:
     st.caption("Draw one digit with the mouse or a finger; it updates when you release.")
-    drawing = st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", height=280, width=280,
-                        drawing_mode="freedraw", key="canvas", return_image_data=True)
+    drawing = digit_pad(key="canvas")  # PNG bytes after each stroke, None while the pad is empty
 
 
 def _use_upload() -> None:
@@ -43,11 +41,10 @@ try:
         else:
             x = mnist_digit(upload.getvalue())
     else:
-        image = drawing.image_data if drawing is not None else None
-        if image is None or not np.asarray(image).any():
+        if drawing is None:
             st.info("Draw a digit on the black square.")
         else:
-            x = canvas_digit(np.asarray(image))
+            x = mnist_digit(drawing)  # read like an upload: what a browser sends is not trusted
 except ImageError as exc:
     st.warning(f"The image {literal(upload.name)} could not be used: {exc}. Try another one."
                if source == "the upload" else f"That drawing could not be used: {exc}.")
@@ -93,7 +90,7 @@ with c3:
                            format_func=lambda n: model_label(n, cards[n]))
         probs = resources.classify(clf, flat)[0]
         st.markdown(f"**Read as a {int(probs.argmax())}** ({100 * probs.max():.0f} % sure)")
-        st.bar_chart({"q(y|x)": {str(k): float(p) for k, p in enumerate(probs)}}, height=200, x_label="digit")
+        st.image(bars_svg(probs, range(10)), caption="q(y|x) over the ten digits")
     else:
         st.caption("No semi-supervised classifier ships.")
 

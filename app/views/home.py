@@ -4,9 +4,10 @@ import streamlit as st
 from aae_core.data import DATASET_NAMES
 from aae_core.metric_table import caption, label, show
 from app import page_table, resources
+from app.helpers import comparison_summary, model_label
+from app.widgets import table
 
 COLUMNS = ("recon_bce", "knn5_accuracy", "prior_swd", "prior_mmd")  # aae_core.metric_table
-from app.helpers import comparison_summary, model_label
 
 st.title("aae-explorer")
 st.markdown(
@@ -52,7 +53,7 @@ for name, card in cards.items():
         "train time": f"{(card.wall_s or 0) / 60:.0f} min on {card.hardware or '?'}",
     })
 if rows:
-    st.dataframe(rows, hide_index=True, width="stretch")
+    table(rows, "shipped-models.csv")
 else:
     st.warning("No shipped models were found in pretrained/.")
 st.caption(caption(COLUMNS) + " Test error (%): of the classifier q(y|x), or, for the clustering models, of their "

@@ -3,6 +3,7 @@ import streamlit as st
 
 from aae_core import paper, report
 from app import resources
+from app.widgets import table
 
 st.title("The paper's numbers next to ours")
 st.markdown(
@@ -18,4 +19,4 @@ with st.expander("How the numbers were measured"):
 with st.expander("Which training recipe each retrained model uses, chosen on the validation split"):
     st.markdown(report.recipes_table(cards))
 st.subheader("Every shipped model")
-st.dataframe(report.results_rows(cards), hide_index=True, width="stretch")  # scrolls instead of clipping
+table(report.results_rows(cards), "results.csv")  # scrolls instead of clipping

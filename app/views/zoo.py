@@ -5,7 +5,7 @@ from aae_core import latent, zoo
 from aae_core.metric_table import caption, label, show
 from app import resources
 from app.helpers import model_label
-from app.widgets import picture
+from app.widgets import picture, table
 
 COLUMNS = ("recon_bce", "knn5_accuracy", "prior_mmd", "sample_sharpness")  # aae_core.metric_table
 
@@ -31,7 +31,7 @@ for name in names:
     m, p = cards[name].metrics, resources.zoo_panel(name)
     rows.append({"family": cards[name].model, "model": name,
                  **{label(k): show(k, {**m, "sample_sharpness": p.sharpness}) for k in COLUMNS}})
-st.dataframe(rows, hide_index=True, width="stretch")
+table(rows, "model-zoo.csv")
 st.caption(caption(COLUMNS) + " For the plain, denoising and contractive AEs the prior is a reference N(0, I) they "
            "were never asked to match. Every model's card holds its command, recipe and training time.")
 

@@ -5,7 +5,7 @@
 //
 // Arguments (app/components/mouse_decoder/__init__.py, aae_core/browser_map.py): model_key, size, onnx (bytes), points (N·2 map
 // coordinates), labels (N), images (bytes, N·784), extent [x0, x1, y0, y1], axes [x, y], d, k,
-// linear {mean: d, basis: [d, d]} (the map's point → code: the 2-D plane itself, or a PCA's inverse)
+// linear (JSON text of {mean: d, basis: [d, d]}: the map's point → code: the 2-D plane itself, or a PCA's inverse)
 // or codes (N·d: decode at the nearest test code), y_source "none" | "pick" | "nearest", ys (N·k).
 
 const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -244,6 +244,7 @@ async function render(args) {
   args.ys = floats(args.ys);
   args.labels = bytesOf(args.labels);
   args.images = bytesOf(args.images);
+  args.linear = args.linear ? JSON.parse(args.linear) : null;  // sent as JSON text (see browser_map.payload)
   state.args = args;
   state.key = key;
   state.session = null;

@@ -52,8 +52,11 @@ bench-memory: install-test
 # 30 minutes of mixed page visits: errors, p95 and memory, minute by minute.
 bench-soak: install-test
 	$(BIN)/python -m app.bench_load soak --minutes 30
-# 0, 5 and 20 sessions training on the live page: their epochs per minute, and another session's slider round trips.
+# 0, 5 and 20 sessions training on the live page: their epochs per minute, and another session's slider round trips;
+# first with the trainers' sessions speaking Streamlit's protocol without a browser (as when every student's browser
+# runs on the student's own computer), then with a headless browser each on this machine.
 bench-live: install-test
+	$(BIN)/python -m app.bench_load live --trainers 0 5 20 --wire
 	$(BIN)/python -m app.bench_load live --trainers 0 5 20
 
 # The in-browser decoder: decodes per second under continuous pointer motion, latency, page memory

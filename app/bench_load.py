@@ -26,6 +26,11 @@ Three runs:
 ``soak``
     Mixed page visits by a few concurrent sessions for a number of minutes; every minute: visits,
     errors, p95 of page-ready and slider moves, and the server's memory.
+``live``
+    While N sessions train on the Train live page (``--trainers``; real browsers, or with ``--wire``
+    sessions that speak Streamlit's protocol over the websocket with no browser: ``WireSession``), one
+    more session, a real browser, moves the interpolation slider: its round trips, each trainer's
+    epochs per minute, and each role's share of the machine's CPU (server, trainers' worker, browsers).
 ``mouse``
     The in-browser decoder (page "Decode under the mouse"), one session per model: the time until
     the decoder is loaded, decoded frames per second under continuous pointer motion (one move per
@@ -550,7 +555,104 @@ async def trainer(browser, url: str, stop: asyncio.Event, progress: list[float],
         await context.close()
 
 
-async def run_live(counts: list[int], moves: int, seconds: float) -> None:
+class WireSession:
+    """One Streamlit session driven over its websocket in Streamlit's own messages (BackMsg out,
+    ForwardMsg in), with no browser: what a student's browser asks of the server — the page's runs, a
+    button press, the timed reruns of the page's fragments, at the intervals the server sets — without
+    the browser's own drawing landing on this machine's cores. In a classroom every browser runs on its
+    student's computer; on this 2-core machine 20 headless Chromiums take most of the CPU themselves.
+    Keeps the last value of each ``st.metric`` by label and the ids of the buttons by label."""
+
+    def __init__(self, url: str, page: str):
+        self.ws_url = url.replace("http://", "ws://", 1) + "/_stcore/stream"
+        self.page, self.buttons, self.metrics, self.runs = page, {}, {}, 0
+        self._fragments: dict[str, float] = {}  # fragment id → seconds between its timed reruns
+        self._tasks: list[asyncio.Task] = []
+        self._finished = asyncio.Event()
+        self._fragment_run = False  # whether the last run asked for was a fragment's
+
+    async def __aenter__(self) -> "WireSession":
+        import websockets
+        self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None)
+        self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._timed_reruns())]
+        await self._send()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.ws.close()
+
+    async def _send(self, trigger: str | None = None, fragment: str | None = None) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        msg = BackMsg()
+        msg.rerun_script.page_name = self.page
+        if trigger:
+            widget = msg.rerun_script.widget_states.widgets.add()
+            widget.id, widget.trigger_value = trigger, True
+        if fragment:
+            msg.rerun_script.fragment_id, msg.rerun_script.is_auto_rerun = fragment, True
+        self._fragment_run = fragment is not None
+        await self.ws.send(msg.SerializeToString())
+
+    async def _read(self) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        async for data in self.ws:
+            msg = ForwardMsg.FromString(data)
+            kind = msg.WhichOneof("type")
+            if kind == "new_session" and not self._fragment_run:  # a whole-page run: its fragments say their
+                self._fragments.clear()  # timers again (a fragment's own run keeps them, as a browser does)
+            elif kind == "auto_rerun":
+                self._fragments[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
+            elif kind == "stop_auto_rerun":
+                for fid in msg.stop_auto_rerun.fragment_ids:
+                    self._fragments.pop(fid, None)
+            elif kind == "script_finished":
+                self.runs += 1
+                self._finished.set()
+            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                if element.WhichOneof("type") == "button":
+                    self.buttons[element.button.label] = element.button.id
+                elif element.WhichOneof("type") == "metric":
+                    self.metrics[element.metric.label] = element.metric.body
+
+    async def _timed_reruns(self) -> None:
+        due: dict[str, float] = {}
+        while True:
+            await asyncio.sleep(0.1)
+            now = time.monotonic()
+            for fid, interval in list(self._fragments.items()):
+                if now >= due.setdefault(fid, now + interval):
+                    due[fid] = now + interval
+                    await self._send(fragment=fid)
+
+    async def press(self, label: str, timeout_s: float = 180.0) -> None:
+        """Press the button labelled ``label`` once the page shows it."""
+        deadline = time.monotonic() + timeout_s
+        while label not in self.buttons:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no button {label!r} on the page")
+            self._finished.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._finished.wait(), 1.0)
+        await self._send(trigger=self.buttons[label])
+
+
+async def wire_trainer(url: str, stop: asyncio.Event, progress: list[float], started: list[int]) -> None:
+    """``trainer`` without a browser (``WireSession``)."""
+    try:
+        async with WireSession(url, "live") as session:
+            await session.press("Start")
+            started.append(1)
+            await stop.wait()
+            progress.append(float(session.metrics.get("epoch", "nan").split()[0]))
+    except Exception as exc:  # noqa: BLE001  (a trainer that failed is reported, not fatal)
+        print(f"  a trainer failed: {type(exc).__name__}: {str(exc)[:120]}", flush=True)
+        progress.append(float("nan"))
+
+
+async def run_live(counts: list[int], moves: int, seconds: float, wire: bool = False) -> None:
     """While N sessions train on the live page for ``seconds``, one more session moves the
     interpolation slider: its round trips beside the same with nobody training, and each trainer's
     epochs per minute."""
@@ -561,7 +663,8 @@ async def run_live(counts: list[int], moves: int, seconds: float) -> None:
                   "| errors | server MB | the machine's CPU during the probe |\n|---|---|---|---|---|---|", flush=True)
             for n in counts:
                 stop, progress, started = asyncio.Event(), [], []
-                tasks = [asyncio.create_task(trainer(browser, app.url, stop, progress, started)) for _ in range(n)]
+                tasks = [asyncio.create_task(wire_trainer(app.url, stop, progress, started) if wire else
+                                             trainer(browser, app.url, stop, progress, started)) for _ in range(n)]
                 t0 = time.perf_counter()
                 while len(started) < n and time.perf_counter() - t0 < 300:  # every trainer is training: steady state
                     await asyncio.sleep(0.5)
@@ -627,6 +730,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", nargs="?", choices=["ratio", "ready", "memory", "soak", "live", "mouse"], default="ratio")
     ap.add_argument("--trainers", type=int, nargs="+", default=[0, 5, 20], help="sessions training (live)")
+    ap.add_argument("--wire", action="store_true",
+                    help="live: the trainers' sessions speak Streamlit's protocol over the websocket, no browser "
+                         "(WireSession); the probe stays a real browser")
     ap.add_argument("--seconds", type=float, default=None,
                     help="how long the trainers train (live; default 60) or the pointer moves (mouse; default 5)")
     ap.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20], help="concurrent sessions (ratio)")
@@ -654,7 +760,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.run == "ready":
         asyncio.run(run_ready([p for p in args.pages if p in ("latent-map", "clusters")] or ["latent-map"], args.visits))
     elif args.run == "live":
-        asyncio.run(run_live(args.trainers, args.moves, args.seconds or 60.0))
+        asyncio.run(run_live(args.trainers, args.moves, args.seconds or 60.0, args.wire))
     elif args.run == "mouse":
         asyncio.run(run_mouse(args.seconds or 5.0))
     elif args.run == "memory":

@@ -113,6 +113,45 @@ def test_the_benchmark_counts_each_slider_moves_rerun_in_a_real_browser(tmp_path
     assert 20 < rss < 2000
 
 
+WIRE_APP = """import streamlit as st
+
+
+def live():
+    if st.button("Start"):
+        st.session_state["on"] = True
+
+    @st.fragment(run_every=0.5 if st.session_state.get("on") else None)
+    def board():
+        st.session_state["n"] = st.session_state.get("n", 0) + 1
+        st.metric("epoch", f"{st.session_state['n']} of 40")
+
+    board()
+
+
+st.navigation([st.Page(live, url_path="live")]).run()
+"""
+
+
+def test_a_wire_session_presses_a_button_and_keeps_the_fragments_timer_going(tmp_path):
+    """The live benchmark's browser-less session: it opens the page, presses a button by its label,
+    then reruns the page's fragment on the timer the server set (a fragment's own run must not stop
+    the timer), reading the metric each run draws."""
+    script = tmp_path / "wire_app.py"
+    script.write_text(WIRE_APP)
+
+    async def session():
+        with bench_load.Server(script) as server:
+            async with bench_load.WireSession(server.url, "live") as wire:
+                await wire.press("Start", timeout_s=60)
+                await asyncio.sleep(4)
+                return wire.metrics, wire.runs
+
+    metrics, runs = asyncio.run(session())
+    epochs = int(metrics["epoch"].split()[0])
+    # every run draws the metric: the page's first run, the press's, then ~8 timed fragment reruns in 4 s
+    assert epochs >= 5 and runs >= epochs - 1  # (the last run's end may still be on its way)
+
+
 def test_the_shared_caches_keyed_by_what_users_choose_are_bounded():
     """Every server-wide cache whose key a session chooses beyond the model (a grid size, a walk's
     endpoints, a map view) keeps a bounded number of entries, so a class exploring cannot grow the

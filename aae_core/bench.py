@@ -124,7 +124,7 @@ def train_throughput(name: str, device: torch.device, steps: int = 60, batch: in
     return steps * batch / (time.perf_counter() - t0), flops
 
 
-STACKABLE = ("aae", "semi-aae", "cluster-aae")
+STACKABLE = ("aae", "semi-aae", "cluster-aae", "dimred-aae")
 
 
 def _paper_stack(n: int, device: torch.device, family: str, m: int, **fast):

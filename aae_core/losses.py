@@ -44,13 +44,15 @@ def gan_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 def head_distance_penalty(heads: torch.Tensor, margin: float) -> torch.Tensor:
-    """Dimensionality-reduction AAE: push cluster heads apart. heads: K×d.
+    """Dimensionality-reduction AAE: push cluster heads apart. heads: K×d (or N×K×d: N models' heads,
+    one penalty each).
 
     Σ over pairs i < j of max(0, margin − ‖h_i − h_j‖): zero once every pair is ``margin`` apart.
     """
-    i, j = torch.triu_indices(len(heads), len(heads), offset=1)
-    dist = (heads[i] - heads[j]).pow(2).sum(-1).clamp_min(1e-12).sqrt()  # pairs
-    return F.relu(margin - dist).sum()
+    k = heads.shape[-2]
+    i, j = torch.triu_indices(k, k, offset=1, device=heads.device)
+    dist = (heads[..., i, :] - heads[..., j, :]).pow(2).sum(-1).clamp_min(1e-12).sqrt()  # (N×) pairs
+    return F.relu(margin - dist).sum(-1)
 
 
 def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

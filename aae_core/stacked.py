@@ -12,7 +12,7 @@ random stream, this from one generator per model.) Any one of them exports as an
 
 Families: the plain AAE (deterministic encoder; ``StackedAAE``) and the AAEs with a categorical
 code — semi-supervised (each model with its own labelled pool: label counts and label seeds are a
-sweep axis too) and unsupervised clustering (``StackedCategoricalAAE``, in
+sweep axis too), unsupervised clustering and dimensionality reduction (``StackedCategoricalAAE``, in
 ``aae_core.stacked_categorical``). Recipes with N(0, σ) init, encoder-input noise and dropout, and
 discriminator noise; hidden-layer dropout (each model's own masks, drawn like the input's) in the plain
 AAE's stack, refused by name in the others.
@@ -65,6 +65,29 @@ class StackedMLP(nn.Module):
         for k, layer in enumerate(m for m in mlp if isinstance(m, nn.Linear)):
             layer.weight.copy_(self.weights[k][i])
             layer.bias.copy_(self.biases[k][i])
+
+
+class StackedLinear(nn.Module):
+    """N bias-free linear maps of the same shape (``nn.Linear(in, out, bias=False)``, e.g. the
+    dimensionality-reduction AAE's cluster heads W) as one N×out×in weight."""
+
+    def __init__(self, linears: list[nn.Linear]) -> None:
+        super().__init__()
+        if any(lin.bias is not None for lin in linears):
+            raise ValueError("StackedLinear stacks bias-free linear maps")
+        self.weight = nn.Parameter(torch.stack([lin.weight.detach() for lin in linears]).clone())  # N×out×in
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: N×B×in → N×B×out."""
+        return torch.bmm(x, self.weight.transpose(1, 2))
+
+    @torch.no_grad()
+    def import_from(self, i: int, linear: nn.Linear) -> None:
+        self.weight[i].copy_(linear.weight)
+
+    @torch.no_grad()
+    def export_into(self, i: int, linear: nn.Linear) -> None:
+        linear.weight.copy_(self.weight[i])
 
 
 class StackedOptimizer:
@@ -237,8 +260,10 @@ class StackedTrainer:
             r.initialise(models[-1], torch.Generator().manual_seed(s))  # N(0, σ) weights where the recipe says
         self.prior = models[0].prior
         self.device = torch.device(device)
-        for name in self.networks:
-            setattr(self, name, StackedMLP([getattr(m, name) for m in models]).to(self.device))
+        for name in self.networks:  # an MLP, or a bias-free linear map (the dimred AAE's heads)
+            parts = [getattr(m, name) for m in models]
+            stacked = StackedLinear(parts) if isinstance(parts[0], nn.Linear) else StackedMLP(parts)
+            setattr(self, name, stacked.to(self.device))
         self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
         if cuda_graph and self.device.type != "cuda":
             raise ValueError(f"CUDA graphs need a CUDA device, not {self.device}")

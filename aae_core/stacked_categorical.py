@@ -1,11 +1,13 @@
-"""N AAEs with a categorical code trained at once: the semi-supervised AAE and the unsupervised
-clustering AAE (``aae_core.models.categorical``'s step, every phase, on stacked weights).
+"""N AAEs with a categorical code trained at once: the semi-supervised AAE, the unsupervised
+clustering AAE and the dimensionality-reduction AAE (``aae_core.models.categorical``'s step, every
+phase, on stacked weights; for the last, the decoder reads W·y + z and the reconstruction phase adds
+its heads' distance penalty and trains the heads W).
 
 Each model keeps its own seed, recipe, batch order, one-hot and prior samples, noise and dropout —
 and, for the semi-supervised AAE, its own labelled pool (indices into the training images), so that
 one stack holds 100, 1000 and all labels × several seeds: the paper's table with its ± in one run.
 N stacked models give, to float tolerance, what N stacked runs of one give (tested); each exports
-as an ordinary ``SemiSupervisedAAE`` or ``ClusteringAAE``.
+as an ordinary ``SemiSupervisedAAE``, ``ClusteringAAE`` or ``DimReductionAAE``.
 """
 from __future__ import annotations
 
@@ -13,16 +15,19 @@ import torch
 import torch.nn.functional as F
 
 from aae_core.models.categorical import CategoricalAAE, CategoricalAAEConfig
+from aae_core import losses
 from aae_core.models.cluster_aae import ClusteringAAE
+from aae_core.models.dimred_aae import DimReductionAAE
 from aae_core.models.semi_aae import SemiSupervisedAAE
 from aae_core.recipes import Recipe
 from aae_core.stacked import StackedTrainer, frozen, per_model_bce, per_model_recon
 
-FAMILIES: dict[str, type[CategoricalAAE]] = {"semi-aae": SemiSupervisedAAE, "cluster-aae": ClusteringAAE}
+FAMILIES: dict[str, type[CategoricalAAE]] = {"semi-aae": SemiSupervisedAAE, "cluster-aae": ClusteringAAE,
+                                             "dimred-aae": DimReductionAAE}
 
 
 class StackedCategoricalAAE(StackedTrainer):
-    """N semi-supervised or clustering AAEs (one config, one family).
+    """N semi-supervised, clustering or dimensionality-reduction AAEs (one config, one family).
 
     ``pools``: for the semi-supervised AAE, one labelled pool per model — int64 indices into the
     training images ``x`` that ``train_epoch`` will get, with ``labels`` (M int64, the training
@@ -38,6 +43,9 @@ class StackedCategoricalAAE(StackedTrainer):
         if family not in FAMILIES:
             raise ValueError(f"stacked categorical families are {sorted(FAMILIES)}, got {family!r}")
         self.model_class = FAMILIES[family]
+        self.heads_map = family == "dimred-aae"  # the decoder reads W·y + z; the heads W train with it
+        if self.heads_map:
+            self.networks = (*type(self).networks, "heads")
         if pools is not None:
             if self.model_class.training_labels == "none":
                 raise ValueError(f"{family} learns without labels: give no labelled pools")
@@ -48,7 +56,8 @@ class StackedCategoricalAAE(StackedTrainer):
         super().__init__(config, seeds, recipes, device, use_torch_optimizers, cuda_graph, max_chunk)
 
     def phase_networks(self) -> dict[str, tuple[str, ...]]:
-        phases = {"ae": ("encoder", "decoder"), "d_y": ("disc_y",), "d_z": ("disc_z",), "g": ("encoder",)}
+        phases = {"ae": ("encoder", "decoder", *(("heads",) if self.heads_map else ())), "d_y": ("disc_y",),
+                  "d_z": ("disc_z",), "g": ("encoder",)}
         if self.pools is not None:
             phases["xent"] = ("encoder",)
         return phases
@@ -79,12 +88,21 @@ class StackedCategoricalAAE(StackedTrainer):
         idx = self.tape.take((b,), torch.long, fill).reshape(-1)  # N·B
         return x.index_select(0, idx).view(len(self.pools), b, -1), self.labels.index_select(0, idx).view(len(self.pools), b)
 
+    def _reconstruction_loss(self, y: torch.Tensor, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """N losses of the reconstruction phase from soft y (N×B×K) and z (N×B×d): the decoder reads
+        [y, z], or the dimensionality-reduction AAE's W·y + z (N×B×2) plus its heads' penalty."""
+        if not self.heads_map:
+            return per_model_recon(self.decoder(torch.cat([y, z], -1)), x)
+        c = self.config
+        penalty = losses.head_distance_penalty(self.heads.weight.transpose(1, 2), c.head_margin)  # N (heads N×K×2)
+        return per_model_recon(self.decoder(self.heads(y) + z), x) + c.head_weight * penalty
+
     def train_step(self, x: torch.Tensor, labelled=None) -> dict[str, torch.Tensor]:
         n, b = x.shape[:2]
         # (1) reconstruction phase, from the soft y and z
         logits, z = self._heads(x)  # N×B×K, N×B×d
         y = F.softmax(logits, -1)
-        recon = self._step("ae", per_model_recon(self.decoder(torch.cat([y, z], -1)), x))
+        recon = self._step("ae", self._reconstruction_loss(y, z, x))
         # (2a) one discriminator per code: prior samples real, the codes of (1) fake (both kinds of
         # sample drawn first, as the model's own step draws them)
         y_real, z_real = self._one_hot_samples(b), self._prior_samples(b)

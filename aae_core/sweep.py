@@ -1,11 +1,11 @@
 """Validation sweeps with stacked models: ``python -m aae_core.sweep --help``.
 
-Trains a grid of recipes × seeds (× label counts, for the semi-supervised AAE) of one family —
-the plain AAE, the semi-supervised AAE or the clustering AAE — as one set of stacked models
-(``aae_core.stacked``, ``aae_core.stacked_categorical``), scores every model on the validation split
-(the last ``--val-size`` training images) every ``--every`` epochs — classification error (semi-
-supervised), clustering error by the majority rule (clustering), else prior distance or
-reconstruction NLL — and writes, into ``--out``: ``sweep.json`` (the grid, each model's validation
+Trains a grid of recipes × seeds (× label counts, for the semi-supervised AAE and the labelled
+dimensionality-reduction AAE) of one family — the plain AAE, the semi-supervised AAE, the clustering
+AAE or the dimensionality-reduction AAE — as one set of stacked models (``aae_core.stacked``,
+``aae_core.stacked_categorical``), scores every model on the validation split (the last
+``--val-size`` training images) every ``--every`` epochs — classification error (with labels),
+clustering error by the majority rule (clusters), else prior distance or reconstruction NLL — and writes, into ``--out``: ``sweep.json`` (the grid, each model's validation
 curve and best epoch), ``table.md`` (per setting: the best validation score, mean ± std over the
 seeds, and which recipe wins) and ``curves.png`` (validation score by epoch, one panel per setting,
 one line per seed). The test set is never read: a sweep chooses, the shipped model's card reports.
@@ -41,6 +41,10 @@ from aae_core.stacked_categorical import FAMILIES as CATEGORICAL
 from aae_core.stacked_categorical import StackedCategoricalAAE
 
 FAMILIES = ("aae", *CATEGORICAL)
+# the families that can learn from a labelled pool (the semi-supervised AAE always does, the
+# dimensionality-reduction AAE with labels or, without, as clusters): label counts are their grid axis,
+# and a labelled sweep scores and chooses by classification error
+LABELLED = tuple(f for f, cls in CATEGORICAL.items() if cls.training_labels == "pool")
 
 
 def shard(device: str = "cpu") -> tuple[int, int]:
@@ -78,9 +82,9 @@ def build_stack(family: str, config: ModelConfig, grid: list[tuple[str, int | st
     if family == "aae":
         return StackedAAE(config, seeds, recipes, device, **fast)
     pools = None
-    if family == "semi-aae":
+    if any(n is not None for _, n, _ in grid):  # a labelled sweep (the semi-supervised or dimred AAE)
         if train_y is None:
-            raise ValueError("the semi-supervised AAE needs the training labels")
+            raise ValueError(f"the {family} needs the training labels")
         ys = train_y.cpu().numpy()
         pools = [torch.arange(len(ys)) if n == "all" else torch.from_numpy(labelled_subset(ys, n, seed))
                  for _, n, seed in grid]
@@ -94,7 +98,7 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
               time_budget_s: float = 0.0, save=None, cuda_graph: bool = False, chunk: int = 1,
               init: dict | None = None, start_epoch: int = 0) -> dict:
     """Train every (recipe, label count, seed) as one stack; returns the grid with each model's
-    validation curve. ``labels``: label counts or "all" (semi-supervised AAE only; ``train_y`` on the
+    validation curve. ``labels``: label counts or "all" (the semi-supervised or dimred AAE; ``train_y`` on the
     device). ``time_budget_s``: stop after the epoch that uses it up (scored, like the last epoch).
     ``save(entry, model, run, ship, name)``, if given, gets each model at its best validation epoch (an
     ordinary model of the family), with ``run`` as ``train.train`` returns it (history, best,
@@ -111,8 +115,10 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
     same to float tolerance: which models share a stack decides only whether torch's fused optimizer
     or the stack's own runs), each process saves its own, and the curves are gathered; every process
     returns the whole grid."""
-    if (family == "semi-aae") != bool(labels):
-        raise ValueError("label counts are a grid axis of the semi-supervised AAE only (it needs at least one)")
+    if labels and family not in LABELLED:
+        raise ValueError(f"label counts are a grid axis of {' and '.join(LABELLED)} only")
+    if family == "semi-aae" and not labels:
+        raise ValueError("the semi-supervised AAE needs at least one label count (--labels)")
     rank, world = shard(device)
     grid = [(r, n, s) for r in recipes for n in (labels or [None]) for s in seeds]
     if world > len(grid):  # every process checks, so none waits for the others forever
@@ -153,7 +159,7 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
                 if scored:
                     model = stack.export(i).to(device)
                     if all(torch.isfinite(v).all() for v in model.inference_state_dict().values()):
-                        scores = selection_score(model, val_x, val_y, labelled=family == "semi-aae", metric=metric)
+                        scores = selection_score(model, val_x, val_y, labelled=bool(labels), metric=metric)
                     else:  # diverged: NaN weights still "classify" (argmax of NaN), so they must not score
                         scores = {"score": float("nan")}
                     curves[j].append([epoch + 1, float(scores["score"])])
@@ -178,7 +184,7 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
         models.append({"recipe": recipe, **({"labels": n_labels} if n_labels else {}), "seed": seed,
                        "curve": [[e, v if np.isfinite(v) else None] for e, v in curve],
                        "best_epoch": top[0], "best_score": top[1], "diverged": len(finite) < len(curve)})
-    score_name = {"semi-aae": "error", "cluster-aae": "cluster_error"}.get(family, metric)
+    score_name = "error" if labels else ("cluster_error" if family in CATEGORICAL else metric)
     result = {"family": family, "prefix": run_prefix(family, config.to_dict()), "metric": score_name,
               "epochs": epochs, "every": every, "config": config.to_dict(), "models": models}
     if save is not None:  # each process its own models; weights only for the seeds to ship, cards for all
@@ -257,8 +263,10 @@ def family_config(family: str, latent_dim: int | None, hidden: list[int], prior:
             raise ValueError("--n-classes is for the categorical families")
         return AAEConfig(latent_dim=latent_dim or 2, **widths)
     cls = CATEGORICAL[family].config_class
+    if family == "dimred-aae" and prior_std is None:  # its heads' margin is set against its own narrow style prior
+        widths["prior"] = {"name": prior, "std": cls().prior["std"]} if prior == cls().prior["name"] else prior_spec
     extra = {"n_classes": n_classes} if n_classes is not None else {}
-    return cls(latent_dim=latent_dim or 10, **widths, **extra)
+    return cls(latent_dim=latent_dim or (2 if family == "dimred-aae" else 10), **widths, **extra)
 
 
 def _label_counts(text: str) -> list:
@@ -349,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             data = EvalData(train_x=train_x, train_y=train.labels[tr].astype(np.int64),
                             test_x=torch.from_numpy(test.flat_float()).to(args.device), test_y=test.labels.astype(np.int64),
                             val_x=torch.from_numpy(flat[va]).to(args.device), val_y=val_y,
-                            labelled=args.family == "semi-aae")
+                            labelled=bool(args.labels))
             save = saver(Path(args.runs), args, data, tr, va, command)
         init = initial_models(args.init_from, args.family, tr.stop - tr.start)
         result = run_sweep(config, recipes, args.seeds, train_x, torch.from_numpy(flat[va]), val_y, args.epochs,
@@ -393,7 +401,7 @@ def initial_models(folders: list[str], family: str, n_train: int) -> dict:
         card = Card.of(model.card)
         if card.model != family:
             raise ValueError(f"--init-from {folder}: a {card.model}, not a {family}")
-        n_labels = None if family != "semi-aae" else ("all" if card.labels >= n_train else card.labels)
+        n_labels = ("all" if card.labels >= n_train else card.labels) if family in LABELLED and card.labels else None
         key = (n_labels, card.seed if card.seed is not None else 0)
         if key in out:
             raise ValueError(f"--init-from: two folders for labels {n_labels}, seed {key[1]}")
@@ -401,7 +409,8 @@ def initial_models(folders: list[str], family: str, n_train: int) -> dict:
     return out
 
 
-TEST_METRIC = {"semi-aae": "error", "cluster-aae": "cluster_error_paper"}  # else the validation metric's test twin
+TEST_METRIC = {"error": "error", "cluster_error": "cluster_error_paper"}  # a sweep's validation score → its test
+# number (the clusters named by the paper's rule); else the validation metric's test twin
 TEST_TWIN = {"parzen_nll": "parzen_ll"}  # the validation Parzen NLL's test number is the Parzen LL (higher is better)
 
 
@@ -434,7 +443,7 @@ def saver(runs: Path, args: argparse.Namespace, data: EvalData, tr: slice, va: s
 
     def save(entry: tuple, model, run: dict, ship: bool, name: str) -> None:  # name: its run folder's
         recipe_name, n_labels, seed = entry
-        labelled = args.family == "semi-aae"
+        labelled = bool(args.labels)
         count = 0 if n_labels is None else (tr.stop - tr.start if n_labels == "all" else n_labels)
         card = run_card(
             name, model, recipe_for(model, get_recipe(recipe_name)), recipe_name, run,
@@ -474,7 +483,7 @@ def shipped_runs(result: dict) -> list[str]:
 def seeds_table(result: dict, runs: Path) -> str:
     """Per setting: the test number of every seed (read from the saved cards), mean ± std, and the
     seed to ship — the one whose validation score is the median of its setting's."""
-    metric = TEST_METRIC.get(result["family"], TEST_TWIN.get(result["metric"], result["metric"]))
+    metric = TEST_METRIC.get(result["metric"], TEST_TWIN.get(result["metric"], result["metric"]))
     lines = [f"Test {metric} of each seed's model at its best validation epoch (the final number; the "
              "choice was made on validation).", "", "| setting | test mean ± std | per seed | ship (median validation) |",
              "|---|---|---|---|"]

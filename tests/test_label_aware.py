@@ -24,6 +24,10 @@ def test_head_distance_penalty_closed_form():
     same = torch.zeros(3, 2, requires_grad=True)  # coincident heads: finite penalty and gradient
     losses.head_distance_penalty(same, 1.0).backward()
     assert torch.isfinite(same.grad).all()
+    stacked = torch.stack([heads, 2 * heads])  # N×K×d: one penalty per model (the stacked trainer's)
+    torch.testing.assert_close(losses.head_distance_penalty(stacked, 8.0),
+                               torch.stack([losses.head_distance_penalty(h, 8.0) for h in stacked]))
+    assert losses.head_distance_penalty(stacked, 8.0)[1].item() == pytest.approx(0.0)  # 10, 20, 13.4 apart
 
 
 def test_cross_entropy_matches_log_softmax():

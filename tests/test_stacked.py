@@ -7,12 +7,14 @@ from aae_core.models.aae import AAE, AAEConfig
 from aae_core.recipes import PhaseOptim, Recipe, get_recipe
 from aae_core.models.categorical import CategoricalAAEConfig
 from aae_core.models.cluster_aae import ClusteringAAEConfig
+from aae_core.models.dimred_aae import DimReductionAAEConfig
 from aae_core.stacked import StackedAAE, StackedOptimizer
 from aae_core.stacked_categorical import StackedCategoricalAAE
 
 CONFIG = AAEConfig(hidden=(32, 32), disc_hidden=(16,), prior={"name": "mixture10"})
 CAT = CategoricalAAEConfig(hidden=(32, 32), disc_hidden=(16,), latent_dim=4)
 CLUSTER = ClusteringAAEConfig(hidden=(32, 32), disc_hidden=(16,), latent_dim=4, n_classes=16)
+DIMRED = DimReductionAAEConfig(hidden=(32, 32), disc_hidden=(16,), n_classes=12, head_margin=3.0)
 
 
 def recipes():
@@ -90,7 +92,30 @@ def test_stacked_clustering_models_with_input_dropout_train_as_runs_of_one():
     assert stack.export(1).cluster_heads().shape == (16, 784)
 
 
-@pytest.mark.parametrize("family", ["aae", "semi-aae", "cluster-aae"])
+def test_stacked_dimensionality_reduction_models_train_as_runs_of_one_heads_included():
+    """The dimred AAE's stack: the decoder reads W·y + z, the heads W train in the reconstruction
+    phase with their distance penalty; one model with a labelled pool, one without (recipes differ)."""
+    torch.manual_seed(8)
+    x, y = torch.rand(60, 784), torch.randint(12, (60,))
+    rs = [get_recipe("adam-balanced"), get_recipe("adam-balanced").with_overrides({"ae.lr": 3e-3, "disc_noise.d_z": 0.2})]
+    for pools in ([torch.arange(20), torch.arange(10, 60)], None):
+        extra = dict(pools=pools, labels=y) if pools is not None else {}
+        stack = StackedCategoricalAAE("dimred-aae", DIMRED, [1, 2], rs, **extra)
+        before = stack.heads.weight.detach().clone()  # N×2×K
+        assert set(stack.fit(x, epochs=2, batch_size=20)[-1]) == {"recon", "d_y", "d_z", "g"} | (
+            {"xent"} if pools is not None else set())
+        assert not torch.equal(before, stack.heads.weight)  # the heads learn
+        for i in range(2):
+            alone = StackedCategoricalAAE("dimred-aae", DIMRED, [1 + i], [rs[i]],
+                                          **(dict(pools=[pools[i]], labels=y) if pools is not None else {}))
+            alone.fit(x, epochs=2, batch_size=20)
+            assert_same_weights(stack.export(i), alone.export(0), f"model {i}")
+    model = stack.export(1)  # an ordinary DimReductionAAE, its heads where the stack left them
+    torch.testing.assert_close(model.head_positions(), stack.heads.weight[1].t().detach())
+    assert model.encode(x[:3]).shape == (3, 2)
+
+
+@pytest.mark.parametrize("family", ["aae", "semi-aae", "cluster-aae", "dimred-aae"])
 def test_one_stacked_step_is_the_model_s_own_step(family):
     """The stack's step is the family's own ``train_step`` (every phase, noise included): one model,
     the same seed for the global stream and the stack's generator, one step each, same weights."""
@@ -103,15 +128,16 @@ def test_one_stacked_step_is_the_model_s_own_step(family):
     if family == "aae":
         stack = StackedAAE(CONFIG, [11], [noisy])
     else:
-        extra = dict(pools=[pool], labels=y) if family == "semi-aae" else {}
-        stack = StackedCategoricalAAE(family, CAT if family == "semi-aae" else CLUSTER, [11], [noisy], **extra)
+        extra = dict(pools=[pool], labels=y) if family in ("semi-aae", "dimred-aae") else {}
+        config = {"semi-aae": CAT, "cluster-aae": CLUSTER, "dimred-aae": DIMRED}[family]
+        stack = StackedCategoricalAAE(family, config, [11], [noisy], **extra)
     model = stack.export(0).train()
     recipe = stack.recipes[0]
     model.use_recipe(recipe)
     opts = recipe.build_optimizers(model)
     torch.manual_seed(11)  # the model's global stream = the stack's generator (seed 11), draw for draw
     batch = Batch(x=x)
-    if family == "semi-aae":
+    if family in ("semi-aae", "dimred-aae"):
         lab = pool[torch.randint(len(pool), (20,))]
         batch.x_lab, batch.y_lab = x[lab], y[lab]
     ours = model.train_step(batch, opts)
@@ -306,6 +332,36 @@ def test_a_semi_supervised_sweep_stacks_label_counts_and_seeds_and_chooses_per_l
     result = json.loads((tmp_path / "cl" / "sweep.json").read_text())
     assert result["metric"] == "cluster_error" and result["config"]["n_classes"] == 12
     assert [e for e, _ in result["models"][0]["curve"]] == [1]  # out of time after the first epoch, which is scored
+
+
+def test_a_dimensionality_reduction_sweep_with_and_without_labels(idx_folder, tmp_path):
+    """The dimred AAE in a sweep: with label counts (chosen by classification error, each seed a
+    complete weights folder whose 2-D map reads W·y + z) and without (clusters: the majority-rule
+    error); its own narrow style prior and 2-D map unless told otherwise."""
+    import json
+
+    from aae_core import sweep
+    from aae_core.weights import load_model
+
+    out, runs = tmp_path / "dimred", tmp_path / "runs"
+    assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--family", "dimred-aae", "--labels", "30",
+                       "--recipes", "adam-balanced", "--seeds", "0,1", "--epochs", "2", "--hidden", "16,16",
+                       "--val-size", "100", "--batch-size", "50", "--out", str(out), "--runs", str(runs)]) == 0
+    result = json.loads((out / "sweep.json").read_text())
+    assert result["metric"] == "error" and result["prefix"] == "dimred-aae"
+    assert result["config"]["latent_dim"] == 2 and result["config"]["prior"]["std"] == 0.5
+    model = load_model(runs / "dimred-aae-30--adam-balanced-seed1")
+    assert model.encode(torch.rand(3, 784)).shape == (3, 2) and model.head_positions().shape == (10, 2)
+    card = json.loads((runs / "dimred-aae-30--adam-balanced-seed1" / "card.json").read_text())
+    assert card["labels"] == 30 and card["labelled"] and 0 <= card["metrics"]["error"] <= 1
+    assert "seed 0: " in (out / "test.md").read_text()
+    assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--family", "dimred-aae", "--n-classes", "6",
+                       "--recipes", "adam-balanced", "--seeds", "2", "--epochs", "1", "--hidden", "16",
+                       "--val-size", "100", "--batch-size", "50", "--out", str(tmp_path / "clusters")]) == 0
+    unlabelled = json.loads((tmp_path / "clusters" / "sweep.json").read_text())
+    assert unlabelled["metric"] == "cluster_error" and unlabelled["config"]["n_classes"] == 6
+    assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--family", "semi-aae", "--recipes",
+                       "adam-balanced", "--seeds", "0", "--epochs", "1", "--out", str(tmp_path / "x")]) == 2  # no labels
 
 
 def test_the_device_run_trains_rows_in_a_budget_packs_bundles_and_unpacks_them(idx_folder, tmp_path, monkeypatch):

@@ -279,17 +279,22 @@ def results_of_a_digit(page):
     expect(page.get_by_text("Your style, written as every digit")).to_have_count(1, timeout=60_000)
 
 
-def test_drawing_a_digit_gets_it_encoded_read_and_rewritten(server, browser):
+@pytest.mark.parametrize("present", [False, True])
+def test_drawing_a_digit_gets_it_encoded_read_and_rewritten(server, browser, present):
+    """On the drawing pad (app/components/digit_pad); in presentation mode it is twice as large, its
+    strokes twice as wide, and the same drawing is read the same way."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server}/draw")
-    pad = page.frame_locator('iframe[title*="digit_pad"]').locator("canvas#pad")  # app/components/digit_pad
+    page.goto(f"{server}/draw" + ("?present=1" if present else ""))
+    pad = page.frame_locator('iframe[title*="digit_pad"]').locator("canvas#pad")
     expect(pad).to_be_visible(timeout=120_000)
     box = pad.bounding_box()
+    s = box["width"] / 280
+    assert s == pytest.approx(2.0 if present else 1.0)
     cx, top = box["x"] + box["width"] / 2, box["y"]
-    page.mouse.move(cx - 30, top + 50)  # a "1" with a small flag at the top
+    page.mouse.move(cx - 30 * s, top + 50 * s)  # a "1" with a small flag at the top
     page.mouse.down()
-    page.mouse.move(cx, top + 35, steps=5)
-    page.mouse.move(cx, top + box["height"] - 40, steps=25)
+    page.mouse.move(cx, top + 35 * s, steps=5)
+    page.mouse.move(cx, top + box["height"] - 40 * s, steps=25)
     page.mouse.up()
     results_of_a_digit(page)
     undo = page.frame_locator('iframe[title*="digit_pad"]').get_by_role("button", name="Undo")

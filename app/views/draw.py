@@ -9,7 +9,7 @@ from app import resources
 from app.components.digit_pad import digit_pad
 from app.helpers import add_marker, bars_svg, latent_figure, literal, model_label, models_for
 from app.projected_map import place_on_map
-from app.widgets import model_picker, picture
+from app.widgets import PRESENT_SCALE, model_picker, picture, presenting
 
 st.title("Draw or upload a digit")
 st.markdown(
@@ -21,7 +21,8 @@ st.markdown(
 draw_tab, upload_tab = st.tabs(["Draw", "Upload an image"])
 with draw_tab:
     st.caption("Draw one digit with the mouse or a finger; it updates when you release.")
-    drawing = digit_pad(key="canvas")  # PNG bytes after each stroke, None while the pad is empty
+    scale = PRESENT_SCALE if presenting() else 1  # a pad twice as large for a projector, the same digit
+    drawing = digit_pad(key="canvas", size=280 * scale, stroke=20 * scale)  # PNG bytes after each stroke, or None
 
 
 def _use_upload() -> None:

@@ -78,8 +78,13 @@ window.addEventListener("message", (event) => {
   if (!d || d.type !== "streamlit:render") return;
   const size = Number(d.args.size) || 280, stroke = Number(d.args.stroke) || 20;
   if (size !== state.size || stroke !== state.stroke) {
+    if (state.size) { // a new size (presentation mode): the strokes drawn so far, scaled to it
+      const f = size / state.size;
+      state.strokes = state.strokes.map((s) => s.map(([x, y]) => [x * f, y * f]));
+    }
     state.size = pad.width = pad.height = size;
     pad.style.width = pad.style.height = size + "px";
+    $("bar").style.fontSize = Math.round(14 * size / 280) + "px"; // larger buttons with a larger pad
     state.stroke = stroke;
     paint();
     fitFrame();

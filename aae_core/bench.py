@@ -124,7 +124,7 @@ def train_throughput(name: str, device: torch.device, steps: int = 60, batch: in
     return steps * batch / (time.perf_counter() - t0), flops
 
 
-STACKABLE = ("aae", "semi-aae", "cluster-aae", "dimred-aae")
+STACKABLE = ("aae", "semi-aae", "cluster-aae", "dimred-aae", "label-aae", "supervised-aae")
 
 
 def _paper_stack(n: int, device: torch.device, family: str, m: int, **fast):
@@ -132,29 +132,35 @@ def _paper_stack(n: int, device: torch.device, family: str, m: int, **fast):
     with every one of the m training images in its labelled pool)."""
     from aae_core.stacked import StackedAAE
     from aae_core.stacked_categorical import StackedCategoricalAAE
+    from aae_core.stacked_labelled import FAMILIES as LABEL_AWARE
+    from aae_core.stacked_labelled import StackedLabelledAAE
 
     cls = get_model_class(family)
     recipes, seeds = [get_recipe(cls.default_recipe)] * n, list(range(n))
     if family == "aae":
         return StackedAAE(cls.config_class(), seeds, recipes, device, **fast)
     y = torch.randint(10, (m,), device=device)
+    if family in LABEL_AWARE:  # every image labelled
+        return StackedLabelledAAE(family, cls.config_class(), seeds, recipes, y, device, **fast)
     pools = [torch.arange(m, device=device)] * n if cls.training_labels == "pool" else None
     return StackedCategoricalAAE(family, cls.config_class(), seeds, recipes, device, pools=pools, labels=y, **fast)
 
 
 def stacked_throughput(n: int, device: torch.device, steps: int, batch: int = 100, family: str = "aae") -> float:
     """Aggregate samples/s of n stacked paper-MLP models of ``family`` (its default config and recipe,
-    every phase of a step, batch 100 each; the semi-supervised AAE with a labelled batch per step)."""
+    every phase of a step, batch 100 each; the semi-supervised AAE with a labelled batch per step, the
+    label-aware AAEs with every image's label)."""
     stacked = _paper_stack(n, device, family, steps * batch)
     data = torch.rand(steps * batch, 784, device=device)
     x = data[:batch].expand(n, batch, 784).contiguous()
+    y = stacked._batch_labels(torch.arange(batch, device=device).expand(n, batch))  # the label-aware AAEs'
     for _ in range(3):
-        stacked.train_step(x, stacked._labelled_batch(data, batch))
+        stacked.train_step(x, stacked._labelled_batch(data, batch), y)
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(steps):
-        stacked.train_step(x, stacked._labelled_batch(data, batch))
+        stacked.train_step(x, stacked._labelled_batch(data, batch), y)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return n * steps * batch / (time.perf_counter() - t0)

@@ -13,7 +13,9 @@ random stream, this from one generator per model.) Any one of them exports as an
 Families: the plain AAE (deterministic encoder; ``StackedAAE``) and the AAEs with a categorical
 code — semi-supervised (each model with its own labelled pool: label counts and label seeds are a
 sweep axis too), unsupervised clustering and dimensionality reduction (``StackedCategoricalAAE``, in
-``aae_core.stacked_categorical``). Recipes with N(0, σ) init, encoder-input noise and dropout, and
+``aae_core.stacked_categorical``) — and the label-aware plain AAEs, label-conditioned and supervised
+(``StackedLabelledAAE``, in ``aae_core.stacked_labelled``: ``StackedAAE``'s step with their decoder and
+discriminator inputs). Recipes with N(0, σ) init, encoder-input noise and dropout, and
 discriminator noise; hidden-layer dropout (each model's own masks, drawn like the input's) in the plain
 AAE's stack, refused by name in the others.
 """
@@ -365,14 +367,20 @@ class StackedTrainer:
         return self._step(phase, loss)
 
     # -- training -----------------------------------------------------------------------------
-    def train_step(self, x: torch.Tensor, labelled: tuple[torch.Tensor, torch.Tensor] | None = None
-                   ) -> dict[str, torch.Tensor]:
-        """One mini-batch per model, x: N×B×784 (and, for a family that learns from labels, a labelled
-        batch per model: images N×B×784, labels N×B). Returns each model's losses (N each, detached)."""
+    def train_step(self, x: torch.Tensor, labelled: tuple[torch.Tensor, torch.Tensor] | None = None,
+                   y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """One mini-batch per model, x: N×B×784 (and, for a family that learns from a labelled pool, a
+        labelled batch per model: images N×B×784, labels N×B; for one that reads each image's label, the
+        batch's labels y: N×B, −1 where unlabelled). Returns each model's losses (N each, detached)."""
         raise NotImplementedError
 
     def _labelled_batch(self, x: torch.Tensor, b: int) -> tuple[torch.Tensor, torch.Tensor] | None:
         """A labelled batch per model for the step, drawn from x (None: the family learns without labels)."""
+        return None
+
+    def _batch_labels(self, idx: torch.Tensor) -> torch.Tensor | None:
+        """The labels of each model's batch (idx: N×B indices into the training images), −1 where an
+        image is unlabelled for that model (None: the family reads no per-image labels)."""
         return None
 
     def train_epoch(self, x: torch.Tensor, epoch: int, batch_size: int = 100) -> dict[str, list[float]]:
@@ -408,8 +416,9 @@ class StackedTrainer:
         its random numbers from the tape. Returns each model's summed losses (N each)."""
         sums: dict[str, torch.Tensor] = {}
         for k in range(self._batch_idx.shape[1]):
-            xb = x.index_select(0, self._batch_idx[:, k].reshape(-1)).view(self.n, b, -1)  # N×B×784
-            for name, v in self.train_step(xb, self._labelled_batch(x, b)).items():
+            idx = self._batch_idx[:, k]  # N×B
+            xb = x.index_select(0, idx.reshape(-1)).view(self.n, b, -1)  # N×B×784
+            for name, v in self.train_step(xb, self._labelled_batch(x, b), self._batch_labels(idx)).items():
                 sums[name] = sums[name] + v if name in sums else v
             self.tape.next_step()
         return sums
@@ -481,16 +490,31 @@ class StackedAAE(StackedTrainer):
     def phase_networks(self) -> dict[str, tuple[str, ...]]:
         return {"ae": ("encoder", "decoder"), "d": ("discriminator",), "g": ("encoder",)}
 
-    def train_step(self, x: torch.Tensor, labelled=None) -> dict[str, torch.Tensor]:
+    def _decoder_in(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """What the decoder reads: the code z (N×B×d); the supervised AAE puts the one-hot label first."""
+        return z
+
+    def _prior_for_discriminator(self, b: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """N×B×d prior samples per model and, where the discriminator is told them, their components."""
+        return self._prior_samples(b), None
+
+    def _disc_in(self, z: torch.Tensor, component: torch.Tensor | None, y: torch.Tensor | None) -> torch.Tensor:
+        """What the discriminator sees of codes z (N×B×d): each model's noise on them (the
+        label-conditioned AAE appends a one-hot label)."""
+        return self._noisy("d", z)
+
+    def train_step(self, x: torch.Tensor, labelled=None, y=None) -> dict[str, torch.Tensor]:
         # (1) reconstruction phase (the target is the clean image)
         hidden = self._hidden()  # each model's dropout after every hidden layer of encoder and decoder
         z = self.encoder(self._encoder_input(x), hidden)  # N×B×d
-        recon = self._step("ae", per_model_recon(self.decoder(z, hidden), x))
+        recon = self._step("ae", per_model_recon(self.decoder(self._decoder_in(z, y), hidden), x))
         # (2a) discriminator: prior samples real, the codes of (1) fake
-        d_loss = self._discriminator_step("d", self.discriminator, self._prior_samples(x.shape[1]), z)
+        z_real, component = self._prior_for_discriminator(x.shape[1])
+        real, fake = self._disc_in(z_real, component, y), self._disc_in(z.detach(), None, y)
+        d_loss = self._step("d", per_model_bce(self.discriminator(real), 1.0) + per_model_bce(self.discriminator(fake), 0.0))
         # (2b) the encoder as generator, through the frozen discriminator
         with frozen(self.discriminator):
-            g_loss = per_model_bce(self.discriminator(self._noisy("d", self.encoder(self._encoder_input(x), hidden))), 1.0)
+            g_loss = per_model_bce(self.discriminator(self._disc_in(self.encoder(self._encoder_input(x), hidden), None, y)), 1.0)
         return {"recon": recon, "d": d_loss, "g": self._step("g", g_loss)}
 
 

@@ -97,7 +97,7 @@ class StackedCategoricalAAE(StackedTrainer):
         penalty = losses.head_distance_penalty(self.heads.weight.transpose(1, 2), c.head_margin)  # N (heads N×K×2)
         return per_model_recon(self.decoder(self.heads(y) + z), x) + c.head_weight * penalty
 
-    def train_step(self, x: torch.Tensor, labelled=None) -> dict[str, torch.Tensor]:
+    def train_step(self, x: torch.Tensor, labelled=None, y=None) -> dict[str, torch.Tensor]:
         n, b = x.shape[:2]
         # (1) reconstruction phase, from the soft y and z
         logits, z = self._heads(x)  # N×B×K, N×B×d

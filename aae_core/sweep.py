@@ -35,16 +35,22 @@ from aae_core.evaluate import SELECTION_METRICS, EvalData, selection_metric_name
 from aae_core.models.aae import AAEConfig
 from aae_core.models.base import ModelConfig
 from aae_core.recipes import RECIPES, get_recipe
+from aae_core.registry import get_model_class
 from aae_core.weights import DTYPES
 from aae_core.stacked import StackedAAE, StackedTrainer
 from aae_core.stacked_categorical import FAMILIES as CATEGORICAL
+from aae_core.stacked_labelled import FAMILIES as LABEL_AWARE
+from aae_core.stacked_labelled import StackedLabelledAAE
 from aae_core.stacked_categorical import StackedCategoricalAAE
 
-FAMILIES = ("aae", *CATEGORICAL)
+FAMILIES = ("aae", *CATEGORICAL, *LABEL_AWARE)
 # the families that can learn from a labelled pool (the semi-supervised AAE always does, the
 # dimensionality-reduction AAE with labels or, without, as clusters): label counts are their grid axis,
 # and a labelled sweep scores and chooses by classification error
-LABELLED = tuple(f for f, cls in CATEGORICAL.items() if cls.training_labels == "pool")
+LABELLED = (*(f for f, cls in CATEGORICAL.items() if cls.training_labels == "pool"), *LABEL_AWARE)
+# (the label-aware plain AAEs read each image's label: the label-conditioned AAE those of a labelled share,
+# the supervised AAE every one)
+OWN_PRIOR = ("dimred-aae", "label-aae", "supervised-aae")  # the config's own prior unless --prior-std is given
 
 
 def shard(device: str = "cpu") -> tuple[int, int]:
@@ -81,6 +87,18 @@ def build_stack(family: str, config: ModelConfig, grid: list[tuple[str, int | st
     fast = dict(cuda_graph=cuda_graph, max_chunk=chunk)
     if family == "aae":
         return StackedAAE(config, seeds, recipes, device, **fast)
+    if family in LABEL_AWARE:  # each model's labels: every one, or its own labelled share (−1 elsewhere)
+        if train_y is None:
+            raise ValueError(f"the {family} needs the training labels")
+        ys = train_y.cpu().numpy()
+        labels = []
+        for _, n, seed in grid:
+            v = train_y.clone() if n == "all" else torch.full_like(train_y, -1)
+            if n != "all":
+                idx = torch.from_numpy(labelled_subset(ys, n, seed)).to(train_y.device)
+                v[idx] = train_y[idx]
+            labels.append(v)
+        return StackedLabelledAAE(family, config, seeds, recipes, torch.stack(labels), device, **fast)
     pools = None
     if any(n is not None for _, n, _ in grid):  # a labelled sweep (the semi-supervised or dimred AAE)
         if train_y is None:
@@ -117,8 +135,10 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
     returns the whole grid."""
     if labels and family not in LABELLED:
         raise ValueError(f"label counts are a grid axis of {' and '.join(LABELLED)} only")
-    if family == "semi-aae" and not labels:
-        raise ValueError("the semi-supervised AAE needs at least one label count (--labels)")
+    if family in ("semi-aae", "label-aae") and not labels:
+        raise ValueError(f"the {family} needs at least one label count (--labels)")
+    if family == "supervised-aae" and labels != ["all"]:
+        raise ValueError("the supervised AAE reads every image's label: --labels all")
     rank, world = shard(device)
     grid = [(r, n, s) for r in recipes for n in (labels or [None]) for s in seeds]
     if world > len(grid):  # every process checks, so none waits for the others forever
@@ -184,7 +204,7 @@ def run_sweep(config: ModelConfig, recipes: list[str], seeds: list[int], train_x
         models.append({"recipe": recipe, **({"labels": n_labels} if n_labels else {}), "seed": seed,
                        "curve": [[e, v if np.isfinite(v) else None] for e, v in curve],
                        "best_epoch": top[0], "best_score": top[1], "diverged": len(finite) < len(curve)})
-    score_name = "error" if labels else ("cluster_error" if family in CATEGORICAL else metric)
+    score_name = ("error" if labels else "cluster_error") if family in CATEGORICAL else metric
     result = {"family": family, "prefix": run_prefix(family, config.to_dict()), "metric": score_name,
               "epochs": epochs, "every": every, "config": config.to_dict(), "models": models}
     if save is not None:  # each process its own models; weights only for the seeds to ship, cards for all
@@ -262,11 +282,11 @@ def family_config(family: str, latent_dim: int | None, hidden: list[int], prior:
         if n_classes is not None:
             raise ValueError("--n-classes is for the categorical families")
         return AAEConfig(latent_dim=latent_dim or 2, **widths)
-    cls = CATEGORICAL[family].config_class
-    if family == "dimred-aae" and prior_std is None:  # its heads' margin is set against its own narrow style prior
-        widths["prior"] = {"name": prior, "std": cls().prior["std"]} if prior == cls().prior["name"] else prior_spec
+    cls = {**CATEGORICAL, **LABEL_AWARE}[family].config_class
+    if family in OWN_PRIOR and prior_std is None and prior == cls().prior["name"]:  # e.g. the dimred AAE's
+        widths["prior"] = cls().prior  # narrow style prior, against which its heads' margin is set
     extra = {"n_classes": n_classes} if n_classes is not None else {}
-    return cls(latent_dim=latent_dim or (2 if family == "dimred-aae" else 10), **widths, **extra)
+    return cls(latent_dim=latent_dim or (10 if family in ("semi-aae", "cluster-aae") else 2), **widths, **extra)
 
 
 def _label_counts(text: str) -> list:
@@ -301,8 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=_ints, default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--every", type=int, default=1, help="score the validation split every N epochs")
-    p.add_argument("--metric", choices=[m for m in SELECTION_METRICS if m != "cond_prior_swd"], default="prior_swd",
-                   help="the plain AAE's validation metric (the categorical families score their error)")
+    p.add_argument("--metric", choices=SELECTION_METRICS, default=None,
+                   help="the validation metric (default: the family's own — prior SWD for the AAE, the conditional "
+                        "prior SWD for the label-conditioned AAE, reconstruction for the supervised AAE; the "
+                        "categorical families score their error)")
     p.add_argument("--val-size", type=int, default=10_000)
     p.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
     p.add_argument("--batch-size", type=int, default=100)
@@ -330,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="--runs: weights folders for every model, or only for the seeds to ship (the others: card.json)")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
+    if args.metric is None:
+        args.metric = get_model_class(args.family).selection_metric
     if args.threads:
         torch.set_num_threads(args.threads)
     graph = args.cuda_graph == "on" or (args.cuda_graph == "auto" and args.device.startswith("cuda"))
@@ -422,6 +446,10 @@ def run_prefix(family: str, config: dict) -> str:
         return f"aae-{config['prior']['name']}-{config['latent_dim']}d"
     if family == "cluster-aae":
         return f"cluster-aae-{config['n_classes']}"
+    if family == "label-aae":
+        return f"label-aae-{config['prior']['name']}"
+    if family == "supervised-aae":
+        return f"supervised-aae-{config['latent_dim']}d"
     return family
 
 

@@ -8,13 +8,18 @@ from aae_core.recipes import PhaseOptim, Recipe, get_recipe
 from aae_core.models.categorical import CategoricalAAEConfig
 from aae_core.models.cluster_aae import ClusteringAAEConfig
 from aae_core.models.dimred_aae import DimReductionAAEConfig
+from aae_core.models.label_aae import LabelAAEConfig
+from aae_core.models.supervised_aae import SupervisedAAEConfig
 from aae_core.stacked import StackedAAE, StackedOptimizer
 from aae_core.stacked_categorical import StackedCategoricalAAE
+from aae_core.stacked_labelled import StackedLabelledAAE
 
 CONFIG = AAEConfig(hidden=(32, 32), disc_hidden=(16,), prior={"name": "mixture10"})
 CAT = CategoricalAAEConfig(hidden=(32, 32), disc_hidden=(16,), latent_dim=4)
 CLUSTER = ClusteringAAEConfig(hidden=(32, 32), disc_hidden=(16,), latent_dim=4, n_classes=16)
 DIMRED = DimReductionAAEConfig(hidden=(32, 32), disc_hidden=(16,), n_classes=12, head_margin=3.0)
+LABEL = LabelAAEConfig(hidden=(32, 32), disc_hidden=(16,))  # the mixture of 10 Gaussians, one per digit
+SUPERVISED = SupervisedAAEConfig(hidden=(32, 32), disc_hidden=(16,), latent_dim=3)
 
 
 def recipes():
@@ -115,7 +120,28 @@ def test_stacked_dimensionality_reduction_models_train_as_runs_of_one_heads_incl
     assert model.encode(x[:3]).shape == (3, 2)
 
 
-@pytest.mark.parametrize("family", ["aae", "semi-aae", "cluster-aae", "dimred-aae"])
+def test_stacked_label_aware_aaes_train_as_runs_of_one_each_with_its_own_labels():
+    """The label-conditioned AAE (each model its own labelled share, the rest −1; the discriminator
+    told the prior sample's component) and the supervised AAE (the decoder reads the label)."""
+    torch.manual_seed(10)
+    x, y = torch.rand(60, 784), torch.randint(10, (60,))
+    rs = [get_recipe("adam-balanced"), get_recipe("adam-balanced").with_overrides({"g.lr": 3e-4, "disc_noise.d": 0.2})]
+    partial = torch.stack([torch.where(torch.arange(60) < 20, y, -1), torch.where(torch.arange(60) % 2 == 0, y, -1)])
+    for family, config, labels in (("label-aae", LABEL, partial), ("supervised-aae", SUPERVISED, y)):
+        stack = StackedLabelledAAE(family, config, [4, 5], rs, labels)
+        assert set(stack.fit(x, epochs=2, batch_size=20)[-1]) == {"recon", "d", "g"}
+        for i in range(2):
+            alone = StackedLabelledAAE(family, config, [4 + i], [rs[i]], labels[i] if labels.dim() == 2 else labels)
+            alone.fit(x, epochs=2, batch_size=20)
+            assert_same_weights(stack.export(i), alone.export(0), f"{family}, model {i}")
+    assert stack.export(0).decode(torch.zeros(2, 3), labels=torch.tensor([1, 7])).shape == (2, 784)
+    with pytest.raises(ValueError, match="every training image"):
+        StackedLabelledAAE("supervised-aae", SUPERVISED, [0], [rs[0]], partial[0])
+    with pytest.raises(ValueError, match="one label vector"):
+        StackedLabelledAAE("label-aae", LABEL, [0, 1, 2], [rs[0]] * 3, partial)
+
+
+@pytest.mark.parametrize("family", ["aae", "semi-aae", "cluster-aae", "dimred-aae", "label-aae", "supervised-aae"])
 def test_one_stacked_step_is_the_model_s_own_step(family):
     """The stack's step is the family's own ``train_step`` (every phase, noise included): one model,
     the same seed for the global stream and the stack's generator, one step each, same weights."""
@@ -125,8 +151,12 @@ def test_one_stacked_step_is_the_model_s_own_step(family):
     x, y = torch.rand(20, 784), torch.randint(10, (20,))
     pool = torch.arange(0, 20, 2)
     noisy = get_recipe("adam-legacy").with_overrides({"input_noise": 0.2})  # noise on every input, Adam
+    partial = torch.where(torch.arange(20) % 3 == 0, y, -1)  # the label-conditioned AAE: a third labelled
     if family == "aae":
         stack = StackedAAE(CONFIG, [11], [noisy])
+    elif family in ("label-aae", "supervised-aae"):
+        stack = StackedLabelledAAE(family, LABEL if family == "label-aae" else SUPERVISED, [11], [noisy],
+                                   partial if family == "label-aae" else y)
     else:
         extra = dict(pools=[pool], labels=y) if family in ("semi-aae", "dimred-aae") else {}
         config = {"semi-aae": CAT, "cluster-aae": CLUSTER, "dimred-aae": DIMRED}[family]
@@ -136,12 +166,12 @@ def test_one_stacked_step_is_the_model_s_own_step(family):
     model.use_recipe(recipe)
     opts = recipe.build_optimizers(model)
     torch.manual_seed(11)  # the model's global stream = the stack's generator (seed 11), draw for draw
-    batch = Batch(x=x)
+    batch = Batch(x=x, y={"label-aae": partial, "supervised-aae": y}.get(family))
     if family in ("semi-aae", "dimred-aae"):
         lab = pool[torch.randint(len(pool), (20,))]
         batch.x_lab, batch.y_lab = x[lab], y[lab]
     ours = model.train_step(batch, opts)
-    theirs = stack.train_step(x[None], stack._labelled_batch(x, 20))
+    theirs = stack.train_step(x[None], stack._labelled_batch(x, 20), stack._batch_labels(torch.arange(20)[None]))
     for k, v in ours.items():
         torch.testing.assert_close(theirs[k][0], v, rtol=1e-4, atol=1e-5, msg=k)
     assert_same_weights(stack.export(0), model, family)
@@ -362,6 +392,39 @@ def test_a_dimensionality_reduction_sweep_with_and_without_labels(idx_folder, tm
     assert unlabelled["metric"] == "cluster_error" and unlabelled["config"]["n_classes"] == 6
     assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--family", "semi-aae", "--recipes",
                        "adam-balanced", "--seeds", "0", "--epochs", "1", "--out", str(tmp_path / "x")]) == 2  # no labels
+
+
+def test_label_aware_sweeps_give_each_seed_its_own_labelled_share(idx_folder, tmp_path):
+    """The label-conditioned AAE swept over label counts (each seed its own labelled images, scored by
+    the conditional prior distance, its own metric) and the supervised AAE (every label; reconstruction)."""
+    import json
+
+    from aae_core import sweep
+    from aae_core.weights import load_model
+
+    runs = tmp_path / "runs"
+    assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--family", "label-aae", "--prior", "mixture10",
+                       "--labels", "40,all", "--recipes", "adam-balanced", "--seeds", "0,1", "--epochs", "2",
+                       "--hidden", "16", "--val-size", "100", "--batch-size", "50", "--out", str(tmp_path / "lab"),
+                       "--runs", str(runs)]) == 0
+    result = json.loads((tmp_path / "lab" / "sweep.json").read_text())
+    assert result["metric"] == "cond_prior_swd" and result["prefix"] == "label-aae-mixture10"
+    assert [(m["labels"], m["seed"]) for m in result["models"]] == [(40, 0), (40, 1), ("all", 0), ("all", 1)]
+    card = json.loads((runs / "label-aae-mixture10-40--adam-balanced-seed1" / "card.json").read_text())
+    assert card["labels"] == 40 and card["label_seed"] == 1 and card["model"] == "label-aae"
+    assert load_model(runs / "label-aae-mixture10-all--adam-balanced-seed0").encode(torch.rand(2, 784)).shape == (2, 2)
+    config = sweep.family_config("label-aae", None, [8], "mixture10")
+    stack = sweep.build_stack("label-aae", config, [("adam-balanced", 40, 0), ("adam-balanced", 40, 1)], "cpu",
+                              torch.arange(200) % 10)
+    assert config.n_classes == 10 and [int((v >= 0).sum()) for v in stack.ys] == [40, 40]
+    assert not torch.equal(stack.ys[0], stack.ys[1])  # each seed draws its own labelled images
+    assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--family", "supervised-aae", "--labels", "all",
+                       "--recipes", "adam-balanced", "--seeds", "3", "--epochs", "1", "--hidden", "16",
+                       "--val-size", "100", "--batch-size", "50", "--out", str(tmp_path / "sup")]) == 0
+    sup = json.loads((tmp_path / "sup" / "sweep.json").read_text())
+    assert sup["metric"] == "recon_bce" and sup["config"]["prior"]["std"] == 1.0 and sup["prefix"] == "supervised-aae-2d"
+    assert sweep.main(["--data", str(idx_folder), "--dataset", "idx", "--family", "supervised-aae", "--labels", "40",
+                       "--recipes", "adam-balanced", "--seeds", "3", "--epochs", "1", "--out", str(tmp_path / "y")]) == 2
 
 
 def test_the_device_run_trains_rows_in_a_budget_packs_bundles_and_unpacks_them(idx_folder, tmp_path, monkeypatch):

@@ -114,6 +114,80 @@ def hdr_levels(prior, masses=(0.5, 0.9, 0.99), n: int = 20_000) -> dict[float, f
     return {m: float(torch.quantile(dens, 1 - m)) for m in masses}
 
 
+# Marching squares: for each cell's corner pattern (bit 1: bottom-left, 2: bottom-right, 4: top-right,
+# 8: top-left above the level), the cell edges its contour crosses (0 bottom, 1 right, 2 top, 3 left),
+# as pairs joined by a segment. The two saddle cases join their edges one way (no disambiguation: a
+# segment's choice, not its position, is at stake at that one cell).
+_MS_EDGES = {1: [(3, 0)], 2: [(0, 1)], 3: [(3, 1)], 4: [(1, 2)], 5: [(3, 2), (0, 1)], 6: [(0, 2)], 7: [(3, 2)],
+             8: [(2, 3)], 9: [(0, 2)], 10: [(0, 3), (1, 2)], 11: [(1, 2)], 12: [(1, 3)], 13: [(0, 1)],
+             14: [(3, 0)]}
+
+
+def contour_segments(axis: np.ndarray, density: np.ndarray, level: float) -> np.ndarray:
+    """The level-``level`` contour of a density on a square grid (``density_grid``: axis n, density
+    n×n with rows = y), as S×2×2 line segments in data coordinates ((x0, y0), (x1, y1)), each crossing
+    point placed on its cell edge by linear interpolation (marching squares). For drawing outlines
+    without a plotting library."""
+    axis, d = np.asarray(axis, dtype=np.float64), np.asarray(density, dtype=np.float64)
+    if d.ndim != 2 or d.shape != (len(axis), len(axis)):
+        raise ValueError(f"density must be {len(axis)}×{len(axis)}, got {d.shape}")
+    bl, br, tr, tl = d[:-1, :-1], d[:-1, 1:], d[1:, 1:], d[1:, :-1]  # (n−1)×(n−1) corners of each cell
+    case = (bl > level) * 1 + (br > level) * 2 + (tr > level) * 4 + (tl > level) * 8
+    x0, x1 = axis[:-1][None, :], axis[1:][None, :]
+    y0, y1 = axis[:-1][:, None], axis[1:][:, None]
+
+    def frac(a, b):  # where between corner values a and b the level is crossed
+        return np.clip((level - a) / np.where(b == a, 1e-300, b - a), 0.0, 1.0)
+
+    # each edge's crossing point, for every cell: (x, y)
+    edges = [(x0 + frac(bl, br) * (x1 - x0), np.broadcast_to(y0, bl.shape)),   # bottom
+             (np.broadcast_to(x1, bl.shape), y0 + frac(br, tr) * (y1 - y0)),   # right
+             (x0 + frac(tl, tr) * (x1 - x0), np.broadcast_to(y1, bl.shape)),   # top
+             (np.broadcast_to(x0, bl.shape), y0 + frac(bl, tl) * (y1 - y0))]   # left
+    out = []
+    for c, pairs in _MS_EDGES.items():
+        rows, cols = np.nonzero(case == c)
+        for a, b in pairs:
+            out.append(np.stack([np.stack([edges[a][0][rows, cols], edges[a][1][rows, cols]], -1),
+                                 np.stack([edges[b][0][rows, cols], edges[b][1][rows, cols]], -1)], 1))
+    return np.concatenate(out) if out else np.zeros((0, 2, 2))
+
+
+def contour_lines(axis: np.ndarray, density: np.ndarray, level: float) -> list[np.ndarray]:
+    """``contour_segments`` joined end to end into polylines (each M×2, closed ones ending where they
+    start), so that a dashed or dotted stroke runs along a whole outline instead of restarting at
+    every grid cell."""
+    segments = contour_segments(axis, density, level)
+    key = lambda p: (round(float(p[0]), 9), round(float(p[1]), 9))  # noqa: E731  (a shared cell-edge point)
+    ends: dict[tuple, list[int]] = {}
+    for i, (a, b) in enumerate(segments):
+        ends.setdefault(key(a), []).append(i)
+        ends.setdefault(key(b), []).append(i)
+    used = np.zeros(len(segments), dtype=bool)
+
+    def extend(line: list) -> None:  # follow unused segments from the line's last point
+        while True:
+            nxt = [j for j in ends[key(line[-1])] if not used[j]]
+            if not nxt:
+                return
+            j = nxt[0]
+            used[j] = True
+            a, b = segments[j]
+            line.append(b if key(a) == key(line[-1]) else a)
+
+    lines = []
+    for i in range(len(segments)):
+        if used[i]:
+            continue
+        used[i] = True
+        line = [segments[i][0], segments[i][1]]
+        extend(line)
+        line.reverse()  # then the other way from the first point
+        extend(line)
+        lines.append(np.array(line))
+    return lines
+
+
 def nearest(codes, point) -> int:
     """Index of the code (N×d, tensor or array) nearest to ``point`` (d)."""
     return int(((codes - point) ** 2).sum(-1).argmin())

@@ -367,12 +367,14 @@ def _nice_ticks(lo: float, hi: float, target: int = 6) -> np.ndarray:
     return np.arange(np.ceil(lo / step) * step, hi + 1e-9, step)
 
 
-def path_map_svg(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, float], path: np.ndarray,
-                 size: int = 380, step_labels: int = 2) -> str:
-    """A light, static latent map with a walk on it, as one SVG: test codes (N×2) as dots coloured by
-    digit, the walk (n×2) as a dark line on a white halo with ringed markers, ``step_labels`` steps numbered
-    (``numbered_steps``: the first and the last by default), square axes over [lo, hi]² with round ticks, a
-    digit legend. No chart library runs in the browser: for a page whose map is context, not a control."""
+def map_svg(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, float], size: int = 380,
+            outlines: list[tuple[list[np.ndarray], str]] | None = None, overlay=None) -> str:
+    """A light, static latent map as one SVG: codes (N×2) as dots coloured by digit over square axes
+    [lo, hi]² with round ticks, and a digit legend. ``outlines``: (polylines, each M×2 in data
+    coordinates; SVG dash pattern or "") drawn over the dots — a prior's 50 / 90 / 99 % contours
+    (``latent.contour_lines``); ``overlay(px)``: more SVG drawn on top, given the data → pixel map
+    (N×2 → N×2, y up). No chart library runs in the browser: for a map that is context, or that is
+    redrawn every few seconds, not a control."""
     lo, hi = extent
     if not hi > lo:
         raise ValueError(f"the extent must satisfy hi > lo, got {extent}")
@@ -386,6 +388,11 @@ def path_map_svg(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, flo
     inside = np.all((codes >= lo) & (codes <= hi), axis=1)
     dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.6" fill="{DIGIT_COLORS[int(d) % 10]}"/>'
                    for (x, y), d in zip(px(codes[inside]), labels[inside]))
+    lines = ""
+    for polylines, dash in outlines or []:
+        path = "".join("M" + "L".join(f"{a:.1f} {b:.1f}" for a, b in px(line)) for line in polylines)
+        lines += f'<path d="{path}" fill="none" stroke="black" stroke-width="1.2"' + (
+            f' stroke-dasharray="{dash}"' if dash else "") + "/>"
     ticks = []
     for t in _nice_ticks(lo, hi):
         (x, y), = px(np.array([[t, t]]))
@@ -393,25 +400,87 @@ def path_map_svg(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, flo
                      f'<text x="{x:.1f}" y="{pad_t + span + 16}" text-anchor="middle">{t:g}</text>'
                      f'<line x1="{pad_l - 4}" y1="{y:.1f}" x2="{pad_l}" y2="{y:.1f}" stroke="#444"/>'
                      f'<text x="{pad_l - 6}" y="{y + 4:.1f}" text-anchor="end">{t:g}</text>')
-    walk = px(path)
-    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in walk)
-    markers = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="black" stroke="white" stroke-width="2"/>'
-                      for x, y in walk)
-    numbers = "".join(f'<text x="{walk[i, 0]:.1f}" y="{walk[i, 1] - 10:.1f}" text-anchor="middle" font-size="14" '
-                      f'font-weight="bold" stroke="white" stroke-width="3" paint-order="stroke">{i + 1}</text>'
-                      for i in numbered_steps(len(walk), step_labels))
     legend = "".join(f'<circle cx="{pad_l + 46 + 28 * d}" cy="{pad_t + span + 48}" r="4" fill="{DIGIT_COLORS[d]}"/>'
                      f'<text x="{pad_l + 53 + 28 * d}" y="{pad_t + span + 52}">{d}</text>' for d in range(10))
     legend = f'<text x="{pad_l}" y="{pad_t + span + 52}">digit</text>{legend}'
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{pad_t + span + pad_b}" '
             f'font-family="sans-serif" font-size="11" fill="#333">'
             f'<rect x="{pad_l}" y="{pad_t}" width="{span}" height="{span}" fill="white" stroke="#bbb"/>'
-            f'<g fill-opacity="0.75">{dots}</g>{"".join(ticks)}'
-            f'<polyline points="{line}" fill="none" stroke="white" stroke-width="8"/>'
-            f'<polyline points="{line}" fill="none" stroke="black" stroke-width="3"/>{markers}{numbers}'
+            f'<g fill-opacity="0.75">{dots}</g>{lines}{"".join(ticks)}{overlay(px) if overlay else ""}'
             f'<text x="{pad_l + span / 2:.1f}" y="{pad_t + span + 32}" text-anchor="middle" font-size="13">z₁</text>'
             f'<text x="12" y="{pad_t + span / 2:.1f}" text-anchor="middle" font-size="13" '
             f'transform="rotate(-90 12 {pad_t + span / 2:.1f})">z₂</text>{legend}</svg>')
+
+
+def path_map_svg(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, float], path: np.ndarray,
+                 size: int = 380, step_labels: int = 2) -> str:
+    """``map_svg`` with a walk on it: the walk (n×2) as a dark line on a white halo with ringed
+    markers, ``step_labels`` steps numbered (``numbered_steps``: the first and the last by default)."""
+    def walk_svg(px) -> str:
+        walk = px(path)
+        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in walk)
+        markers = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="black" stroke="white" stroke-width="2"/>'
+                          for x, y in walk)
+        numbers = "".join(f'<text x="{walk[i, 0]:.1f}" y="{walk[i, 1] - 10:.1f}" text-anchor="middle" font-size="14" '
+                          f'font-weight="bold" stroke="white" stroke-width="3" paint-order="stroke">{i + 1}</text>'
+                          for i in numbered_steps(len(walk), step_labels))
+        return (f'<polyline points="{line}" fill="none" stroke="white" stroke-width="8"/>'
+                f'<polyline points="{line}" fill="none" stroke="black" stroke-width="3"/>{markers}{numbers}')
+
+    return map_svg(codes, labels, extent, size, overlay=walk_svg)
+
+
+OUTLINE_DASH = {0.5: "", 0.9: "6 4", 0.99: "1.5 3"}  # the prior's 50 / 90 / 99 % contours: solid, dashed, dotted
+
+
+def curves_svg(x: list[float], series: dict[str, list[float]], width: int = 420, height: int = 300,
+               x_title: str = "epoch", y_title: str = "loss", reference: tuple[float, str] | None = None) -> str:
+    """Line plots of named series over a shared x as one SVG (the live trainer's losses): rounded ticks,
+    a legend, an optional dotted horizontal reference line with its label. Non-finite values are skipped."""
+    pad_l, pad_r, pad_t, pad_b = 48, 12, 12, 78
+    x = np.asarray(x, dtype=float)
+    ys = {k: np.asarray(v, dtype=float) for k, v in series.items()}
+    finite = [v[np.isfinite(v)] for v in ys.values()] + ([np.array([reference[0]])] if reference else [])
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    if not len(x) or not len(values):
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+                f'font-size="12" fill="#666"><text x="{width / 2}" y="{height / 2}" text-anchor="middle">'
+                "no losses yet</text></svg>")
+    x0, x1 = float(x.min()), float(max(x.max(), x.min() + 1e-9))
+    y0, y1 = float(min(values.min(), 0.0)), float(values.max())
+    y1 = y1 if y1 > y0 else y0 + 1.0
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+
+    def px(xs, vs):
+        return pad_l + (xs - x0) / (x1 - x0) * w, pad_t + (1 - (vs - y0) / (y1 - y0)) * h
+
+    out = [f'<rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}" fill="white" stroke="#bbb"/>']
+    for t in _nice_ticks(y0, y1, 5):
+        _, py = px(np.array([x0]), np.array([t]))
+        out.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{py[0]:.1f}" y2="{py[0]:.1f}" stroke="#eee"/>'
+                   f'<text x="{pad_l - 5}" y="{py[0] + 4:.1f}" text-anchor="end">{t:g}</text>')
+    for t in _nice_ticks(x0, x1, 6):
+        pxx, _ = px(np.array([t]), np.array([y0]))
+        out.append(f'<text x="{pxx[0]:.1f}" y="{pad_t + h + 15}" text-anchor="middle">{t:g}</text>')
+    if reference is not None:
+        _, py = px(np.array([x0]), np.array([reference[0]]))
+        out.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{py[0]:.1f}" y2="{py[0]:.1f}" stroke="grey" '
+                   f'stroke-dasharray="2 3"/><text x="{pad_l + w - 4}" y="{py[0] - 4:.1f}" text-anchor="end" '
+                   f'fill="#777">{html.escape(reference[1])}</text>')
+    legend = []
+    for i, (name, v) in enumerate(ys.items()):
+        color, keep = DIGIT_COLORS[i % 10], np.isfinite(v)
+        xs, vs = px(x[keep], v[keep])
+        pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs, vs))
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
+        lx, ly = pad_l + 160 * (i % 2), pad_t + h + 44 + 16 * (i // 2)  # two legend entries a row, under the title
+        legend.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="3"/>'
+                      f'<text x="{lx + 24}" y="{ly + 4}">{html.escape(name)}</text>')
+    out.append(f'<text x="{pad_l + w / 2:.1f}" y="{pad_t + h + 28}" text-anchor="middle">{html.escape(x_title)}</text>'
+               f'<text x="12" y="{pad_t + h / 2:.1f}" text-anchor="middle" transform="rotate(-90 12 {pad_t + h / 2:.1f})">'
+               f'{html.escape(y_title)}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+            f'font-size="11" fill="#333">{"".join(out)}{"".join(legend)}</svg>')
 
 
 def table_html(rows: list[dict], max_height: int = 520) -> str:

@@ -383,14 +383,23 @@ def live_pool():
 
 
 @st.cache_resource(show_spinner=False)
+def prior_outlines(prior_name: str) -> list[tuple[list[np.ndarray], str]]:
+    """A 2-D prior's 50 / 90 / 99 % contours over its plotting range as polylines, with their dash
+    patterns (``helpers.map_svg``'s outlines): computed once per server."""
+    from app.helpers import OUTLINE_DASH
+
+    prior, (lo, hi) = prior_view(prior_name)
+    axis, dens = latent.density_grid(prior, lo, hi, 100)
+    return [(latent.contour_lines(axis, dens, level), OUTLINE_DASH[mass])
+            for mass, level in latent.hdr_levels(prior).items()]
+
+
+@st.cache_resource(show_spinner=False)
 def prior_view(prior_name: str):
-    """A prior by name, its square plotting range, and its density contours (for the live trainer)."""
+    """A 2-D prior by name and its square plotting range (for the live trainer)."""
     from aae_core.priors import build_prior
     prior = build_prior({"name": prior_name, "dim": 2})
-    lo, hi = prior.extent()
-    # a 50×50 grid: redrawn every tick for every trainer, the default 120×120 one costs 9× the server's time
-    # and sends 290 KB instead of 90 KB (measured: 137 vs 15 ms to build and serialise the figure)
-    return prior, (lo, hi), contours(prior, lo, hi, n=50)
+    return prior, prior.extent()
 
 
 @st.cache_resource(show_spinner="Exporting the decoder for your browser…", max_entries=8)

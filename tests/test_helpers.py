@@ -109,6 +109,27 @@ def test_path_map_svg_draws_every_code_inside_the_extent_and_the_walk():
         helpers.path_map_svg(codes, labels, (1.0, 1.0), path)
 
 
+def test_map_svg_draws_the_outlines_where_the_segments_are_and_curves_svg_the_losses():
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    arc = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])  # one polyline, data coordinates
+    svg = ET.fromstring(helpers.map_svg(np.zeros((3, 2)), np.array([1, 1, 2]), (-3.0, 3.0), size=300,
+                                        outlines=[([arc, -arc], ""), ([2 * arc], "6 4")]))
+    paths = list(svg.iter(f"{ns}path"))
+    assert [p.get("stroke-dasharray") for p in paths] == [None, "6 4"]  # solid, then dashed
+    # (1, 0) → pixel (44 + 4/6·246, 10 + 3/6·246): the lines land where the codes would, one subpath each
+    assert paths[0].get("d").startswith("M208.0 133.0L167.0 92.0L126.0 133.0M") and paths[0].get("d").count("M") == 2
+    assert len([c for c in svg.iter(f"{ns}circle") if c.get("r") == "1.6"]) == 3
+    curves = ET.fromstring(helpers.curves_svg([1, 2, 3], {"discriminator": [1.5, 1.4, float("nan")], "<g>": [0.5, 0.7, 0.9]},
+                                              reference=(1.386, "2·ln 2")))
+    lines = list(curves.iter(f"{ns}polyline"))
+    assert [len(p.get("points").split()) for p in lines] == [2, 3]  # the NaN skipped
+    texts = [t.text for t in curves.iter(f"{ns}text")]
+    assert "<g>" in texts and "2·ln 2" in texts and "epoch" in texts  # names escaped and read back
+    assert "no losses yet" in helpers.curves_svg([], {})
+
+
 def test_nice_ticks_are_round_and_inside():
     assert helpers._nice_ticks(-3.0, 3.0).tolist() == [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
     assert helpers._nice_ticks(-17.3, 22.0).tolist() == [-10.0, 0.0, 10.0, 20.0]

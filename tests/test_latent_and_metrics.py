@@ -1,4 +1,5 @@
 import io
+import math
 
 import numpy as np
 import pytest
@@ -250,3 +251,38 @@ def test_a_sweep_sets_the_gaussian_priors_spread():
     assert family_config("cluster-aae", 5, [16], "gaussian", 16, prior_std=1.0).prior == \
         {"name": "gaussian", "dim": 5, "std": 1.0}
     assert family_config("aae", 8, [16], "gaussian").prior == {"name": "gaussian", "dim": 8, "std": 5.0}  # its default
+
+
+def test_contour_segments_trace_a_gaussian_s_circle():
+    """A standard 2-D Gaussian's density contour at level p is the circle of radius √(−2 ln(2π p)):
+    every segment end lies on it (to the grid's interpolation error), the segments go all the way round,
+    and a level above the peak has none."""
+    axis = np.linspace(-4, 4, 81)
+    gx, gy = np.meshgrid(axis, axis)  # rows = y
+    density = np.exp(-(gx ** 2 + gy ** 2) / 2) / (2 * np.pi)
+    level = 0.05
+    segments = latent.contour_segments(axis, density, level)
+    radius = math.sqrt(-2 * math.log(2 * math.pi * level))
+    ends = segments.reshape(-1, 2)
+    assert segments.shape[1:] == (2, 2) and len(segments) > 40
+    np.testing.assert_allclose(np.hypot(ends[:, 0], ends[:, 1]), radius, atol=0.02)
+    angles = np.arctan2(ends[:, 1], ends[:, 0])
+    assert np.histogram(angles, bins=12, range=(-np.pi, np.pi))[0].min() > 0  # all the way round
+    length = np.linalg.norm(segments[:, 1] - segments[:, 0], axis=1).sum()
+    assert length == pytest.approx(2 * np.pi * radius, rel=0.01)  # the circumference
+    assert len(latent.contour_segments(axis, density, 1.0)) == 0
+    with pytest.raises(ValueError):
+        latent.contour_segments(axis, density[:-1], level)
+
+
+def test_contour_lines_join_the_segments_into_one_closed_outline_per_ring():
+    axis = np.linspace(-4, 4, 81)
+    gx, gy = np.meshgrid(axis, axis)
+    density = np.exp(-(gx ** 2 + gy ** 2) / 2) / (2 * np.pi)
+    lines = latent.contour_lines(axis, density, 0.05)
+    assert len(lines) == 1  # one ring, one polyline
+    ring = lines[0]
+    assert len(ring) == len(latent.contour_segments(axis, density, 0.05)) + 1  # every segment, once
+    np.testing.assert_allclose(ring[0], ring[-1])  # closed
+    two = np.exp(-((gx - 2) ** 2 + gy ** 2) * 2) + np.exp(-((gx + 2) ** 2 + gy ** 2) * 2)  # two bumps: two rings
+    assert len(latent.contour_lines(axis, two, 0.5)) == 2

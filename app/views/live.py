@@ -2,14 +2,13 @@
 import uuid
 from concurrent.futures import BrokenExecutor
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from aae_core import browser_map
 from aae_core.live import MAX_EPOCHS, N_SHOWN, N_TRAIN, PRIORS, LiveSettings, Snapshot
 from app import resources
 from app.components.mouse_decoder import mouse_decoder
-from app.helpers import latent_figure
+from app.helpers import curves_svg, map_svg
 from app.widgets import safe_fragment
 
 TICK_S, SLICE_S = 2.0, 0.5  # a redraw every 2 s (cheap for the server), each a slice of at most 0.5 s
@@ -141,7 +140,7 @@ def board() -> None:
     if state.get("live_running") and not state["live_snap"].done and state.get("live_future") is None:
         state["live_future"] = resources.live_pool().train(run_id, SLICE_S)  # one request at a time: turns go round
     snap = state["live_snap"]
-    prior, view, density = resources.prior_view(snap.settings.prior)
+    _, view = resources.prior_view(snap.settings.prior)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("epoch", f"{snap.steps / snap.steps_per_epoch:.1f} of {MAX_EPOCHS}")
     m2.metric("training time", f"{snap.train_s:.0f} s")
@@ -150,19 +149,18 @@ def board() -> None:
     last = snap.history[-1] if snap.history else {}
     m4.metric("discriminator loss", f"{last['d']:.3f}" if "d" in last else "—")
     left, right = st.columns([3, 2])
-    fig = latent_figure(snap.codes, snap.shown_y, view, density=density, height=520)
-    left.plotly_chart(fig, key="live-map", config={"displaylogo": False})
-    curves = go.Figure()
-    for key, name in (("d", "discriminator"), ("g", "encoder as generator"), ("kl", "KL"), ("recon", "reconstruction / 100")):
-        if snap.history and key in snap.history[0]:
-            scale = 0.01 if key == "recon" else 1.0
-            curves.add_trace(go.Scatter(x=[h["epoch"] for h in snap.history], y=[scale * h[key] for h in snap.history],
-                                        mode="lines", name=name))
-    if snap.settings.family == "aae":
-        curves.add_hline(y=1.386, line_dash="dot", line_color="grey", annotation_text="2·ln 2: the discriminator is guessing")
-    curves.update_layout(height=520, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="epoch",
-                         yaxis_title="loss", legend={"orientation": "h", "y": -0.15})
-    right.plotly_chart(curves, key="live-losses", config={"displaylogo": False})
+    # Both pictures are SVG drawn by the server: redrawn every tick in every training session's browser,
+    # a chart library's re-render cost each browser several times more (issue 13's measurements)
+    left.image(map_svg(snap.codes, snap.shown_y, view, size=520, outlines=resources.prior_outlines(snap.settings.prior)),
+               caption=f"{len(snap.codes):,} held-out digits' codes now, over the prior's outlines "
+                       "(solid: half its mass, dashed: 90 %, dotted: 99 %)")
+    losses = {name: [(0.01 if key == "recon" else 1.0) * h[key] for h in snap.history]
+              for key, name in (("d", "discriminator"), ("g", "encoder as generator"), ("kl", "KL"),
+                                ("recon", "reconstruction / 100")) if snap.history and key in snap.history[0]}
+    right.image(curves_svg([h["epoch"] for h in snap.history], losses, width=440, height=420,
+                           reference=(1.386, "2·ln 2: the discriminator is guessing")
+                           if snap.settings.family == "aae" else None),
+                caption="the losses so far, by epoch")
     if snap.done:
         st.success(f"Done: {MAX_EPOCHS} epochs in {snap.train_s:.0f} s of training.")
         if state.get("live_running"):
@@ -181,7 +179,7 @@ if snap is not None:
                   help="Pauses the run; its decoder goes to your browser, which decodes wherever you point")
     if kept is not None:
         steps, onnx, codes = kept  # as the run was when kept (it may have trained on since)
-        _, extent, _ = resources.prior_view(snap.settings.prior)
+        _, extent = resources.prior_view(snap.settings.prior)
         shown = resources.test_images().raw[N_TRAIN:N_TRAIN + N_SHOWN]
         st.caption(f"The run as kept after {steps / snap.steps_per_epoch:.1f} epochs: move the pointer over the map — "
                    "your browser decodes each point with this run's decoder (as the **Decode under the mouse** page "

@@ -362,9 +362,15 @@ class StackedTrainer:
         return loss.detach()
 
     def _discriminator_step(self, phase: str, disc: StackedMLP, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """Discriminator ``phase``: prior samples real (1), detached codes fake (0); N losses."""
-        loss = per_model_bce(disc(self._noisy(phase, real)), 1.0) + per_model_bce(disc(self._noisy(phase, fake.detach())), 0.0)
-        return self._step(phase, loss)
+        """Discriminator ``phase``: prior samples real (1), detached codes fake (0), each with the phase's
+        input noise; N losses."""
+        return self._discriminator_update(phase, disc, self._noisy(phase, real), self._noisy(phase, fake.detach()))
+
+    def _discriminator_update(self, phase: str, disc: StackedMLP, real_in: torch.Tensor,
+                              fake_in: torch.Tensor) -> torch.Tensor:
+        """One update of discriminator ``phase`` on what it sees of the real (1) and the fake (0)
+        samples, already prepared (noise, a label slot); N losses."""
+        return self._step(phase, per_model_bce(disc(real_in), 1.0) + per_model_bce(disc(fake_in), 0.0))
 
     # -- training -----------------------------------------------------------------------------
     def train_step(self, x: torch.Tensor, labelled: tuple[torch.Tensor, torch.Tensor] | None = None,
@@ -511,7 +517,7 @@ class StackedAAE(StackedTrainer):
         # (2a) discriminator: prior samples real, the codes of (1) fake
         z_real, component = self._prior_for_discriminator(x.shape[1])
         real, fake = self._disc_in(z_real, component, y), self._disc_in(z.detach(), None, y)
-        d_loss = self._step("d", per_model_bce(self.discriminator(real), 1.0) + per_model_bce(self.discriminator(fake), 0.0))
+        d_loss = self._discriminator_update("d", self.discriminator, real, fake)
         # (2b) the encoder as generator, through the frozen discriminator
         with frozen(self.discriminator):
             g_loss = per_model_bce(self.discriminator(self._disc_in(self.encoder(self._encoder_input(x), hidden), None, y)), 1.0)

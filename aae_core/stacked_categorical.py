@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from aae_core.models.categorical import CategoricalAAE, CategoricalAAEConfig
 from aae_core import losses
+from aae_core.models.categorical import CategoricalAAE, CategoricalAAEConfig
 from aae_core.models.cluster_aae import ClusteringAAE
 from aae_core.models.dimred_aae import DimReductionAAE
 from aae_core.models.semi_aae import SemiSupervisedAAE
@@ -101,12 +101,12 @@ class StackedCategoricalAAE(StackedTrainer):
         n, b = x.shape[:2]
         # (1) reconstruction phase, from the soft y and z
         logits, z = self._heads(x)  # N×B×K, N×B×d
-        y = F.softmax(logits, -1)
-        recon = self._step("ae", self._reconstruction_loss(y, z, x))
+        y_soft = F.softmax(logits, -1)  # (``y``, each image's own label, is read by no categorical family)
+        recon = self._step("ae", self._reconstruction_loss(y_soft, z, x))
         # (2a) one discriminator per code: prior samples real, the codes of (1) fake (both kinds of
         # sample drawn first, as the model's own step draws them)
         y_real, z_real = self._one_hot_samples(b), self._prior_samples(b)
-        d_y = self._discriminator_step("d_y", self.disc_y, y_real, y)
+        d_y = self._discriminator_step("d_y", self.disc_y, y_real, y_soft)
         d_z = self._discriminator_step("d_z", self.disc_z, z_real, z)
         # (2b) the encoder fools both, through the frozen discriminators
         with frozen(self.disc_y, self.disc_z):

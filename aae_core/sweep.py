@@ -1,16 +1,18 @@
 """Validation sweeps with stacked models: ``python -m aae_core.sweep --help``.
 
-Trains a grid of recipes × seeds (× label counts, for the semi-supervised AAE and the labelled
-dimensionality-reduction AAE) of one family — the plain AAE, the semi-supervised AAE, the clustering
-AAE or the dimensionality-reduction AAE — as one set of stacked models (``aae_core.stacked``,
-``aae_core.stacked_categorical``), scores every model on the validation split (the last
-``--val-size`` training images) every ``--every`` epochs — classification error (with labels),
-clustering error by the majority rule (clusters), else prior distance or reconstruction NLL — and writes, into ``--out``: ``sweep.json`` (the grid, each model's validation
-curve and best epoch), ``table.md`` (per setting: the best validation score, mean ± std over the
-seeds, and which recipe wins) and ``curves.png`` (validation score by epoch, one panel per setting,
-one line per seed). The test set is never read: a sweep chooses, the shipped model's card reports.
-A semi-supervised run's labelled images are drawn from the training split with its own seed (the
-same number per digit), so the ± covers both the initialisation and the choice of labels.
+Trains a grid of recipes × seeds (× label counts, for the families that learn from labels) of one
+family — the plain AAE, the semi-supervised, clustering or dimensionality-reduction AAE, the
+label-conditioned or supervised AAE — as one set of stacked models (``aae_core.stacked``,
+``aae_core.stacked_categorical``, ``aae_core.stacked_labelled``), scores every model on the validation
+split (the last ``--val-size`` training images) every ``--every`` epochs — classification error (a
+categorical code with labels), clustering error by the majority rule (clusters), else the family's
+metric (prior distance, conditional prior distance, reconstruction NLL) — and writes, into ``--out``:
+``sweep.json`` (the grid, each model's validation curve and best epoch), ``table.md`` (per setting: the
+best validation score, mean ± std over the seeds, and which recipe wins) and ``curves.png`` (validation
+score by epoch, one panel per setting, one line per seed). The test set is never read: a sweep chooses,
+the shipped model's card reports. A labelled run's labelled images are drawn from the training split
+with its own seed (the same number per digit), so the ± covers both the initialisation and the choice
+of labels.
 
     python -m aae_core.sweep --data ../shared/data/mnist --prior mixture10 --hidden 500,500 \\
         --recipes adam-balanced,adam-musyoku --seeds 0,1,2 --epochs 20 --every 2 --out runs/sweep-mixture
@@ -39,9 +41,9 @@ from aae_core.registry import get_model_class
 from aae_core.weights import DTYPES
 from aae_core.stacked import StackedAAE, StackedTrainer
 from aae_core.stacked_categorical import FAMILIES as CATEGORICAL
+from aae_core.stacked_categorical import StackedCategoricalAAE
 from aae_core.stacked_labelled import FAMILIES as LABEL_AWARE
 from aae_core.stacked_labelled import StackedLabelledAAE
-from aae_core.stacked_categorical import StackedCategoricalAAE
 
 FAMILIES = ("aae", *CATEGORICAL, *LABEL_AWARE)
 # the families that can learn from a labelled pool (the semi-supervised AAE always does, the
@@ -87,25 +89,21 @@ def build_stack(family: str, config: ModelConfig, grid: list[tuple[str, int | st
     fast = dict(cuda_graph=cuda_graph, max_chunk=chunk)
     if family == "aae":
         return StackedAAE(config, seeds, recipes, device, **fast)
-    if family in LABEL_AWARE:  # each model's labels: every one, or its own labelled share (−1 elsewhere)
-        if train_y is None:
-            raise ValueError(f"the {family} needs the training labels")
-        ys = train_y.cpu().numpy()
-        labels = []
-        for _, n, seed in grid:
-            v = train_y.clone() if n == "all" else torch.full_like(train_y, -1)
-            if n != "all":
-                idx = torch.from_numpy(labelled_subset(ys, n, seed)).to(train_y.device)
-                v[idx] = train_y[idx]
-            labels.append(v)
-        return StackedLabelledAAE(family, config, seeds, recipes, torch.stack(labels), device, **fast)
-    pools = None
-    if any(n is not None for _, n, _ in grid):  # a labelled sweep (the semi-supervised or dimred AAE)
+    pools = None  # each entry's labelled images (indices into the training split), drawn with its seed
+    if any(n is not None for _, n, _ in grid):  # a labelled sweep
         if train_y is None:
             raise ValueError(f"the {family} needs the training labels")
         ys = train_y.cpu().numpy()
         pools = [torch.arange(len(ys)) if n == "all" else torch.from_numpy(labelled_subset(ys, n, seed))
                  for _, n, seed in grid]
+    if family in LABEL_AWARE:  # each model's labels over the training images, −1 outside its labelled share
+        if pools is None:
+            raise ValueError(f"the {family} reads labels: give each grid entry a label count or 'all'")
+        labels = torch.full((len(grid), len(train_y)), -1, dtype=torch.long, device=train_y.device)
+        for row, pool in zip(labels, pools):
+            pool = pool.to(train_y.device)
+            row[pool] = train_y[pool]
+        return StackedLabelledAAE(family, config, seeds, recipes, labels, device, **fast)
     return StackedCategoricalAAE(family, config, seeds, recipes, device, pools=pools, labels=train_y, **fast)
 
 

@@ -4,10 +4,10 @@
 decoder that reads a label or a cluster beside the code, ``y`` (1×K float32: one-hot or q(y|x)),
 and one output ``pixels`` (1×784 float32 in [0, 1]: the sigmoid of the decoder's logits) — the same
 numbers as ``model.decode``. Exported with torch's TorchScript-based exporter (opset 17), which
-needs the ``onnx`` package; an MLP decoder's ops are Gemm, Relu, Concat, Cast and Sigmoid, which
-onnxruntime-web's WebGL backend runs to within 1/255 of PyTorch (tested in Chromium). A convolutional
-decoder exports too (ConvTranspose), but that backend computes it differently (up to 100/255 per pixel,
-measured), so the app does not offer those models in the browser.
+needs the ``onnx`` package; an MLP decoder's ops are Gemm, Relu, Concat, Cast and Sigmoid, a
+convolutional one's add ConvTranspose (and Reshape, BatchNormalization), all of which onnxruntime-web's
+WebAssembly backend runs to within 1/255 of PyTorch (tested in Chromium, both kinds). (Its WebGL backend,
+used before, computed ConvTranspose differently: up to 100/255 per pixel, measured.)
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def decoder_inputs(model) -> dict[str, int]:
 
 def decoder_onnx(model) -> bytes:
     """The decoder of ``model`` (eval mode, any device) as ONNX bytes, for one code at a time (batch 1:
-    onnxruntime-web's WebGL backend refuses a free batch dimension)."""
+    the browser decodes one point at a time)."""
     try:
         import onnx  # noqa: F401  (the exporter needs it; a clear message where it is missing)
     except ImportError as exc:

@@ -35,8 +35,9 @@ Three runs:
     The in-browser decoder (page "Decode under the mouse"), one session per model: the time until
     the decoder is loaded, decoded frames per second under continuous pointer motion (one move per
     animation frame, dispatched in the page for ``--seconds``), the pointer-to-image latency p50 / p95,
-    one decode's own time (200 in a row: the headroom above the display rate), and the page's
-    JavaScript heap (Chromium's own count).
+    one decode's own time (200 in a row), and the page's JavaScript heap (Chromium's own count); once
+    with the browser at a 60 Hz display's frame rate, then with its frame rate unlocked (the page's own
+    ceiling).
 """
 from __future__ import annotations
 
@@ -326,19 +327,19 @@ async def sessions(browser, url: str, n: int, moves: int, together: bool, settle
 
 
 @contextlib.asynccontextmanager
-async def chromium():
+async def chromium(extra_args: tuple[str, ...] = ()):
     from playwright.async_api import async_playwright
     if not Path(CHROMIUM).exists():
         raise SystemExit("Debian's chromium is needed (`apt-get install chromium`; `make install-test` does it)")
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args])
         try:
             yield browser
         finally:
             await browser.close()
 
 
-MOUSE_MODELS = {"aae-gaussian-2d": "", "supervised-aae-2d": "", "semi-aae-100": "&view=pca"}
+MOUSE_MODELS = {"aae-gaussian-2d": "", "supervised-aae-2d": "", "semi-aae-100": "&view=pca", "aae-conv-2d": ""}
 # Continuous pointer motion over the in-browser decoder's map for ``ms`` (one move per animation frame,
 # dispatched in its frame), then what it decoded: moves, decodes, pointer → image p50 / p95 (ms). The
 # browser test drives the page with the same script.
@@ -352,7 +353,7 @@ POINTER_MOTION = """async (ms) => {
     requestAnimationFrame(step); });
   await new Promise(res => setTimeout(res, 300));
   const s = window.aaeDecoder.stats(), n = s.decoded - before, lat = s.latencies.slice(-n).sort((a, b) => a - b);
-  return {moves, decoded: n, p50: lat[Math.floor(n / 2)], p95: lat[Math.floor(0.95 * n)]};
+  return {moves, decoded: n, p50: lat[Math.floor(lat.length / 2)], p95: lat[Math.floor(0.95 * lat.length)]};
 }"""
 # One decode's own time (200 in a row) and the page's JavaScript heap.
 DECODE_TIME = """async () => {
@@ -362,28 +363,34 @@ DECODE_TIME = """async () => {
 }"""
 
 
+# The browser's frame rate unlocked (no 60 Hz display clock): frames as fast as the page can make them,
+# so the decoded frames per second measure the page's own ceiling rather than the display's.
+UNLOCKED = ("--disable-frame-rate-limit", "--disable-gpu-vsync")
+
+
 async def run_mouse(seconds: float) -> None:
     app_script = ROOT / "app" / "streamlit_app.py"
-    print("| model (map) | decoder loaded after | pointer moves → decoded | decodes/s | pointer → image p50 / p95 "
-          "| one decode | page JS heap |\n|---|---|---|---|---|---|---|", flush=True)
+    print("| browser frames | model (map) | decoder loaded after | pointer moves → decoded | decoded frames/s "
+          "| pointer → image p50 / p95 | one decode | page JS heap |\n|---|---|---|---|---|---|---|---|", flush=True)
     with Server(app_script) as app:
-        async with chromium() as browser:
-            for name, extra in MOUSE_MODELS.items():
-                page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-                t0 = time.perf_counter()
-                await page.goto(f"{app.url}/mouse?model={name}{extra}")
-                await page.wait_for_selector("iframe", timeout=180_000)
-                frame = None
-                while frame is None:
-                    frame = next((f for f in page.frames if "mouse_decoder" in f.url), None)
-                    await asyncio.sleep(0.05)
-                await frame.wait_for_function("window.aaeDecoder && window.aaeDecoder.stats().ready", timeout=180_000)
-                loaded = (time.perf_counter() - t0) * 1000
-                r = {**await frame.evaluate(POINTER_MOTION, seconds * 1000), **await frame.evaluate(DECODE_TIME)}
-                print(f"| `{name}`{' (PCA)' if extra else ''} | {_fmt(loaded)} ms | {r['moves']} → {r['decoded']} | "
-                      f"{r['decoded'] / seconds:.0f} | {r['p50']:.1f} / {r['p95']:.1f} ms | {r['decode_ms']:.2f} ms "
-                      f"(≤ {1000 / r['decode_ms']:.0f}/s) | {r['heap_mb']:.0f} MB |", flush=True)
-                await page.close()
+        for clock, extra_args in (("60 Hz display", ()), ("unlocked", UNLOCKED)):
+            async with chromium(extra_args) as browser:
+                for name, extra in MOUSE_MODELS.items():
+                    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+                    t0 = time.perf_counter()
+                    await page.goto(f"{app.url}/mouse?model={name}{extra}")
+                    await page.wait_for_selector("iframe", timeout=180_000)
+                    frame = None
+                    while frame is None:
+                        frame = next((f for f in page.frames if "mouse_decoder" in f.url), None)
+                        await asyncio.sleep(0.05)
+                    await frame.wait_for_function("window.aaeDecoder && window.aaeDecoder.stats().ready", timeout=180_000)
+                    loaded = (time.perf_counter() - t0) * 1000
+                    r = {**await frame.evaluate(POINTER_MOTION, seconds * 1000), **await frame.evaluate(DECODE_TIME)}
+                    print(f"| {clock} | `{name}`{' (PCA)' if extra else ''} | {_fmt(loaded)} ms | {r['moves']} → "
+                          f"{r['decoded']} | {r['decoded'] / seconds:.0f} | {r['p50']:.1f} / {r['p95']:.1f} ms | "
+                          f"{r['decode_ms']:.2f} ms (≤ {1000 / r['decode_ms']:.0f}/s) | {r['heap_mb']:.0f} MB |", flush=True)
+                    await page.close()
 
 
 def _fmt(ms: float) -> str:

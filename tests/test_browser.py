@@ -191,10 +191,12 @@ def decoder_frame(page, url: str):
 
 
 @pytest.mark.parametrize("name, view, args", [("aae-gaussian-2d", "plane", None), ("supervised-aae-2d", "plane", 7),
-                                              ("semi-aae-100", "pca", None), ("semi-aae-100", "umap", None)])
+                                              ("semi-aae-100", "pca", None), ("semi-aae-100", "umap", None),
+                                              ("aae-conv-2d", "plane", None)])
 def test_the_browser_decodes_under_the_pointer_as_the_server_does(server, browser, name, view, args):
     """Pointer moves change the decoded image, every move is decoded, and the browser's pixels are the
-    server's decode of the same code to 1/255 — a 2-D plane, a decoder given a digit, a PCA's inverse."""
+    server's decode of the same code to 1/255 — a 2-D plane, a decoder given a digit, a PCA's inverse, a
+    convolutional decoder (transposed convolutions)."""
     import numpy as np
     import torch
 

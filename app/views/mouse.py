@@ -9,21 +9,14 @@ from app.widgets import model_numbers, model_picker, seed_from_url
 st.title("Decode under the mouse")
 st.markdown(
     "Move the pointer over the map: **your browser** runs the model's decoder (exported to ONNX, run by "
-    "onnxruntime-web) on the code under the pointer, dozens of times a second, with no trip to the "
+    "onnxruntime-web) on the code under the pointer, at every frame your screen draws, with no trip to the "
     "server. Empty space decodes too — that is where you see what the model does *between* the digits "
     "it was trained on: smooth morphs where the code is dense, nonsense in the gaps a plain autoencoder "
     "leaves. The nearest test digit is ringed and shown below the decoded one.")
 
-# The convolutional decoders are left out: onnxruntime-web's WebGL backend computes their transposed
-# convolutions differently from PyTorch (measured: up to 100/255 per pixel), and a page that decodes wrong
-# numbers teaches nothing. Every other family is decoded exactly (tested: within 1/255).
-conv = tuple(n for n, c in resources.cards().items() if c.arch != "mlp")
-name = model_picker("Model", latent_dim=None, families=tuple(list_models()), preferred="aae-gaussian-2d", exclude=conv)
+name = model_picker("Model", latent_dim=None, families=tuple(list_models()), preferred="aae-gaussian-2d")
 if name is None:
     st.stop()
-if conv:
-    st.caption(f"Not offered here: {', '.join(conv)} — the browser's runtime computes their transposed convolutions "
-               "differently from PyTorch (up to 100/255 per pixel, measured), so their decoding stays on the Latent map page.")
 model_numbers(name)
 codes, _ = resources.codes(name)
 net = resources.model(name)

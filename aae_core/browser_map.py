@@ -1,6 +1,7 @@
-"""What the in-browser decoder needs to draw a model's map and decode any point of it
-(``app/components/mouse_decoder``): pure numpy in; out, the component's arguments — small values as
-JSON, arrays as bytes.
+"""What the latent map component (``app/components/latent_canvas``) needs to draw a model's map: in
+select mode (``select_payload``: click, box and lasso; the server decodes what is picked,
+``aae_core.map_select``) or in decode mode (``payload``: the model's decoder runs in the browser on any
+point of the map). Pure numpy in; out, the component's arguments — small values as JSON, arrays as bytes.
 
 A map point (x, y) becomes the decoder's input in one of two ways:
 - **linear**: z = mean + x·basis[0] + y·basis[1] — the 2-D code itself (mean 0, the identity), or the
@@ -72,6 +73,41 @@ def _f32(a: np.ndarray) -> bytes:
     return np.ascontiguousarray(a, dtype="<f4").tobytes()
 
 
+# The prior's outlines as the map draws them: (name, canvas dash pattern in px, line width), by mass.
+OUTLINE_STYLE = {0.5: ("50 %", [], 2.0), 0.9: ("90 %", [7, 4], 1.6), 0.99: ("99 %", [1.5, 3], 1.4)}
+
+
+def outlines_json(lines_by_mass: dict[float, list[np.ndarray]]) -> str:
+    """A prior's contours (by the mass they enclose: polylines, each M×2) as the component's JSON text:
+    [{"name", "dash", "width", "lines": [[x, y, x, y, …], …]}], coordinates to 4 decimals."""
+    out = []
+    for mass, lines in sorted(lines_by_mass.items()):
+        name, dash, width = OUTLINE_STYLE.get(mass, (f"{mass:.0%}", [], 1.4))
+        out.append({"name": name, "dash": dash, "width": width,
+                    "lines": [np.round(np.asarray(line, dtype=float), 4).ravel().tolist() for line in lines]})
+    return json.dumps(out)
+
+
+def select_payload(points: np.ndarray, labels: np.ndarray, extent: tuple[float, float, float, float],
+                   axes: tuple[str, str], *, key: str, spots: bool, names: tuple[str, ...] | None = None,
+                   outlines: str | None = None, faint: np.ndarray | None = None, size: int = 620) -> dict:
+    """The component's arguments for a map to select from: points N×2 (the codes, or their 2-D
+    projection), labels N, the frame (x0, x1, y0, y1) and axis titles; ``spots``: empty space decodes (a
+    2-D plane); ``names``: the 10 classes' names where they are not digits; ``outlines``:
+    ``outlines_json``; ``faint``: N bools, points drawn as grey background (the others over them).
+    The page adds ``restore`` (the last value, as JSON text) when it draws it."""
+    n = len(points)
+    if len(labels) != n or (faint is not None and len(faint) != n):
+        raise ValueError("map points, labels and background flags must be as many")
+    if names is not None and len(names) != 10:
+        raise ValueError("class names: one per label, 10")
+    return {"mode": "select", "model_key": key, "size": int(size), "points": _f32(points),
+            "labels": np.asarray(labels, dtype=np.uint8).tobytes(), "extent": tuple(float(v) for v in extent),
+            "axes": tuple(axes), "names": tuple(names) if names else None, "outlines": outlines,
+            "faint": None if faint is None else np.asarray(faint, dtype=np.uint8).tobytes(), "spots": bool(spots),
+            "first_index": 0}
+
+
 def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: bytes | np.ndarray, *, k: int = 0,
             y_source: str = "none", probs: np.ndarray | None = None, key: str, size: int = 520,
             onnx: bytes, first_index: int = 0) -> dict:
@@ -88,7 +124,8 @@ def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: bytes 
         images = np.ascontiguousarray(images, dtype=np.uint8).tobytes()
     if not (len(view.points) == len(labels) == len(images) // 784 == n):
         raise ValueError("codes, map points, labels and images must be as many")
-    out = {"model_key": key, "size": int(size), "onnx": onnx, "points": _f32(view.points),
+    out = {"mode": "decode", "model_key": key, "size": int(size), "onnx": onnx, "names": None, "outlines": None,
+           "faint": None, "points": _f32(view.points),
            "labels": np.asarray(labels, dtype=np.uint8).tobytes(), "images": images,
            "extent": tuple(float(v) for v in view.extent), "axes": tuple(view.axes), "d": int(codes.shape[1]),
            "k": int(k), "y_source": y_source, "linear": json.dumps(view.linear) if view.linear else None,

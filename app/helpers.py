@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import html
 import re
-from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -15,7 +14,6 @@ from aae_core.card import Card
 # Plotly's qualitative palette (D3 category10): one colour per digit, shared by every page.
 DIGIT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-GRID_TRACE_NAME = "empty space"
 
 
 def model_label(name: str, card: Card | dict) -> str:
@@ -168,24 +166,17 @@ def prior_contours(fig: go.Figure, density) -> None:
 
 
 def latent_figure(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, float], *,
-                  density=None, grid_n: int = 0, marker_size: int = 3, height: int = 600,
+                  density=None, marker_size: int = 3, height: int = 600,
                   title: str | None = None, show_legend: bool = True, legend_below: bool = False,
                   class_names: tuple[str, ...] | None = None) -> go.Figure:
-    """The 2-D latent map: test codes (N×2) as a WebGL scatter coloured by digit, the prior as
-    contour lines over them (``density``: axis, density grid, {mass: level}), and (grid_n > 0) an
-    invisible grid of selectable points over empty space. ``legend_below``: the legend under the
+    """A 2-D map as a Plotly figure, for the pages that show a map beside their lesson (the Latent map
+    page's own map to select from is the latent_canvas component): test codes (N×2) as a WebGL scatter
+    coloured by digit, the prior as contour lines over them (``density``: axis, density grid, {mass:
+    level}). ``legend_below``: the legend under the
     plot, so that side-by-side panels keep the same width and scale. ``class_names``: what the 10
     labels mean where they are not digits (Fashion-MNIST's clothes)."""
     fig = go.Figure()
     lo, hi = extent
-    if grid_n > 0:
-        g = np.linspace(lo, hi, grid_n)
-        gx, gy = np.meshgrid(g, g)
-        fig.add_trace(go.Scattergl(
-            x=gx.ravel(), y=gy.ravel(), mode="markers", name=GRID_TRACE_NAME, showlegend=False,
-            marker={"size": 9, "color": "rgba(0,0,0,0)"},
-            selected={"marker": {"color": "black", "size": 14}},  # a clicked spot of empty space shows
-            hovertemplate="decode z = (%{x:.2f}, %{y:.2f})<extra></extra>"))
     for digit in range(10):
         idx = np.flatnonzero(labels == digit)
         shown = class_names[digit] if class_names else str(digit)
@@ -209,14 +200,6 @@ def latent_figure(codes: np.ndarray, labels: np.ndarray, extent: tuple[float, fl
     return fig
 
 
-@dataclass(frozen=True)
-class Selection:
-    """What a selection on the latent map asks for."""
-
-    test_indices: tuple[int, ...] = ()  # test images picked (points of the digit traces)
-    spots: tuple[tuple[float, float], ...] = ()  # empty-space positions picked (grid trace)
-
-
 def fair_sample(indices, k: int, seed: int = 0) -> list[int]:
     """At most k of the indices, drawn uniformly at random (seeded), in ascending order: a box
     around 5,000 codes shows a sample of all of them, not the first digits of the legend."""
@@ -225,34 +208,6 @@ def fair_sample(indices, k: int, seed: int = 0) -> list[int]:
         return indices
     rng = np.random.default_rng(seed)
     return sorted(int(i) for i in rng.choice(indices, size=k, replace=False))
-
-
-def read_selection(points: list[dict], fig: go.Figure, n_codes: int, limit: int = 100_000) -> Selection:
-    """Interpret the points of ``st.plotly_chart``'s selection event on ``latent_figure``.
-
-    Points on a digit trace carry the test index in customdata; points on the grid trace are
-    positions in empty space to decode. Malformed entries are skipped; at most ``limit`` each
-    (the page shows how many were selected and a fair sample of them: ``fair_sample``).
-    """
-    names = [trace.name for trace in fig.data]
-    indices: list[int] = []
-    spots: list[tuple[float, float]] = []
-    for p in points or []:
-        if not isinstance(p, dict):
-            continue
-        curve = p.get("curve_number")
-        if not isinstance(curve, int) or not 0 <= curve < len(names):
-            continue
-        if names[curve] == GRID_TRACE_NAME:
-            x, y = p.get("x"), p.get("y")
-            if isinstance(x, (int, float)) and isinstance(y, (int, float)) and len(spots) < limit:
-                spots.append((float(x), float(y)))
-        else:
-            custom = p.get("customdata")
-            custom = custom[0] if isinstance(custom, list) and custom else custom
-            if isinstance(custom, (int, float)) and 0 <= int(custom) < n_codes and len(indices) < limit:
-                indices.append(int(custom))
-    return Selection(tuple(dict.fromkeys(indices)), tuple(spots))
 
 
 def morph_html(frames: np.ndarray, ts: np.ndarray, size: int = 320) -> str:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from aae_core import latent
+from aae_core import latent, map_select
 from app import resources
-from app.helpers import latent_figure, read_selection
+from app.components.latent_canvas import latent_canvas
+from app.helpers import latent_figure
 from app.widgets import selected_digits
 
 AXES = {"umap": ("UMAP 1", "UMAP 2"), "pca": ("PC 1", "PC 2"), "code": ("z₁", "z₂")}
@@ -49,20 +50,17 @@ def projected_map(name: str, codes: np.ndarray, labels: np.ndarray, images) -> N
                  "**style**: digits that mix here are the lesson, not a failure." if resources.decoder_reads_label(name) else "")
         st.caption(f"Each dot is a test digit's {d}-D code z, drawn at its 2-D {method.upper()} position "
                    "(computed once, when the weights were built). " + ABOUT[method] + style)
-    fig = latent_figure(xy, labels, spread(xy), height=620)
-    x_title, y_title = AXES[method]
-    fig.update_xaxes(title=x_title)
-    fig.update_yaxes(title=y_title)
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
-                            key=f"projected-{name}-{method}", config={"scrollZoom": True, "displaylogo": False})
+    lo, hi = spread(xy)
+    key = f"projected-{name}-{method}"
+    latent_canvas(resources.select_map(name, method, lo, hi), key=key)
     extra = {method: xy} if method != "code" else None
     st.download_button("Download the codes" + (f" and their {method.upper()} positions" if extra else "") + " (CSV)",
                        lambda: latent.codes_csv(codes, labels, extra), on_click="ignore", mime="text/csv",
                        file_name=f"codes-{name}{'-' + method if extra else ''}.csv", icon=":material/download:")
-    sel = read_selection(event.selection.points if event and event.selection else [], fig, len(codes))
+    sel = map_select.read_event(st.session_state.get(key), xy)
     st.subheader("Selection")
     if not sel.test_indices:
-        st.caption("Nothing selected yet: click a dot, or draw a box or a lasso around some.")
+        st.caption("Nothing selected yet: click a dot, or draw a box or a lasso around some (the buttons above the map).")
         return
     selected_digits(name, sel.test_indices, labels, images)
 

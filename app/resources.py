@@ -429,3 +429,24 @@ def browser_map(name: str, view: str, y_source: str) -> dict:
 def test_image_bytes() -> bytes:
     """The test images as one bytes object (7.8 MB), shared by every in-browser map."""
     return test_images().raw.tobytes()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def select_map(name: str, view: str, lo: float, hi: float, outlines: bool = False, widen: bool = False,
+               names: tuple[str, ...] | None = None) -> dict:
+    """The latent map's arguments in select mode (``browser_map.select_payload``; shared by every
+    session, never mutated). ``view``: "plane" (the 2-D codes; empty space decodes), "code" (2-D codes
+    whose decoder also needs a label: dots only), "umap" or "pca" (a stored projection of longer codes);
+    the square frame [lo, hi]²; ``outlines``: the prior's 50 / 90 / 99 % contours over it (``widen`` as
+    for ``density``); ``names``: the classes' names where they are not digits."""
+    from aae_core import browser_map as bm
+    c, labels = codes(name)
+    points = c if view in ("plane", "code") else projection(name)[view]
+    axes = {"plane": ("z₁", "z₂"), "code": ("z₁", "z₂"), "umap": ("UMAP 1", "UMAP 2"), "pca": ("PC 1", "PC 2")}[view]
+    text = None
+    dens = density(name, widen) if outlines and view == "plane" else None
+    if dens is not None:
+        axis, grid, levels = dens
+        text = bm.outlines_json({m: latent.contour_lines(axis, grid, level) for m, level in levels.items()})
+    return bm.select_payload(points, labels, (lo, hi, lo, hi), axes, key=f"{name}/{view}/{lo:.5g}/{hi:.5g}/{text is not None}",
+                             spots=view == "plane", names=names, outlines=text)

@@ -1,6 +1,7 @@
 """AppTest for every page: move a widget, check what rendered. Runs on the shipped weights."""
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,6 +22,12 @@ def open_page(page: str, query: dict | None = None) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def canvas_args(at: AppTest) -> list[dict]:
+    """The JSON arguments of every latent map component (app/components/latent_canvas) on the page."""
+    return [json.loads(c.proto.json_args) for c in at.get("component_instance")
+            if c.proto.component_name.endswith("latent_canvas")]
 
 
 def images(at: AppTest) -> list[tuple[str, str]]:
@@ -93,7 +100,9 @@ def test_home_lists_every_shipped_model_with_its_metrics():
 
 def test_latent_map_grid_slider_placement_and_coordinates():
     at = open_page("views/latent_map.py")
-    assert at.title[0].value == "Latent map" and len(at.get("plotly_chart")) == 1
+    assert at.title[0].value == "Latent map" and not at.get("plotly_chart") and not at.error
+    (args,) = canvas_args(at)
+    assert args["mode"] == "select" and args["spots"] and args["axes"] == ["z₁", "z₂"] and len(json.loads(args["outlines"])) == 3
     grid_before = caption_of(at, "The decoder's output")
     assert "15×15" in grid_before
     at.slider(key="grid_n").set_value(8).run()
@@ -168,16 +177,13 @@ def test_compare_page_shows_the_fashion_mnist_pair_with_the_clothes_named_and_mn
 
 
 def test_latent_map_offers_the_fashion_mnist_models_and_says_where_their_test_images_are(monkeypatch, tmp_path):
-    import json
-
     monkeypatch.setattr(aae_core, "fashion_folders", lambda: [tmp_path])  # empty: a machine without the package
     at = open_page("views/latent_map.py", {"data": "fashion-mnist"})
     assert not at.error and not at.exception
     assert at.radio(key="map_data").value == "fashion-mnist"
     assert all("fashion" in o for o in at.selectbox(key="model").options) and len(at.selectbox(key="model").options) == 2
     assert any("apt install dataset-fashion-mnist" in i.value for i in at.info)  # how to get them, said once
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert [t["name"] for t in spec["data"] if t.get("customdata")][:2] == ["T-shirt/top", "Trouser"]
+    assert canvas_args(at)[0]["names"][:2] == ["T-shirt/top", "Trouser"]  # the legend names the clothes
     at.radio(key="map_data").set_value("mnist").run()  # back to digits: an MNIST model, no note
     assert not at.error and not at.exception
     assert not any("fashion" in o for o in at.selectbox(key="model").options)
@@ -307,6 +313,53 @@ def test_latent_map_of_a_2d_model_whose_decoder_needs_a_label_draws_its_codes():
     assert not at.error, [e.value for e in at.error]
     assert any("reads a label" in i.value for i in at.info)
     assert any("Nothing selected yet" in c.value for c in at.caption)
+
+
+def selected_count(at: AppTest) -> int | None:
+    shown = [m.value for m in at.markdown if "test digit(s) selected" in m.value]
+    return int(shown[0].split("**")[1].split(" ")[0].replace(",", "")) if shown else None
+
+
+def test_a_selection_on_the_map_is_read_on_the_server_whatever_the_browser_sends():
+    """The map component's value (what the browser sends) drives the page: a click on empty space decodes
+    it and the coordinate inputs follow; a box counts every test digit in it; anything malformed selects
+    nothing, without an error."""
+    from aae_core.map_select import read_event
+
+    at = open_page("views/latent_map.py", {"model": "aae-gaussian-2d"})
+    key = "map-aae-gaussian-2d"
+    at.session_state[key] = {"kind": "click", "x": 2.5, "y": -1.25, "index": -1, "seq": 1}
+    at.run()
+    assert not at.error and not at.exception
+    assert at.number_input(key="z1").value == 2.5 and at.number_input(key="z2").value == -1.25
+    assert caption_of(at, "decoded spots").startswith("decoded spots (1 of 1 selected): (2.50, -1.25)")
+    (args,) = canvas_args(at)
+    assert json.loads(args["restore"])["x"] == 2.5  # a fresh frame redraws the selection
+    box = {"kind": "box", "box": [-3, 3, -2, 4], "seq": 2}
+    at.session_state[key] = box
+    at.run()
+    codes = aae_core.pretrained_codes("aae-gaussian-2d")["codes"].float().numpy()
+    assert selected_count(at) == len(read_event(box, codes).test_indices) > 16
+    assert "a random sample of 16 of them" in [m.value for m in at.markdown if "selected" in m.value][0]
+    for bad in ({"kind": "lasso", "path": "rm -rf /"}, {"kind": "click", "index": 10**9}, ["box"], "x", 7,
+                {"kind": "box", "box": [0, 1, 0, float("nan")]}):
+        at.session_state[key] = bad
+        at.run()
+        assert not at.error and not at.exception, bad
+        assert selected_count(at) is None and any("Nothing selected yet" in c.value for c in at.caption), bad
+
+
+def test_a_projected_map_picks_dots_only():
+    at = open_page("views/latent_map.py", {"model": "semi-aae-100"})
+    (args,) = canvas_args(at)
+    assert args["axes"] == ["UMAP 1", "UMAP 2"] and not args["spots"] and args["outlines"] is None
+    at.session_state["projected-semi-aae-100-umap"] = {"kind": "click", "x": 0.0, "y": 0.0, "index": -1, "seq": 1}
+    at.run()
+    assert not at.error and selected_count(at) is None  # empty space of a UMAP decodes nothing
+    x0, x1, y0, y1 = args["extent"]
+    at.session_state["projected-semi-aae-100-umap"] = {"kind": "lasso", "seq": 2, "path": [x0, y0, x1, y0, x1, y1, x0, y1]}
+    at.run()
+    assert not at.error and selected_count(at) > 9000  # a lasso round the whole frame: (almost) every test digit
 
 
 @pytest.mark.parametrize("model,labels", [("aae-gaussian-2d", ["Download the codes (CSV)", "Download the manifold grid (PNG)"]),

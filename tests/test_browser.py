@@ -97,7 +97,7 @@ def test_interpolation_slider_morphs_the_digit_in_a_real_browser(server, browser
 
 def test_every_page_renders_without_an_error(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    for path, title, charts in [("", "aae-explorer", 0), ("latent-map", "Latent map", 1),
+    for path, title, charts in [("", "aae-explorer", 0), ("latent-map", "Latent map", 0),
                                 ("vae-vs-aae", "VAE vs AAE", 2), ("interpolation", "Interpolation", 0),
                                 ("zoo", "Model zoo", 0), ("ae-vs-vae", "AE vs VAE", 2), ("denoising", "Denoising", 2)]:
         page.goto(f"{server}/{path}")
@@ -128,51 +128,98 @@ def test_presentation_mode_doubles_the_pictures_and_each_saves_as_a_png(server, 
     page.close()
 
 
+MAP_FRAME = 'iframe[title*="latent_canvas"]'
+
+
+def latent_map(page):
+    """The latent map component on ``page`` once its points are drawn: its frame (for the page's mouse) and
+    a function from map coordinates to page coordinates."""
+    expect(page.frame_locator(MAP_FRAME).locator('body[data-drawn="1"]')).to_have_count(1, timeout=120_000)
+    frame = next(f for f in page.frames if "latent_canvas" in f.url)
+    box = page.frame_locator(MAP_FRAME).locator("#overlay").bounding_box()
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        px, py = frame.evaluate(f"window.aaeMap.toPage({x}, {y})")
+        return box["x"] + px, box["y"] + py
+    return frame, at
+
+
+def drag(page, points) -> None:
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for p in points[1:]:
+        page.mouse.move(*p, steps=6)
+    page.mouse.up()
+
+
 def test_clicking_the_latent_map_decodes_what_is_under_the_mouse(server, browser):
+    """The Latent map page's map (the latent_canvas component): hover names what is under the pointer; a
+    click on empty space decodes that spot, a click on a dot shows that test digit, each marked at once and
+    the coordinate inputs following it; a box and a lasso report their true counts — the same points the
+    browser marks and the server counts (one rule, aae_core.map_select)."""
+    import numpy as np
+
+    import aae_core
+    from aae_core.map_select import in_polygon
+
+    codes = aae_core.pretrained_codes("aae-gaussian-2d")["codes"].float().numpy()
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server}/latent-map")
-    drag = page.locator(".js-plotly-plot .nsewdrag").first
-    expect(drag).to_be_visible(timeout=120_000)
+    page.goto(f"{server}/latent-map?model=aae-gaussian-2d")
+    frame, at = latent_map(page)
+    tip = page.frame_locator(MAP_FRAME).locator("#tip")
     captions = page.locator('[data-testid="stImageCaption"]')
     expect(captions.filter(has_text="decoded spots")).to_have_count(0)
-    box = drag.bounding_box()
-    x, y = box["x"] + 0.8 * box["width"], box["y"] + 0.2 * box["height"]  # upper right: mostly empty space
-    page.mouse.move(x, y)
-    expect(page.locator(".js-plotly-plot .hoverlayer").first).to_contain_text("z = (", timeout=10_000)
-    page.mouse.click(x, y)
-    # a click selects the nearest point: empty space (decoded) or a test digit (shown with its reconstruction)
-    expect(captions.filter(has_text="decoded spots").or_(captions.filter(has_text="top: the test images"))
-           ).to_have_count(1, timeout=30_000)
-    # the "decode by coordinates" inputs follow the click
-    expect(page.get_by_text("nearest test code")).to_have_count(1)
-    z1 = page.get_by_label("z₁")
-    expect(z1).not_to_have_value("0.00", timeout=30_000)
-    # the click leaves a mark: one point selected, drawn larger (a spot of empty space in black)
-    marked = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(gd => gd.data)
-        .filter(t => t.selectedpoints && t.selectedpoints.length)
-        .map(t => [t.name, t.selectedpoints.length, t.selected.marker.size, t.marker.size])""")
-    assert len(marked) == 1 and marked[0][1] == 1 and marked[0][2] > marked[0][3], marked
-    # a box around the middle of the map reports its true count and shows a fair sample of 16
-    page.locator('.modebar-btn[data-title="Box Select"]').first.click()
-    page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
-    page.mouse.down()
-    page.mouse.move(box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"], steps=8)
-    page.mouse.up()
-    counted = page.locator('[data-testid="stMarkdownContainer"]').filter(
-        has_text=re.compile(r"^[\d,]+ test digit\(s\) selected"))
-    expect(counted).to_have_count(1, timeout=30_000)
-    text = counted.text_content()
-    assert int(text.split(" ")[0].replace(",", "")) > 16 and "a random sample of 16 of them" in text, text
-    rect = page.evaluate("() => document.querySelector('.js-plotly-plot').layout.selections[0]")
-    codes = __import__("aae_core").pretrained_codes("aae-gaussian-2d")["codes"].float().numpy()
-    (x0, x1), (y0, y1) = sorted((rect["x0"], rect["x1"])), sorted((rect["y0"], rect["y1"]))
-
-    def inside(pad: float) -> int:  # codes in the box grown (or shrunk) by ``pad`` of its width
-        px, py = pad * (x1 - x0), pad * (y1 - y0)
-        return int(((codes[:, 0] >= x0 - px) & (codes[:, 0] <= x1 + px)
-                    & (codes[:, 1] >= y0 - py) & (codes[:, 1] <= y1 + py)).sum())
-    n = int(text.split(" ")[0].replace(",", ""))
-    assert inside(-0.005) <= n <= inside(0.005), (n, inside(0))  # the true count (up to codes on its edge)
+    lo, hi = frame.evaluate("window.aaeMap.view()")[:2]
+    empty = (0.92 * hi, 0.92 * hi)  # the frame's upper right corner: outside the prior's 99 % outline
+    assert not (np.abs(codes - np.array(empty)) < 0.05 * (hi - lo)).all(axis=1).any()
+    page.mouse.move(*at(*empty))
+    expect(tip).to_contain_text("click to decode", timeout=10_000)
+    page.mouse.click(*at(*empty))
+    expect(captions.filter(has_text="decoded spots (1 of 1 selected)")).to_have_count(1, timeout=30_000)
+    sent = frame.evaluate("window.aaeMap.sent()")
+    assert sent["kind"] == "click" and sent["index"] == -1 and abs(sent["x"] - empty[0]) < 0.02 * (hi - lo)
+    expect(page.get_by_role("spinbutton", name="z₁")).to_have_value(f"{round(sent['x'], 2):.2f}", timeout=30_000)  # the inputs follow
+    expect(page.get_by_role("spinbutton", name="z₂")).to_have_value(f"{round(sent['y'], 2):.2f}")
+    # a dot, well apart from the others: its test digit and its reconstruction
+    d = ((codes[:, None, :] - codes[None, :300, :]) ** 2).sum(-1)
+    np.fill_diagonal(d[:300], np.inf)
+    k = int(np.argmax(d.min(0)))  # of the first 300 test codes, the one farthest from any other
+    page.mouse.move(*at(*codes[k]))
+    expect(tip).to_contain_text(f"test image #{k} ", timeout=10_000)
+    page.mouse.click(*at(*codes[k]))
+    expect(captions.filter(has_text="top: the test images")).to_have_count(1, timeout=30_000)
+    counted = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text=re.compile(r"^[\d,]+ test digit\(s\) selected"))
+    expect(counted).to_contain_text(f"#{k} (label", timeout=30_000)
+    assert frame.evaluate("window.aaeMap.selectedCount()") == 1 and frame.evaluate("window.aaeMap.sent()")["index"] == k
+    # a box round the middle: its true count, a fair sample of 16, the same points marked in the browser
+    page.frame_locator(MAP_FRAME).get_by_role("button", name="Box").click()
+    drag(page, [at(lo + 0.3 * (hi - lo), lo + 0.3 * (hi - lo)), at(lo + 0.6 * (hi - lo), lo + 0.65 * (hi - lo))])
+    expect(counted).to_contain_text("a random sample of 16 of them", timeout=30_000)
+    n = int(counted.text_content().split(" ")[0].replace(",", ""))
+    x0, x1, y0, y1 = frame.evaluate("window.aaeMap.sent()")["box"]
+    c = codes.astype(np.float64)
+    assert n == int(((c[:, 0] >= x0) & (c[:, 0] <= x1) & (c[:, 1] >= y0) & (c[:, 1] <= y1)).sum()) > 16
+    assert frame.evaluate("window.aaeMap.selectedCount()") == n
+    # a lasso: a triangle drawn by hand
+    page.frame_locator(MAP_FRAME).get_by_role("button", name="Lasso").click()
+    drag(page, [at(lo + 0.25 * (hi - lo), lo + 0.25 * (hi - lo)), at(lo + 0.75 * (hi - lo), lo + 0.3 * (hi - lo)),
+                at(lo + 0.5 * (hi - lo), lo + 0.75 * (hi - lo)), at(lo + 0.26 * (hi - lo), lo + 0.26 * (hi - lo))])
+    sent = frame.evaluate("window.aaeMap.sent()")
+    assert sent["kind"] == "lasso" and len(sent["path"]) >= 12
+    inside = int(in_polygon(c, np.reshape(sent["path"], (-1, 2))).sum())
+    expect(counted).to_contain_text(f"{inside:,} test digit(s) selected", timeout=30_000)
+    assert frame.evaluate("window.aaeMap.selectedCount()") == inside > 16
+    # the view zooms under the wheel and comes back with "Reset view"
+    page.mouse.move(*at(0.0, 0.0))
+    for _ in range(3):  # three notches of the wheel, towards the screen
+        page.mouse.wheel(0, -100)
+        page.wait_for_timeout(100)
+    zoomed = frame.evaluate("window.aaeMap.view()")
+    assert zoomed[1] - zoomed[0] < 0.7 * (hi - lo) and zoomed[0] < 0 < zoomed[1]  # about the pointer
+    page.frame_locator(MAP_FRAME).get_by_role("button", name="Reset view").click()
+    page.wait_for_timeout(300)
+    assert frame.evaluate("window.aaeMap.view()")[:2] == [lo, hi]
+    expect(page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')).to_have_count(0)
     page.close()
 
 
@@ -181,7 +228,7 @@ def decoder_frame(page, url: str):
     page.goto(url)
     page.wait_for_selector("iframe", timeout=120_000)
     deadline = time.time() + 60
-    while not (frames := [f for f in page.frames if "mouse_decoder" in f.url]) and time.time() < deadline:
+    while not (frames := [f for f in page.frames if "latent_canvas" in f.url]) and time.time() < deadline:
         time.sleep(0.2)
     frame = frames[0]
     frame.wait_for_function("window.aaeDecoder && (window.aaeDecoder.stats().ready || window.aaeDecoder.stats().error)",
@@ -250,10 +297,9 @@ def test_every_shipped_model_opens_on_the_latent_map(server, browser):
     for name in names:
         page.goto(f"{server}/latent-map?model={name}")
         expect(page.locator("h1").first).to_contain_text("Latent map", timeout=120_000)
-        expect(page.locator(".js-plotly-plot .nsewdrag").first).to_be_visible(timeout=60_000)
+        frame, _ = latent_map(page)
         dim = aae_core.pretrained_card(name)["latent_dim"]
-        if dim > 2:
-            expect(page.locator(".js-plotly-plot .xtitle").first).to_have_text("UMAP 1", timeout=30_000)
+        assert frame.evaluate("window.aaeMap.axes()")[0] == ("UMAP 1" if dim > 2 else "z₁"), name
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
         expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
     page.close()

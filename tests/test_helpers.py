@@ -38,34 +38,11 @@ def test_prior_pairs_needs_both_families():
     assert helpers.prior_pairs(cards) == {"gaussian": {"aae": "a", "vae": "e"}}
 
 
-def _figure():
+def test_latent_figure_has_a_trace_per_digit():
     codes = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], np.float32)
-    labels = np.array([3, 3, 7])
-    return helpers.latent_figure(codes, labels, (-1.0, 3.0), grid_n=5)
-
-
-def test_latent_figure_has_a_trace_per_digit_and_a_grid():
-    fig = _figure()
-    names = [t.name for t in fig.data]
-    assert names[0] == helpers.GRID_TRACE_NAME and names[1:] == [str(d) for d in range(10)]
-    assert len(fig.data[0].x) == 25
-    assert list(fig.data[4].customdata) == [0, 1] and list(fig.data[8].customdata) == [2]
-
-
-def test_read_selection_splits_points_and_spots_and_drops_junk():
-    fig = _figure()
-    points = [
-        {"curve_number": 4, "point_index": 1, "x": 1.0, "y": 1.0, "customdata": 1},
-        {"curve_number": 8, "customdata": [2]},
-        {"curve_number": 0, "x": 0.5, "y": -0.25},
-        {"curve_number": 4, "customdata": 99},  # out of range
-        {"curve_number": 42, "customdata": 0},  # no such trace
-        "garbage",
-        {"curve_number": 0, "x": "NaN?", "y": 1},
-    ]
-    sel = helpers.read_selection(points, fig, n_codes=3)
-    assert sel.test_indices == (1, 2) and sel.spots == ((0.5, -0.25),)
-    assert helpers.read_selection(None, fig, 3) == helpers.Selection()
+    fig = helpers.latent_figure(codes, np.array([3, 3, 7]), (-1.0, 3.0))
+    assert [t.name for t in fig.data] == [str(d) for d in range(10)]
+    assert list(fig.data[3].customdata) == [0, 1] and list(fig.data[7].customdata) == [2]
 
 
 def test_morph_html_carries_every_frame_in_one_sprite():
@@ -202,18 +179,15 @@ def test_verdict_states_the_papers_claim_only_when_both_measures_agree():
 
 
 def test_a_big_selection_is_counted_whole_and_sampled_fairly():
-    import plotly.graph_objects as go
+    from aae_core.map_select import read_event
 
     codes = np.random.default_rng(0).normal(size=(5000, 2))
     labels = np.repeat(np.arange(10), 500)
-    fig = helpers.latent_figure(codes, labels, (-4.0, 4.0))
-    points = [{"curve_number": d, "customdata": int(i)} for d in range(10) for i in np.flatnonzero(labels == d)]
-    sel = helpers.read_selection(points, fig, len(codes))
+    sel = read_event({"kind": "box", "box": [-9, 9, -9, 9]}, codes)
     assert len(sel.test_indices) == 5000  # nothing silently cut
     sample = helpers.fair_sample(sel.test_indices, 16)
     assert len(sample) == 16 and sample == sorted(sample) and len(set(labels[sample])) >= 5  # not just zeros
     assert helpers.fair_sample(sample, 16) == sample and helpers.fair_sample(sel.test_indices, 16) == sample
-    assert isinstance(fig, go.Figure)
 
 
 def test_the_prior_is_drawn_as_outlines_of_its_mass():

@@ -2,11 +2,12 @@
 import numpy as np
 import streamlit as st
 
-from aae_core import latent
+from aae_core import latent, map_select
 from aae_core.data import CLASS_NAMES, DATASET_NAMES
 from aae_core.registry import list_models
 from app import resources
-from app.helpers import fair_sample, latent_figure, models_for, outside_share, read_selection
+from app.components.latent_canvas import latent_canvas
+from app.helpers import fair_sample, models_for, outside_share
 from app.projected_map import projected_map
 from app.widgets import dataset_choice, model_picker, number_from_url, picture, selected_digits
 
@@ -15,8 +16,8 @@ st.markdown(
     "Each dot is one of the 10,000 **test** images (MNIST's digits, or Fashion-MNIST's clothes), placed at its "
     "2-D code z = E(x) and coloured by "
     "its label; the black outlines are the prior p(z) (solid: half its mass, dashed: 90 %, dotted: 99 %). **Click** a dot to see the digit and its reconstruction, "
-    "or click **empty space** (or draw a box / lasso) to decode any spot — the decoder works everywhere, "
-    "not only where the data lands. Models with codes of more than two dimensions are drawn through a 2-D "
+    "or click **empty space** (or draw a **box** or a **lasso**: the buttons above the map) to decode any spot — "
+    "the decoder works everywhere, not only where the data lands. Scroll over the map to zoom in or out. Models with codes of more than two dimensions are drawn through a 2-D "
     "projection (UMAP or PCA), named on the axes.")
 
 FAMILIES = tuple(list_models())
@@ -47,19 +48,16 @@ with st.sidebar:
     placement = st.radio("Place the grid", ["beside the map", "under the map", "hidden"], key="grid_place")
     show_density = st.toggle("Show the prior's outlines", value=True, key="show_density")
 
-fig = latent_figure(codes, labels, (lo, hi), density=resources.density(name, widen) if show_density else None,
-                    grid_n=41, height=620, class_names=CLASS_NAMES.get(dataset))
 outside = outside_share(codes, lo, hi)
-# The selection is known before the chart redraws (Streamlit keeps the last event in the session):
-# the "decode by coordinates" inputs follow a click. (The figure itself is left unchanged: a changed
-# figure would reset the selection it reports.)
-previous = st.session_state.get(f"map-{name}")
-picked = read_selection(previous.selection.points if previous and previous.selection else [], fig, len(codes))
-clicked = picked.spots[0] if len(picked.spots) == 1 and not picked.test_indices else (
-    tuple(codes[picked.test_indices[0]]) if len(picked.test_indices) == 1 and not picked.spots else None)
-if clicked is not None:
-    if st.session_state.get("map-click") != (name, clicked):  # a new click: the inputs follow it
-        st.session_state["map-click"] = (name, clicked)
+# The selection is known before the map draws (the component's last value, kept in the session): the
+# "decode by coordinates" inputs follow a click.
+map_key = f"map-{name}"
+value = st.session_state.get(map_key)
+sel = map_select.read_event(value, codes, (lo, hi, lo, hi))
+if sel.kind == "click":
+    clicked = sel.spots[0] if sel.spots else tuple(float(v) for v in codes[sel.test_indices[0]])
+    if st.session_state.get("map-click") != (name, value.get("seq")):  # a new click: the inputs follow it
+        st.session_state["map-click"] = (name, value.get("seq"))
         st.session_state["z1"] = float(np.clip(round(clicked[0], 2), lo, hi))
         st.session_state["z2"] = float(np.clip(round(clicked[1], 2), lo, hi))
 if placement == "beside the map":
@@ -67,8 +65,8 @@ if placement == "beside the map":
 else:
     map_col, grid_col = st.container(), st.container()
 with map_col:
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
-                            key=f"map-{name}", config={"scrollZoom": True, "displaylogo": False})
+    latent_canvas(resources.select_map(name, "plane", lo, hi, show_density, widen, CLASS_NAMES.get(dataset)),
+                  key=map_key)
 if placement != "hidden":
     with grid_col:
         st.image(resources.manifold_png(name, grid_n, widen), width="stretch",
@@ -84,9 +82,6 @@ d2.download_button("Download the manifold grid (PNG)", lambda: resources.manifol
 n_out = int(round(outside * len(codes)))
 st.caption(f"{n_out:,} of the {len(codes):,} test codes ({outside:.2%}) lie outside this view"
            + ("." if widen or n_out == 0 else " — widen the view in the sidebar to see them."))
-
-points = event.selection.points if event and event.selection else []
-sel = read_selection(points, fig, len(codes))
 
 st.subheader("Selection")
 if sel.test_indices:

@@ -7,7 +7,7 @@ import streamlit as st
 from aae_core import browser_map
 from aae_core.live import MAX_EPOCHS, N_SHOWN, N_TRAIN, PRIORS, LiveSettings, Snapshot
 from app import resources
-from app.components.mouse_decoder import mouse_decoder
+from app.components.latent_canvas import latent_canvas
 from app.helpers import curves_svg, map_svg
 from app.widgets import safe_fragment
 
@@ -185,6 +185,6 @@ if snap is not None:
                    "your browser decodes each point with this run's decoder (as the **Decode under the mouse** page "
                    "does for the shipped models). Train on, then keep it again to see what changed.")
         view = browser_map.map_view(codes, "plane", extent=extent)
-        mouse_decoder(browser_map.payload(view, codes, snap.shown_y, shown, key=f"live/{run_id}/{steps}", onnx=onnx,
+        latent_canvas(browser_map.payload(view, codes, snap.shown_y, shown, key=f"live/{run_id}/{steps}", onnx=onnx,
                                           first_index=N_TRAIN),
                       key="live-mouse")

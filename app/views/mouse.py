@@ -3,7 +3,7 @@ import streamlit as st
 
 from aae_core.registry import list_models
 from app import resources
-from app.components.mouse_decoder import mouse_decoder
+from app.components.latent_canvas import latent_canvas
 from app.widgets import model_numbers, model_picker, seed_from_url
 
 st.title("Decode under the mouse")
@@ -44,6 +44,6 @@ if net.label_input:
 if view != "plane":
     st.query_params["view"] = view
 payload = resources.browser_map(name, view, y_source)
-mouse_decoder(payload, key=f"mouse-{name}-{view}-{y_source}")
+latent_canvas(payload, key=f"mouse-{name}-{view}-{y_source}")
 st.caption(f"{len(codes):,} test digits, coloured by their label. The image under the map's pointer is "
            "computed in your browser; its pixels match the server's decoder to 1/255 (tested).")

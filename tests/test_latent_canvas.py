@@ -1,4 +1,4 @@
-"""Decode under the mouse (issue 13): the decoder's ONNX export, the map's arguments, and the page
+"""The latent map component in decode mode (issue 13): the decoder's ONNX export, the map's arguments, and the page
 through AppTest (the browser side: tests/test_browser.py)."""
 import json
 
@@ -8,7 +8,7 @@ import pytest
 import aae_core
 from aae_core import browser_map
 from aae_core.export import decoder_inputs, decoder_onnx
-from app.components.mouse_decoder import BUILD, RUNTIME
+from app.components.latent_canvas import BUILD, RUNTIME
 from tests.test_app import open_page
 
 
@@ -87,7 +87,7 @@ def test_the_built_front_end_ships_with_its_runtime_and_lock_file():
 
     import gzip
 
-    assert {p.name for p in BUILD.iterdir()} == {"index.html", "main.js", *RUNTIME}
+    assert {p.name for p in BUILD.iterdir()} == {"index.html", "map.js", "main.js", *RUNTIME}
     lock = json.loads((BUILD.parent / "package-lock.json").read_text())
     ort = lock["packages"]["node_modules/onnxruntime-web"]
     assert ort["version"] == "1.23.2" and ort["integrity"].startswith("sha512-")  # pinned, checksummed

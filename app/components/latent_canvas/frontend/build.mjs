@@ -1,5 +1,5 @@
 // The component's build: onnxruntime-web's WebAssembly runtime copied from the pinned package into
-// public/, beside the hand-written index.html and main.js; public/ is what the app serves, and it ships
+// public/, beside the hand-written index.html, map.js and main.js; public/ is what the app serves, and it ships
 // in the repository. `npm ci && npm run build` reproduces it.
 // The runtime's WebAssembly (11.9 MB) ships gzip-compressed (3.1 MB; zlib level 9, no timestamp, so the
 // same bytes on every build): main.js inflates it with the browser's own DecompressionStream and hands it
@@ -12,5 +12,5 @@ for (const f of ["ort.wasm.min.js", "ort-wasm-simd-threaded.mjs"]) copyFileSync(
 writeFileSync("public/ort-wasm-simd-threaded.wasm.gz", gzipSync(readFileSync(dist + "ort-wasm-simd-threaded.wasm"), { level: 9 }));
 rmSync("public/ort-wasm-simd-threaded.wasm", { force: true });
 rmSync("public/ort.webgl.min.js", { force: true }); // the WebGL runtime of earlier builds
-console.log("public/: index.html, main.js (sources); ort.wasm.min.js, ort-wasm-simd-threaded.mjs, " +
+console.log("public/: index.html, map.js, main.js (sources); ort.wasm.min.js, ort-wasm-simd-threaded.mjs, " +
             "ort-wasm-simd-threaded.wasm.gz (onnxruntime-web 1.23.2)");

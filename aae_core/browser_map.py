@@ -28,6 +28,13 @@ class MapView:
     extent: tuple[float, float, float, float]  # x0, x1, y0, y1 of the map
 
 
+def spread(xy: np.ndarray) -> tuple[float, float]:
+    """A square view of map positions N×2: all but the most extreme 0.1 % on each side, 5 % margin."""
+    lo, hi = float(np.quantile(xy, 0.001)), float(np.quantile(xy, 0.999))
+    pad = 0.05 * (hi - lo)
+    return lo - pad, hi + pad
+
+
 def _square_extent(points: np.ndarray, extent: tuple[float, float] | None, q: float = 0.005) -> tuple:
     """The map's square range: ``extent`` (the prior's) where given, else the points' central 99 %, padded."""
     if extent is not None:
@@ -90,11 +97,13 @@ def outlines_json(lines_by_mass: dict[float, list[np.ndarray]]) -> str:
 
 def select_payload(points: np.ndarray, labels: np.ndarray, extent: tuple[float, float, float, float],
                    axes: tuple[str, str], *, key: str, spots: bool, names: tuple[str, ...] | None = None,
-                   outlines: str | None = None, faint: np.ndarray | None = None, size: int = 620) -> dict:
+                   outlines: str | None = None, faint: np.ndarray | None = None, size: int = 620,
+                   tools: bool = True) -> dict:
     """The component's arguments for a map to select from: points N×2 (the codes, or their 2-D
     projection), labels N, the frame (x0, x1, y0, y1) and axis titles; ``spots``: empty space decodes (a
     2-D plane); ``names``: the 10 classes' names where they are not digits; ``outlines``:
-    ``outlines_json``; ``faint``: N bools, points drawn as grey background (the others over them).
+    ``outlines_json``; ``faint``: N bools, points drawn as grey background (the others over them);
+    ``tools``: False for a map only to look at (hover names a dot; no selection, no zoom).
     The page adds ``restore`` (the last value, as JSON text) when it draws it."""
     n = len(points)
     if len(labels) != n or (faint is not None and len(faint) != n):
@@ -105,7 +114,7 @@ def select_payload(points: np.ndarray, labels: np.ndarray, extent: tuple[float, 
             "labels": np.asarray(labels, dtype=np.uint8).tobytes(), "extent": tuple(float(v) for v in extent),
             "axes": tuple(axes), "names": tuple(names) if names else None, "outlines": outlines,
             "faint": None if faint is None else np.asarray(faint, dtype=np.uint8).tobytes(), "spots": bool(spots),
-            "first_index": 0}
+            "tools": bool(tools), "first_index": 0}
 
 
 def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: bytes | np.ndarray, *, k: int = 0,

@@ -96,7 +96,7 @@ PLOT = ".js-plotly-plot .nsewdrag"
 # The latent map component (app/components/latent_canvas): its frame, and its overlay once the map is drawn.
 MAP_FRAME = 'iframe[title*="latent_canvas"]'
 MAP = 'body[data-drawn="1"] #overlay'
-CANVAS_PAGES = {"latent-map"}  # pages whose map is the component (the others': a Plotly chart)
+CANVAS_PAGES = {"latent-map", "clusters"}  # pages whose map is the component (the others': a Plotly chart)
 
 
 def map_target(page, path: str):

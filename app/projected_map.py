@@ -7,9 +7,9 @@ import numpy as np
 import streamlit as st
 
 from aae_core import latent, map_select
+from aae_core.browser_map import spread
 from app import resources
 from app.components.latent_canvas import latent_canvas
-from app.helpers import latent_figure
 from app.widgets import selected_digits
 
 AXES = {"umap": ("UMAP 1", "UMAP 2"), "pca": ("PC 1", "PC 2"), "code": ("z₁", "z₂")}
@@ -19,13 +19,6 @@ ABOUT = {
     "pca": "PCA is the **flat shadow** of the codes on the two directions along which they vary most: distances "
            "are honest, but groups that differ along the other directions fall on top of each other.",
 }
-
-
-def spread(xy: np.ndarray) -> tuple[float, float]:
-    """A square view of map positions N×2: all but the most extreme 0.1 % on each side, 5 % margin."""
-    lo, hi = float(np.quantile(xy, 0.001)), float(np.quantile(xy, 0.999))
-    pad = 0.05 * (hi - lo)
-    return lo - pad, hi + pad
 
 
 def projected_map(name: str, codes: np.ndarray, labels: np.ndarray, images) -> None:
@@ -82,20 +75,3 @@ def place_on_map(name: str, codes: np.ndarray, z: np.ndarray):
     return stored["umap"], point, spread(stored["umap"]), AXES["umap"], (
         f"UMAP of the {codes.shape[1]}-D codes; your digit is placed among its 15 nearest test codes "
         "(weighted by closeness).")
-
-
-def members_figure(xy: np.ndarray, labels: np.ndarray, members: np.ndarray, method: str, height: int = 460):
-    """A map (positions N×2 from ``method``: umap, pca or code) with every test code as a faint grey
-    dot and ``members`` (indices) drawn over them in their digits' colours."""
-    import plotly.graph_objects as go
-
-    fig = latent_figure(xy[members], labels[members], spread(xy), height=height, marker_size=4)
-    for trace, digit in zip(fig.data, range(10)):  # hover names the test image, not its rank among the members
-        trace.customdata = members[labels[members] == digit]
-    fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name="all test digits", hoverinfo="skip",
-                               marker={"size": 2, "color": "rgba(140,140,140,0.25)"}))
-    fig.data = (fig.data[-1], *fig.data[:-1])  # the grey background under the members
-    x_title, y_title = AXES[method]
-    fig.update_xaxes(title=x_title)
-    fig.update_yaxes(title=y_title)
-    return fig

@@ -450,3 +450,17 @@ def select_map(name: str, view: str, lo: float, hi: float, outlines: bool = Fals
         text = bm.outlines_json({m: latent.contour_lines(axis, grid, level) for m, level in levels.items()})
     return bm.select_payload(points, labels, (lo, hi, lo, hi), axes, key=f"{name}/{view}/{lo:.5g}/{hi:.5g}/{text is not None}",
                              spots=view == "plane", names=names, outlines=text)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def members_map(name: str, k: int) -> dict:
+    """The clusters page's map, to look at (``browser_map.select_payload`` without tools): every test
+    digit's style code on the model's UMAP map, grey, and cluster ``k``'s members (by q(y|x)) over them
+    in their true digits' colours."""
+    from aae_core import browser_map as bm
+    _, labels = codes(name)
+    xy = projection(name)["umap"]
+    members = categorical(name)["probs"].argmax(1) == k
+    lo, hi = bm.spread(xy)
+    return bm.select_payload(xy, labels, (lo, hi, lo, hi), ("UMAP 1", "UMAP 2"), key=f"{name}/members/{k}", spots=False,
+                             faint=~members, size=520, tools=False)

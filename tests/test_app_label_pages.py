@@ -58,12 +58,11 @@ def test_label_manifolds_walk_along_the_chosen_digit():
     assert [m.label for m in other.metric] == ["test images of digit 0"]
 
 
-def plotly_array(a) -> np.ndarray:
-    """A figure's array as Plotly's JSON holds it: a list, or a typed array {dtype, bdata (base64)}."""
-    import base64
-    if isinstance(a, dict):
-        return np.frombuffer(base64.b64decode(a["bdata"]), dtype=a["dtype"])
-    return np.asarray(a)
+def canvas_maps(at) -> list[tuple[dict, dict[str, bytes]]]:
+    """Every latent map component on the page: its JSON arguments and its byte arguments."""
+    import json
+    return [(json.loads(c.proto.json_args), {a.key: a.bytes for a in c.proto.special_args})
+            for c in at.get("component_instance") if c.proto.component_name.endswith("latent_canvas")]
 
 
 @pytest.mark.parametrize("name, page, says", [("cluster-aae-16", "views/clusters.py", "one of 3 seeds"),
@@ -96,20 +95,18 @@ def test_clusters_page_selects_a_cluster():
     assert (empty > 0) == any("clusters are empty" in w.value for w in at.warning)
     assert not at.error
     # the chosen cluster's members on the stored UMAP map of the styles, over every test code in grey
-    import json
     sizes = np.bincount(probs.argmax(1), minlength=16)
-    assert (len(at.get("plotly_chart")) == 0) == (sizes[2] == 0)  # no map for an empty cluster
+    assert (len(canvas_maps(at)) == 0) == (sizes[2] == 0)  # no map for an empty cluster
     k = int(np.flatnonzero(sizes)[0])
     at.selectbox(key="cluster-pick-cluster-aae-16").set_value(k).run()
-    (chart,) = at.get("plotly_chart")
-    fig = json.loads(chart.proto.spec)
-    grey, *digits = fig["data"]
-    count = lambda t: len(plotly_array(t["x"]))  # noqa: E731
-    assert grey["name"] == "all test digits" and count(grey) == len(probs)
-    assert sum(count(t) for t in digits) == sizes[k]
-    members = np.concatenate([plotly_array(t["customdata"]) for t in digits if count(t)])
-    assert (probs.argmax(1)[members] == k).all()  # the hover names the right test images
-    assert fig["layout"]["xaxis"]["title"]["text"] == "UMAP 1"
+    ((args, data),) = canvas_maps(at)
+    faint = np.frombuffer(data["faint"], np.uint8)
+    assert len(faint) == len(probs) and (np.flatnonzero(faint == 0) == np.flatnonzero(probs.argmax(1) == k)).all()
+    from aae_core import projections
+    codes = aae_core.pretrained_codes("cluster-aae-16")["codes"].float().numpy()
+    xy = projections.read(aae_core.PRETRAINED_DIR / "cluster-aae-16", codes)["umap"]
+    np.testing.assert_array_equal(np.frombuffer(data["points"], "<f4").reshape(-1, 2), xy)  # the stored UMAP map
+    assert args["axes"] == ["UMAP 1", "UMAP 2"] and not args["tools"] and not args["spots"]  # a map to look at
     assert any("styles lie" in m.value for m in at.markdown) and not at.error
 
 

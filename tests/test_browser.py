@@ -223,6 +223,35 @@ def test_clicking_the_latent_map_decodes_what_is_under_the_mouse(server, browser
     page.close()
 
 
+def test_the_clusters_map_shows_a_cluster_s_members_to_look_at(server, browser):
+    """The Clusters page's map: the component without tools — no toolbar, the wheel scrolls the page — over
+    which hovering a member names its test image; another cluster redraws it."""
+    import numpy as np
+
+    import aae_core
+    from aae_core import projections
+
+    probs = aae_core.pretrained_codes("cluster-aae-16")["probs"].numpy()
+    k = int(np.bincount(probs.argmax(1), minlength=16).argmax())  # the largest cluster
+    codes = aae_core.pretrained_codes("cluster-aae-16")["codes"].float().numpy()
+    xy = projections.read(aae_core.PRETRAINED_DIR / "cluster-aae-16", codes)["umap"]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/clusters?model=cluster-aae-16&cluster={k}")
+    frame, at = latent_map(page)
+    expect(page.frame_locator(MAP_FRAME).locator("#tools")).to_be_hidden()
+    member = int(np.flatnonzero(probs.argmax(1) == k)[0])
+    view = frame.evaluate("window.aaeMap.view()")
+    page.frame_locator(MAP_FRAME).locator("#overlay").scroll_into_view_if_needed()
+    frame, at = latent_map(page)
+    page.mouse.move(*at(*xy[member]))
+    expect(page.frame_locator(MAP_FRAME).locator("#tip")).to_contain_text("test image #", timeout=10_000)
+    page.mouse.wheel(0, -300)
+    page.wait_for_timeout(300)
+    assert frame.evaluate("window.aaeMap.view()") == view  # no zoom: the page scrolled instead
+    expect(page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')).to_have_count(0)
+    page.close()
+
+
 def decoder_frame(page, url: str):
     """The in-browser decoder's frame on ``url``, once its ONNX session is loaded."""
     page.goto(url)

@@ -4,8 +4,8 @@ import streamlit as st
 
 from aae_core import latent, paper
 from app import resources
+from app.components.latent_canvas import latent_canvas
 from app.helpers import clamp_int
-from app.projected_map import members_figure
 from app.widgets import model_numbers, model_picker, picture, safe_fragment
 
 st.title("Clusters without labels")
@@ -77,8 +77,7 @@ def cluster_detail() -> None:
     if stored is not None and len(members):
         st.markdown(f"**Where its members' styles lie** — the {model.latent_dim}-D style codes z of all test digits "
                     "(grey) on their UMAP map, this cluster's members in their true digits' colours")
-        st.plotly_chart(members_figure(stored["umap"], labels, members, "umap"), key=f"cluster-map-{name}",
-                        config={"displaylogo": False})
+        latent_canvas(resources.members_map(name, k), key=f"cluster-map-{name}")
         st.caption("z is what the decoder needs besides the cluster: its style. Members spread over the whole map "
                    "mean the cluster holds many styles of one kind of digit; members gathered in one region mean "
                    "the cluster took a style (a slant, a thickness) as its own, and the style code was left with "

@@ -1,16 +1,16 @@
 "use strict";
 // A model's latent map (map.js) in one of two modes, speaking Streamlit's component protocol (components
 // v1) directly, no framework:
-// - "select" (the Latent map and Clusters pages): click a dot or empty space, drag a box or a lasso; the
-//   map marks it at once, in this browser, and sends the server what was picked (its value), which decodes
-//   it. Hovering names the dot under the pointer.
+// - "select" (the Latent map page): click a dot or empty space, drag a box or a lasso; the map marks it at
+//   once, in this browser, and sends the server what was picked (its value), which decodes it. Hovering names
+//   the dot under the pointer. Without tools (the Clusters page's map), only hovering.
 // - "decode" (Decode under the mouse): the model's decoder runs in this browser, by onnxruntime-web (its
 //   WebAssembly backend, one thread), on the code under the pointer at every move, with no server round trip.
 //
 // Arguments (app/components/latent_canvas/__init__.py, aae_core/browser_map.py): mode, model_key, size,
 // points (N·2 map coordinates, float32 bytes), labels (N, uint8 bytes), extent [x0, x1, y0, y1], axes [x, y],
 // names (10 class names or null), outlines (JSON text or null), faint (N uint8 bytes or null: background
-// points), first_index. "select" adds spots (whether empty space decodes) and restore (JSON text of the last
+// points), first_index. "select" adds spots (whether empty space decodes), tools and restore (JSON text of the last
 // value, redrawn by a fresh frame). "decode" adds onnx (bytes), images (N·784 bytes), d, k, linear (JSON text
 // of {mean: d, basis: [d, d]}: map point → code: the 2-D plane itself, or a PCA's inverse) or codes (N·d:
 // decode at the nearest test code), y_source "none" | "pick" | "nearest", ys (N·k).
@@ -293,14 +293,14 @@ async function render(args) {
   state.session = null;
   $("status").textContent = "";
   const decode = args.mode === "decode";
-  $("tools").hidden = decode;
+  $("tools").hidden = decode || !args.tools;
   $("side").hidden = !decode;
   layout(sideFor(args));
   setData({ points: args.points, labels: args.labels, extent: args.extent, axes: args.axes, outlines: args.outlines,
             faint: args.faint, names: args.names });
   plot.on = decode ? decodeHandlers : selectHandlers;
   plot.extra = decode ? crosshair : null;
-  setTool(decode ? "decode" : "point");
+  setTool(decode || !args.tools ? "hover" : "point");
   if (!decode) {
     restore(args.restore);
     draw();

@@ -18,7 +18,7 @@ const plot = {
   side: 400, axes: ["z₁", "z₂"], outlines: [], names: null,
   shape: null,   // {kind: "box", box: [x0, x1, y0, y1]} | {kind: "lasso", path: [x, y, …]} in data coordinates
   mark: null,    // {x, y, index}: the last click (index -1: empty space)
-  tool: "point", // point | box | lasso | pan | decode (decode: no tools, every move is main.js's)
+  tool: "point", // point | box | lasso | pan | hover (no tools: every move is main.js's, no drag, no zoom)
   extra: null,   // (g) => more overlay drawing (the decoder's crosshair)
   on: {},        // move(px, py, event), click(px, py), shape(shape), clear(), view()
   gl: null, weights: null,
@@ -368,7 +368,7 @@ let drag = null;
 
 function onDown(event) {
   const [px, py] = local(event);
-  if (plot.tool === "decode" || !inPlot(px, py) || event.button !== 0) return;
+  if (plot.tool === "hover" || !inPlot(px, py) || event.button !== 0) return;
   $("overlay").setPointerCapture(event.pointerId);
   drag = { px, py, last: [px, py], path: [...toData(px, py)] };
 }
@@ -421,7 +421,7 @@ function listen() {
   ov.addEventListener("pointerleave", () => { if (!drag && plot.on.leave) plot.on.leave(); });
   ov.addEventListener("wheel", (e) => {
     const [px, py] = local(e);
-    if (!inPlot(px, py)) return;
+    if (plot.tool === "hover" || !inPlot(px, py)) return; // a map without tools lets the page scroll
     e.preventDefault();
     zoom(Math.exp(Math.max(-100, Math.min(100, e.deltaY)) * 0.002), px, py);
   }, { passive: false });

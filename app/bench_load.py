@@ -293,7 +293,8 @@ async def visit(browser, url: str, moves: int, timeout_ms: float = 180_000, toge
             out.moves_ms.append((time.perf_counter() - t0) * 1000)
         out.errors = await page.locator(ERRORS).count()
     except Exception as exc:  # a timeout or a crash is a result of the benchmark, not its end
-        out.failure = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
+        stage = f"move {len(out.moves_ms) + 1}" if out.ready_ms == out.ready_ms else "loading"
+        out.failure = f"{type(exc).__name__} ({stage}): {(str(exc).splitlines() or [''])[0][:200]}"
         if together is not None:  # failed before the barrier: let the others go on
             await together.wait()
     finally:

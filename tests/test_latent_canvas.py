@@ -87,7 +87,12 @@ def test_the_built_front_end_ships_with_its_runtime_and_lock_file():
 
     import gzip
 
-    assert {p.name for p in BUILD.iterdir()} == {"index.html", "map.js", "main.js", *RUNTIME}
+    assert {p.name for p in BUILD.iterdir()} == {"index.html", *RUNTIME}
+    src = BUILD.parent / "src"  # the hand-written sources, inlined into the served page by the build
+    html = (src / "index.html").read_text()
+    for name in ("map.js", "main.js"):
+        html = html.replace(f'<script src="{name}"></script>', f"<script>\n{(src / name).read_text()}</script>")
+    assert (BUILD / "index.html").read_text() == html, "run `npm run build` in app/components/latent_canvas/frontend"
     lock = json.loads((BUILD.parent / "package-lock.json").read_text())
     ort = lock["packages"]["node_modules/onnxruntime-web"]
     assert ort["version"] == "1.23.2" and ort["integrity"].startswith("sha512-")  # pinned, checksummed

@@ -3,9 +3,10 @@ modes (``aae_core.browser_map``): **select** — click a dot or empty space, dra
 browser marks it at once and the component's value says what was picked (``aae_core.map_select`` reads
 it) — and **decode** — the model's decoder runs in the browser (ONNX, onnxruntime-web's WebAssembly
 backend), so that the pointer decodes at display rate with no server round trip. What the app serves is
-``frontend/public``: the hand-written ``index.html``, ``map.js`` and ``main.js``, and onnxruntime-web's
-runtime (its script, its loader and its WebAssembly, gzip-compressed), which ``npm ci && npm run build``
-(in ``frontend/``, pinned by ``package-lock.json``) puts there; it ships in the repository."""
+``frontend/public``, which ``npm ci && npm run build`` (in ``frontend/``, pinned by ``package-lock.json``)
+writes and which ships in the repository: the hand-written ``src/index.html`` with ``src/map.js`` and
+``src/main.js`` inlined (one request for the frame), and onnxruntime-web's runtime (its script, its loader
+and its WebAssembly, gzip-compressed)."""
 from __future__ import annotations
 
 import json

@@ -301,6 +301,7 @@ async function render(args) {
   plot.on = decode ? decodeHandlers : selectHandlers;
   plot.extra = decode ? crosshair : null;
   setTool(decode || !args.tools ? "hover" : "point");
+  $("overlay").style.touchAction = decode || args.tools ? "none" : "auto"; // a map only to look at lets a finger scroll the page
   if (!decode) {
     restore(args.restore);
     draw();

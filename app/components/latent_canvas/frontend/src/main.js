@@ -275,9 +275,9 @@ function digitButtons() {
 }
 
 // -- the protocol ------------------------------------------------------------------------------------------
-function sideFor(args) { // select mode fills the frame's width (up to size); decode mode keeps room for its panel
-  if (args.mode === "decode") return args.size;
-  return Math.min(args.size, window.innerWidth - MARGIN.left - MARGIN.right - 4);
+function sideFor(args) { // the frame's width (up to size); decode mode keeps room for its panel beside the map
+  const panel = args.mode === "decode" ? 24 + 250 : 0;
+  return Math.min(args.size, window.innerWidth - MARGIN.left - MARGIN.right - panel - 4);
 }
 
 async function render(args) {
@@ -325,7 +325,7 @@ async function render(args) {
 }
 
 window.addEventListener("resize", () => { // the column's width changed: the map follows it
-  if (!state.args || state.args.mode === "decode") return;
+  if (!state.args) return;
   const side = Math.floor(sideFor(state.args));
   if (side !== plot.side) { layout(side); draw(); fitFrame(); }
 });

@@ -120,7 +120,7 @@ function drawPoints() {
   gl.blendFunc(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA);
   gl.uniform4f(uni.ext, ...plot.view);
   gl.uniform1f(uni.size, 4 * dpr);
-  gl.uniform1f(uni.dim, plot.selected ? 1 : 0);
+  gl.uniform1f(uni.dim, plot.selected && plot.dimOthers ? 1 : 0);
   for (const layer of [0, 1, 2]) {
     gl.uniform1f(uni.layer, layer);
     gl.drawArrays(gl.POINTS, 0, plot.n);
@@ -320,6 +320,7 @@ function selectWhere(test) { // mark the points for which test(i) holds; the cou
   let count = 0;
   for (let i = 0; i < plot.n; i++) if (test(i)) { sel[i] = 1; count++; }
   plot.selected = count ? sel : null;
+  plot.dimOthers = count > 1; // a box or a lasso fades the rest; one clicked dot is ringed, the map left as it is
   uploadWeights();
   return count;
 }

@@ -16,9 +16,10 @@ Three runs:
 ``ready``
     Where a cold page's time goes (the server warm): fresh sessions open the latent map and the clusters
     page, beside the trivial app and two bare apps holding only a Plotly chart (2 points; 10k WebGL
-    points with three contour outlines, the latent map's figure without the rest of the page). Printed
-    per page, p50: when Streamlit's page has booted (its websocket opens), when the script run has
-    finished, when the chart is drawn (ready), and where the browser's main thread spent the time.
+    points with three contour outlines, what the latent map's Plotly figure was). Printed per page, p50:
+    when Streamlit's page has booted (its websocket opens), when the script run has finished, when the
+    map is drawn (ready: a Plotly chart's, or the latent map component's points), and, on more visits
+    with Chromium's profiler on, where the browser's main thread spent the time.
 ``memory``
     The server's resident memory after one session has visited every page, then across 100 sessions
     opened and closed one after another (flat means nothing survives a session), and what holds it:
@@ -97,17 +98,17 @@ PLOT = ".js-plotly-plot .nsewdrag"
 MAP_FRAME = 'iframe[title*="latent_canvas"]'
 MAP = 'body[data-drawn="1"] #overlay'
 CANVAS_PAGES = {"latent-map", "clusters"}  # pages whose map is the component (the others': a Plotly chart)
+SELECT = '[data-testid="stSelectbox"]'
+# Pages a soak visitor picks from (every page of the app).
+ALL_PAGES = [row.url_path for row in page_table.PAGES]
+ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+SLIDER = '[data-testid="stSlider"] input[type="range"]'  # visually hidden, focusable
 
 
 def map_target(page, path: str):
     """The locator of the map a page's readiness waits for (and a click lands on)."""
     name = path.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
     return page.frame_locator(MAP_FRAME).locator(MAP) if name in CANVAS_PAGES else page.locator(PLOT)
-SELECT = '[data-testid="stSelectbox"]'
-# Pages a soak visitor picks from (every page of the app).
-ALL_PAGES = [row.url_path for row in page_table.PAGES]
-ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
-SLIDER = '[data-testid="stSlider"] input[type="range"]'  # visually hidden, focusable
 
 
 def free_port() -> int:

@@ -109,9 +109,8 @@ const selectHandlers = {
   },
   shape(sh) {
     plot.mark = null;
-    const count = selectShape(sh);
+    showCount(selectShape(sh));
     draw();
-    $("hint").textContent = `${count.toLocaleString()} test digit(s) inside`;
     send(sh.kind === "box" ? { kind: "box", box: sh.box } : { kind: "lasso", path: sh.path });
   },
   clear() {
@@ -120,6 +119,10 @@ const selectHandlers = {
     send({ kind: "clear" });
   },
 };
+
+function showCount(count) {
+  $("hint").textContent = `${count.toLocaleString()} test digit(s) inside`;
+}
 
 function restore(text) { // a fresh frame (the page's layout changed) redraws the selection the server holds
   let v = null;
@@ -131,10 +134,10 @@ function restore(text) { // a fresh frame (the page's layout changed) redraws th
     selectWhere((j) => j === i);
   } else if (v.kind === "box" && Array.isArray(v.box) && v.box.length === 4) {
     plot.shape = { kind: "box", box: v.box };
-    selectShape(plot.shape);
+    showCount(selectShape(plot.shape));
   } else if (v.kind === "lasso" && Array.isArray(v.path) && v.path.length >= 6) {
     plot.shape = { kind: "lasso", path: v.path };
-    selectShape(plot.shape);
+    showCount(selectShape(plot.shape));
   }
 }
 

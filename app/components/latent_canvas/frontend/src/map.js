@@ -404,8 +404,19 @@ function onUp(event) {
   if (!moved || plot.tool === "point") {
     if (plot.on.click) plot.on.click(d.px, d.py);
   } else if (plot.shape && (plot.tool === "box" || d.path.length >= 6) && plot.on.shape) {
+    if (plot.shape.kind === "lasso") plot.shape.path = thin(plot.shape.path);
     plot.on.shape(plot.shape);
   }
+}
+
+const MAX_VERTICES = 4000; // a lasso sent to the server (aae_core/map_select.py takes up to 5,000)
+
+function thin(path) { // every k-th vertex of a very long lasso, so that the browser and the server select alike
+  const n = path.length / 2, k = Math.ceil(n / MAX_VERTICES);
+  if (k <= 1) return path;
+  const out = [];
+  for (let i = 0; i < n; i += k) out.push(path[2 * i], path[2 * i + 1]);
+  return out;
 }
 
 function setTool(tool) {

@@ -1,6 +1,8 @@
 """Widgets shared by several pages."""
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import streamlit as st
 
@@ -140,6 +142,9 @@ def presenting() -> bool:
     return bool(st.session_state.get("present"))
 
 
+INLINE_PNG_MAX = 8_192  # bytes
+
+
 def picture(image: np.ndarray, size: int, caption: str, file_name: str, where=None, stretch: bool = False,
             save: bool = True) -> None:
     """A uint8 image (a digit, a strip, a sheet, a manifold) drawn with sharp pixels about ``size`` px on
@@ -147,7 +152,10 @@ def picture(image: np.ndarray, size: int, caption: str, file_name: str, where=No
     ``where``: a column or container (default: the page)."""
     where = where or st
     png = latent.png_bytes(image, size=size * (PRESENT_SCALE if presenting() else 1))
-    where.image(png, caption=caption, output_format="PNG", width="stretch" if stretch else "content")
+    # A small picture travels inside the page's message, not as a request of its own (a click on a map
+    # brings two or three; ten browsers clicking at once would ask the server for thirty).
+    src = "data:image/png;base64," + base64.b64encode(png).decode() if len(png) <= INLINE_PNG_MAX else png
+    where.image(src, caption=caption, output_format="PNG", width="stretch" if stretch else "content")
     if save:
         where.download_button("PNG", png, file_name=file_name, mime="image/png", on_click="ignore",
                               icon=":material/download:", key=f"png-{file_name}", help="Save this picture as a PNG file")

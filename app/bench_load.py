@@ -280,7 +280,7 @@ async def visit(browser, url: str, moves: int, timeout_ms: float = 180_000, toge
         box = await target.bounding_box() if moves and kind == "click" else None
         for i in range(moves):
             if kind == "select":  # open the list (no rerun), then the move: the next entry, Enter
-                await target.click()
+                await open_list(page, target)
                 await page.keyboard.press("ArrowDown")
             before = runs.finished
             t0 = time.perf_counter()
@@ -301,6 +301,20 @@ async def visit(browser, url: str, moves: int, timeout_ms: float = 180_000, toge
     finally:
         await context.close()
     return out
+
+
+async def open_list(page, target, tries: int = 3) -> None:
+    """Open a select box's list (not timed). A list opened while the page's layout still moves (a map's
+    frame taking its height as it loads) can close again at once: then it is opened again."""
+    listbox = page.locator('[role="listbox"]').first
+    for attempt in range(tries):
+        await target.click()
+        try:
+            await listbox.wait_for(state="visible", timeout=5_000)
+            return
+        except Exception:
+            if attempt == tries - 1:
+                raise
 
 
 def pct(values: list[float], q: float) -> float:

@@ -119,13 +119,14 @@ def select_payload(points: np.ndarray, labels: np.ndarray, extent: tuple[float, 
 
 def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: bytes | np.ndarray, *, k: int = 0,
             y_source: str = "none", probs: np.ndarray | None = None, key: str, size: int = 520,
-            onnx: bytes, first_index: int = 0) -> dict:
+            onnx: bytes, first_index: int = 0, outlines: str | None = None) -> dict:
     """The component's arguments. Arrays travel as bytes (little-endian float32, uint8 labels), read
     in the browser as typed arrays: points N·2, codes N·d (decoded at the nearest), ys N·k, labels N;
     the rest as strings, numbers and tuples, and ``linear`` as JSON text: Streamlit asks of any other
     argument whether it is a data frame, which imports pandas into the server (~35 MB, issue 14).
     images: the N test digits shown on hover, N×784 uint8 or those bytes (pass the same bytes object
-    to every payload: it is not copied), test digits ``first_index`` onwards."""
+    to every payload: it is not copied), test digits ``first_index`` onwards. ``outlines``: the prior's
+    contours (``outlines_json``) drawn over the map."""
     if y_source not in ("none", "pick", "nearest") or (k == 0) != (y_source == "none"):
         raise ValueError(f"y_source {y_source!r} does not fit a decoder with {k} label inputs")
     n = len(codes)
@@ -133,7 +134,7 @@ def payload(view: MapView, codes: np.ndarray, labels: np.ndarray, images: bytes 
         images = np.ascontiguousarray(images, dtype=np.uint8).tobytes()
     if not (len(view.points) == len(labels) == len(images) // 784 == n):
         raise ValueError("codes, map points, labels and images must be as many")
-    out = {"mode": "decode", "model_key": key, "size": int(size), "onnx": onnx, "names": None, "outlines": None,
+    out = {"mode": "decode", "model_key": key, "size": int(size), "onnx": onnx, "names": None, "outlines": outlines,
            "faint": None, "points": _f32(view.points),
            "labels": np.asarray(labels, dtype=np.uint8).tobytes(), "images": images,
            "extent": tuple(float(v) for v in view.extent), "axes": tuple(view.axes), "d": int(codes.shape[1]),

@@ -422,13 +422,25 @@ def browser_map(name: str, view: str, y_source: str) -> dict:
     probs = categorical(name).get("probs") if y_source == "nearest" else None
     k = net.n_classes if net.label_input else 0
     return bm.payload(view_, c, labels, test_image_bytes(), k=k, y_source=y_source, probs=probs,
-                      key=f"{name}/{view}/{y_source}", onnx=decoder_onnx(name))
+                      key=f"{name}/{view}/{y_source}", onnx=decoder_onnx(name),
+                      outlines=prior_outlines_json(name) if view == "plane" else None)
 
 
 @st.cache_resource(show_spinner=False)
 def test_image_bytes() -> bytes:
     """The test images as one bytes object (7.8 MB), shared by every in-browser map."""
     return test_images().raw.tobytes()
+
+
+def prior_outlines_json(name: str, widen: bool = False) -> str | None:
+    """The model's prior as the map component's outlines (50 / 90 / 99 % of its mass over the view;
+    ``browser_map.outlines_json``), or None for a model with no prior to match."""
+    from aae_core import browser_map as bm
+    dens = density(name, widen)
+    if dens is None:
+        return None
+    axis, grid, levels = dens
+    return bm.outlines_json({m: latent.contour_lines(axis, grid, level) for m, level in levels.items()})
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -443,11 +455,7 @@ def select_map(name: str, view: str, lo: float, hi: float, outlines: bool = Fals
     c, labels = codes(name)
     points = c if view in ("plane", "code") else projection(name)[view]
     axes = {"plane": ("z₁", "z₂"), "code": ("z₁", "z₂"), "umap": ("UMAP 1", "UMAP 2"), "pca": ("PC 1", "PC 2")}[view]
-    text = None
-    dens = density(name, widen) if outlines and view == "plane" else None
-    if dens is not None:
-        axis, grid, levels = dens
-        text = bm.outlines_json({m: latent.contour_lines(axis, grid, level) for m, level in levels.items()})
+    text = prior_outlines_json(name, widen) if outlines and view == "plane" else None
     return bm.select_payload(points, labels, (lo, hi, lo, hi), axes, key=f"{name}/{view}/{lo:.5g}/{hi:.5g}/{text is not None}",
                              spots=view == "plane", names=names, outlines=text)
 

@@ -9,7 +9,7 @@ import aae_core
 from aae_core import browser_map
 from aae_core.export import decoder_inputs, decoder_onnx
 from app.components.latent_canvas import BUILD, RUNTIME
-from tests.test_app import open_page
+from tests.test_app import canvas_args, open_page
 
 
 @pytest.mark.parametrize("name", ["aae-gaussian-2d", "supervised-aae-2d", "cluster-aae-16", "aae-conv-2d"])
@@ -106,10 +106,13 @@ def test_the_page_offers_each_kind_of_map_and_label():
     at = open_page("views/mouse.py", {"model": "aae-gaussian-2d"})
     assert not at.exception and not at.error
     assert at.title[0].value == "Decode under the mouse" and not at.radio  # a 2-D code is its own map
+    (args,) = canvas_args(at)
+    assert args["mode"] == "decode" and [o["name"] for o in json.loads(args["outlines"])] == ["50 %", "90 %", "99 %"]
     at = open_page("views/mouse.py", {"model": "semi-aae-100", "view": "umap"})
     assert not at.exception and not at.error
     views, labels = at.radio
     assert views.value == "umap" and labels.value == "nearest"  # from the URL; the model's own q(y|x)
+    assert canvas_args(at)[0]["outlines"] is None  # a projection: the prior's outlines belong to the code's plane
     at = open_page("views/mouse.py", {"model": "supervised-aae-2d"})
     assert not at.error and at.radio[0].value == "pick"  # a decoder given the digit: the student picks it
     at = open_page("views/mouse.py", {"model": "aae-conv-2d"})  # a convolutional decoder too (WebAssembly runs it exactly)

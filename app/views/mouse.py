@@ -12,7 +12,8 @@ st.markdown(
     "onnxruntime-web) on the code under the pointer, at every frame your screen draws, with no trip to the "
     "server. Empty space decodes too — that is where you see what the model does *between* the digits "
     "it was trained on: smooth morphs where the code is dense, nonsense in the gaps a plain autoencoder "
-    "leaves. The nearest test digit is ringed and shown below the decoded one.")
+    "leaves. The nearest test digit is ringed and shown below the decoded one; on a 2-D code the black "
+    "outlines hold 50, 90 and 99 % of the prior's mass — step outside them and see what the decoder never learned.")
 
 name = model_picker("Model", latent_dim=None, families=tuple(list_models()), preferred="aae-gaussian-2d")
 if name is None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 VIEWS = ("plane", "pca", "umap")
+# Axis titles by view ("code": a 2-D code drawn as it is, its decoder also needing a label).
+AXES = {"plane": ("z₁", "z₂"), "code": ("z₁", "z₂"), "umap": ("UMAP 1", "UMAP 2"), "pca": ("PC 1", "PC 2")}
 
 
 @dataclass(frozen=True)
@@ -28,21 +30,16 @@ class MapView:
     extent: tuple[float, float, float, float]  # x0, x1, y0, y1 of the map
 
 
-def spread(xy: np.ndarray) -> tuple[float, float]:
-    """A square view of map positions N×2: all but the most extreme 0.1 % on each side, 5 % margin."""
-    lo, hi = float(np.quantile(xy, 0.001)), float(np.quantile(xy, 0.999))
+def spread(xy: np.ndarray, q: float = 0.001) -> tuple[float, float]:
+    """A square view of map positions N×2: all but the most extreme share ``q`` on each side, 5 % margin."""
+    lo, hi = float(np.quantile(xy, q)), float(np.quantile(xy, 1 - q))
     pad = 0.05 * (hi - lo)
     return lo - pad, hi + pad
 
 
 def _square_extent(points: np.ndarray, extent: tuple[float, float] | None, q: float = 0.005) -> tuple:
     """The map's square range: ``extent`` (the prior's) where given, else the points' central 99 %, padded."""
-    if extent is not None:
-        lo, hi = extent
-    else:
-        lo, hi = float(np.quantile(points, q)), float(np.quantile(points, 1 - q))
-        pad = 0.05 * (hi - lo)
-        lo, hi = lo - pad, hi + pad
+    lo, hi = extent if extent is not None else spread(points, q)
     return (lo, hi, lo, hi)
 
 
@@ -56,15 +53,15 @@ def map_view(codes: np.ndarray, view: str, projection: dict | None = None,
     if view == "plane":
         if d != 2:
             raise ValueError(f"a {d}-D code has no plane: use its PCA or UMAP")
-        return MapView(codes.astype(np.float32), ("z₁", "z₂"), {"mean": [0.0, 0.0], "basis": [[1.0, 0.0], [0.0, 1.0]]},
+        return MapView(codes.astype(np.float32), AXES["plane"], {"mean": [0.0, 0.0], "basis": [[1.0, 0.0], [0.0, 1.0]]},
                        _square_extent(codes, extent))
     if projection is None:
         raise ValueError("this model has no stored projection of its codes")
     points = projection[view].astype(np.float32)
     if view == "umap":
-        return MapView(points, ("UMAP 1", "UMAP 2"), None, _square_extent(points, None))
+        return MapView(points, AXES["umap"], None, _square_extent(points, None))
     mean, comps = projection["pca_mean"].astype(np.float64), projection["pca_components"].astype(np.float64)
-    return MapView(points, ("PC 1", "PC 2"), {"mean": mean.tolist(), "basis": comps[:2].tolist()},
+    return MapView(points, AXES["pca"], {"mean": mean.tolist(), "basis": comps[:2].tolist()},
                    _square_extent(points, None))
 
 

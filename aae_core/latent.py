@@ -188,6 +188,11 @@ def contour_lines(axis: np.ndarray, density: np.ndarray, level: float) -> list[n
     return lines
 
 
+def outline_lines(axis: np.ndarray, density: np.ndarray, levels: dict[float, float]) -> dict[float, list[np.ndarray]]:
+    """A prior's outlines: for each probability mass, the ``contour_lines`` of its density level."""
+    return {mass: contour_lines(axis, density, level) for mass, level in levels.items()}
+
+
 def nearest(codes, point) -> int:
     """Index of the code (N×d, tensor or array) nearest to ``point`` (d)."""
     return int(((codes - point) ** 2).sum(-1).argmin())

@@ -7,12 +7,11 @@ import numpy as np
 import streamlit as st
 
 from aae_core import latent, map_select
-from aae_core.browser_map import spread
+from aae_core.browser_map import AXES, spread
 from app import resources
 from app.components.latent_canvas import latent_canvas
 from app.widgets import selected_digits
 
-AXES = {"umap": ("UMAP 1", "UMAP 2"), "pca": ("PC 1", "PC 2"), "code": ("z₁", "z₂")}
 ABOUT = {
     "umap": "UMAP keeps each code's **neighbours** (who is close to whom), not the distances between far groups: "
             "clusters that look apart are apart in the code space, but the gaps between them mean little.",

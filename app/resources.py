@@ -390,8 +390,7 @@ def prior_outlines(prior_name: str) -> list[tuple[list[np.ndarray], str]]:
 
     prior, (lo, hi) = prior_view(prior_name)
     axis, dens = latent.density_grid(prior, lo, hi, 100)
-    return [(latent.contour_lines(axis, dens, level), OUTLINE_DASH[mass])
-            for mass, level in latent.hdr_levels(prior).items()]
+    return [(lines, OUTLINE_DASH[mass]) for mass, lines in latent.outline_lines(axis, dens, latent.hdr_levels(prior)).items()]
 
 
 @st.cache_resource(show_spinner=False)
@@ -439,8 +438,7 @@ def prior_outlines_json(name: str, widen: bool = False) -> str | None:
     dens = density(name, widen)
     if dens is None:
         return None
-    axis, grid, levels = dens
-    return bm.outlines_json({m: latent.contour_lines(axis, grid, level) for m, level in levels.items()})
+    return bm.outlines_json(latent.outline_lines(*dens))
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -454,9 +452,8 @@ def select_map(name: str, view: str, lo: float, hi: float, outlines: bool = Fals
     from aae_core import browser_map as bm
     c, labels = codes(name)
     points = c if view in ("plane", "code") else projection(name)[view]
-    axes = {"plane": ("z₁", "z₂"), "code": ("z₁", "z₂"), "umap": ("UMAP 1", "UMAP 2"), "pca": ("PC 1", "PC 2")}[view]
     text = prior_outlines_json(name, widen) if outlines and view == "plane" else None
-    return bm.select_payload(points, labels, (lo, hi, lo, hi), axes, key=f"{name}/{view}/{lo:.5g}/{hi:.5g}/{text is not None}",
+    return bm.select_payload(points, labels, (lo, hi, lo, hi), bm.AXES[view], key=f"{name}/{view}/{lo:.5g}/{hi:.5g}/{text is not None}",
                              spots=view == "plane", names=names, outlines=text)
 
 
@@ -470,5 +467,5 @@ def members_map(name: str, k: int) -> dict:
     xy = projection(name)["umap"]
     members = categorical(name)["probs"].argmax(1) == k
     lo, hi = bm.spread(xy)
-    return bm.select_payload(xy, labels, (lo, hi, lo, hi), ("UMAP 1", "UMAP 2"), key=f"{name}/members/{k}", spots=False,
+    return bm.select_payload(xy, labels, (lo, hi, lo, hi), bm.AXES["umap"], key=f"{name}/members/{k}", spots=False,
                              faint=~members, size=520, tools=False)

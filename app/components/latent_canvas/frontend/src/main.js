@@ -192,8 +192,9 @@ function inputsAt(x, y, nearest, digit) { // the decoder's feeds for map point (
   return feeds;
 }
 
-async function decodeAt(x, y, digit) { // → 784 intensities in [0, 1]
-  const out = await state.session.run(inputsAt(x, y, nearestData(x, y), digit === undefined ? state.digit : digit));
+async function decodeAt(x, y, digit, nearest) { // → 784 intensities in [0, 1] (nearest: the test digit nearest (x, y), if known)
+  const i = nearest === undefined ? nearestData(x, y) : nearest;
+  const out = await state.session.run(inputsAt(x, y, i, digit === undefined ? state.digit : digit));
   return out.pixels.data;
 }
 
@@ -203,7 +204,7 @@ async function pump() {
   state.target = null;
   state.busy = true;
   try {
-    const pixels = await decodeAt(t.x, t.y);
+    const pixels = await decodeAt(t.x, t.y, undefined, t.nearest);
     const grey = new Uint8ClampedArray(784);
     for (let i = 0; i < 784; i++) grey[i] = Math.round(pixels[i] * 255);
     showImage("decoded", grey);
@@ -258,7 +259,7 @@ const decodeHandlers = {
     state.pointer = [px, py];
     drawOverlay();
     state.lastXY = { x, y };
-    state.target = { x, y, t: event.timeStamp || performance.now() };
+    state.target = { x, y, nearest: i, t: event.timeStamp || performance.now() }; // its nearest found once, above
     pump(); // at once: the decode (well under a millisecond) lands in this frame
   },
 };
